@@ -1,0 +1,140 @@
+"""Redact personal data from post text before it is stored (runs at load time on title and body).
+
+    >>> redact("Skriv til jens.hansen@mail.dk eller ring +45 12 34 56 78")
+    'Skriv til [email] eller ring [phone]'
+    >>> redact("IBAN DE89 3704 0044 0532 0130 00, Karte 4111 1111 1111 1111")
+    'IBAN [iban], Karte [card]'
+    >>> redact("Ich wohne in der Hauptstraße 5, 10115 Berlin. Danke @anna_k!")
+    'Ich wohne in der [address]. Danke @[user]!'
+    >>> redact("Version 2.4.1 kostet 49,99 € seit 11.03.2024: https://example.org/a?b=1")   # unchanged
+    'Version 2.4.1 kostet 49,99 € seit 11.03.2024: https://example.org/a?b=1'
+
+Placeholders: ``[email] [phone] [iban] [card] [address] @[user]`` (and ``u/[user]`` for Reddit user links).
+URLs are kept (public permalinks matter for follow-ups), except e-mail addresses inside them.
+Every @-handle is treated as a private person: text alone cannot tell a brand account from a person.
+Card numbers must pass the Luhn check and IBANs the ISO 7064 mod-97 check, so order numbers, dates, prices
+and version numbers stay. Most posts contain no '@' and no digit; they return after two substring scans.
+"""
+
+from __future__ import annotations
+
+import re
+
+EMAIL = "[email]"
+PHONE = "[phone]"
+IBAN = "[iban]"
+CARD = "[card]"
+ADDRESS = "[address]"
+HANDLE = "@[user]"
+
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+_HANDLE = re.compile(r"(?<![\w@/.])@(?!\[)[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?\b")
+_REDDIT_USER = re.compile(r"(?<![\w/])(/?u/)[A-Za-z0-9_-]{3,20}\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
+_CARD = re.compile(r"(?<![\d.,])\d(?:[ -]?\d){12,18}(?![\d.,]\d)")
+
+# Phone numbers, most specific first. Separators are spaces, '-', '/', '.' between digit groups.
+_PHONE_PATTERNS = [
+    # international: +45 12 34 56 78, +49 (0)30 1234567, 0049 171 1234567, +1 (555) 123-4567
+    r"(?:\+|\b00)\d{1,3}[ .-]?(?:\(0\)[ .-]?)?(?:\(?\d{1,5}\)?[ ./-]?){1,5}\d{2,}",
+    # German national: 030 12345678, 0171/1234567, (089) 123 456 78, 0171-123 45 67
+    r"(?<![\d.,])\(?0\d{2,5}\)?[ /-]?\d{2,8}(?:[ -]\d{2,5}){0,3}(?![\d.,]\d)",
+    # Danish grouped: 12 34 56 78 and 1234 5678
+    r"(?<![\d.,])[2-9]\d(?: \d{2}){3}(?![\d.,]\d)",
+    r"(?<![\d.,])[2-9]\d{3} \d{4}(?![\d.,]\d)",
+    # North American: 555-123-4567, (555) 123-4567
+    r"(?<![\d.,])\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\d.,]\d)",
+    # bare 8-12 digit runs are phones only after a phone word (see _PHONE_AFTER_CUE)
+]
+_PHONE = re.compile("|".join(f"(?:{p})" for p in _PHONE_PATTERNS), re.IGNORECASE)
+# "ring 12345678", "Tel.: 4930123456", "call me on 07700900123": group 1 is kept, group 2 is the number.
+_PHONE_AFTER_CUE = re.compile(
+    r"(\b(?:tlf|tel|telefon|telefonnummer|mobil|mobilnummer|handy|handynummer|phone|call|ring|sms|nummer|number)"
+    r"\.?:?(?:\s+[a-zæøåäöü]{1,6}){0,3}\s*(?:nr\.?\s*)?)(\+?\d[\d -]{6,16}\d)(?![\d.,]\d)",
+    re.IGNORECASE,
+)
+
+_DA_DE_STREET = (
+    r"(?:gade|vej|allé|alle|plads|stræde|torv|vænge|boulevard|straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer"
+    r"|chaussee|steig|pfad)"
+)
+_ADDRESS = re.compile(
+    # Vestergade 12, 2. th., 8000 Aarhus C  /  Hauptstraße 5a, 10115 Berlin
+    rf"\b[A-ZÆØÅÄÖÜ][a-zæøåäöüß-]+{_DA_DE_STREET}\s\d{{1,4}}\s?[a-zA-Z]?\b"
+    r"(?:,?\s\d{1,2}\.?\s?(?:th|tv|mf|sal|st)\b\.?)?"
+    r"(?:,?\s\d{4,5}\s[A-ZÆØÅÄÖÜ][a-zæøåäöüß]+(?:\s[A-Z]\b|\s[A-ZÆØÅÄÖÜ][a-zæøåäöüß]+)?)?"
+    # 221B Baker Street, 10 Downing St.
+    r"|\b\d{1,5}[A-Za-z]?\s(?:[A-Z][a-z]+\s){1,3}(?:Street|St\.|Road|Rd\.|Avenue|Ave\.|Lane|Drive|Boulevard"
+    r"|Blvd\.|Court|Terrace|Crescent)(?![A-Za-z])"
+)
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _iban_ok(candidate: str) -> bool:
+    compact = candidate.replace(" ", "")
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+
+
+def _card_or_keep(match: re.Match) -> str:
+    digits = re.sub(r"\D", "", match.group())
+    return CARD if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group()
+
+
+def _iban_or_keep(match: re.Match) -> str:
+    return IBAN if _iban_ok(match.group()) else match.group()
+
+
+def _phone_or_keep(match: re.Match, group: int = 0) -> str:
+    text = match.group(group)
+    digits = sum(ch.isdigit() for ch in text)
+    # Too few digits for any phone number, or a pair of years like "2023 2024" / "1999-2000".
+    if digits < 8 or digits > 15 or re.fullmatch(r"(?:19|20)\d\d[ /-](?:19|20)\d\d", text):
+        return text
+    return PHONE
+
+
+def _redact_plain(text: str) -> str:
+    """Everything but URLs: e-mails, IBANs, cards, phones, addresses, handles (in that order: longest first)."""
+    has_digit = any(ch.isdigit() for ch in text)
+    if "@" in text:
+        text = _EMAIL.sub(EMAIL, text)
+        text = _HANDLE.sub(HANDLE, text)
+    if "u/" in text:
+        text = _REDDIT_USER.sub(lambda m: f"{m.group(1)}[user]", text)
+    if has_digit:
+        text = _IBAN.sub(_iban_or_keep, text)
+        text = _CARD.sub(_card_or_keep, text)
+        text = _ADDRESS.sub(ADDRESS, text)
+        text = _PHONE_AFTER_CUE.sub(lambda m: m.group(1) + _phone_or_keep(m, group=2), text)
+        text = _PHONE.sub(_phone_or_keep, text)
+    return text
+
+
+def redact(text: str | None) -> str | None:
+    """Replace personal data in ``text`` with placeholders; None and '' pass through unchanged."""
+    if not text:
+        return text
+    if "@" not in text and "u/" not in text and not any(ch.isdigit() for ch in text):
+        return text
+    parts: list[str] = []
+    position = 0
+    for url in _URL.finditer(text):
+        parts.append(_redact_plain(text[position : url.start()]))
+        link = url.group()
+        parts.append(_EMAIL.sub(EMAIL, link) if "@" in link else link)
+        position = url.end()
+    parts.append(_redact_plain(text[position:]))
+    return "".join(parts)
