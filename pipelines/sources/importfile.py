@@ -1,0 +1,180 @@
+"""CSV or JSONL exports (surveys, review exports, other tools) as a source.
+
+    [[sources]]
+    name = "survey-2026"
+    kind = "import"
+    path = "exports/survey*.jsonl"     # a file or a glob, relative to listen.toml
+
+Fields: ``id`` and ``text`` required; ``created_at`` (ISO 8601), ``author``, ``title``, ``url``, ``rating``,
+``community``, ``lang`` optional. A bad row is reported with file and line and skipped; good rows load.
+A file is read again only when its size or modification time changed (the cursor remembers both).
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+import os
+from pathlib import Path
+
+from pipelines.sources.base import Batch, FetchContext, SourceError
+
+REQUIRED = ("id", "text")
+OPTIONAL = ("created_at", "author", "title", "url", "rating", "community", "lang", "kind", "parent_id", "thread_id")
+MAX_FIELD = 1_000_000  # characters per field: a 5 MB "text" is an export bug, not a post
+MAX_FILE_BYTES = 2_000_000_000
+
+csv.field_size_limit(MAX_FIELD * 4)
+
+
+def _files(config, base: Path) -> list[Path]:
+    pattern = Path(config.path).expanduser()
+    pattern = pattern if pattern.is_absolute() else base / pattern
+    matches = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True))
+    if not matches:
+        raise SourceError(f"{config.name}: no file matches {pattern} (path is relative to the config file's folder)")
+    files = [p for p in matches if p.is_file()]
+    if not files:
+        raise SourceError(f"{config.name}: {pattern} matches only directories")
+    return files
+
+
+def _format(config, path: Path) -> str:
+    if config.format != "auto":
+        return config.format
+    suffix = path.suffix.lower()
+    if suffix in {".jsonl", ".ndjson", ".json"}:
+        return "jsonl"
+    if suffix in {".csv", ".tsv", ".txt"}:
+        return "csv"
+    raise SourceError(f"{config.name}: {path.name}: cannot tell the format from the extension; set format = \"csv\" "
+                      f"or \"jsonl\" for this source")
+
+
+def _check_row(row: dict, where: str) -> tuple[dict | None, str | None]:
+    if not isinstance(row, dict):
+        return None, f"{where}: expected an object with 'id' and 'text', got {type(row).__name__}"
+    missing = [k for k in REQUIRED if row.get(k) in (None, "")]
+    if missing:
+        return None, f"{where}: missing required field {', '.join(repr(m) for m in missing)}"
+    record = {}
+    for key in REQUIRED + OPTIONAL:
+        value = row.get(key)
+        if value is None or value == "":
+            continue
+        if isinstance(value, (dict, list)):
+            return None, f"{where}: field {key!r} must be text or a number, not {type(value).__name__}"
+        text = str(value)
+        if "\x00" in text:
+            return None, f"{where}: field {key!r} contains a NUL byte"
+        if len(text) > MAX_FIELD:
+            return None, f"{where}: field {key!r} is {len(text):,} characters (limit {MAX_FIELD:,})"
+        record[key] = value if isinstance(value, (int, float)) and key == "rating" else text
+    return record, None
+
+
+def _read_jsonl(path: Path, display: str):
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            where = f"{display}, line {number}"
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                yield None, f"{where}: not valid UTF-8"
+                continue
+            except (json.JSONDecodeError, RecursionError) as exc:
+                yield None, f"{where}: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})"
+                continue
+            yield _check_row(row, where)
+
+
+def _read_csv(path: Path, display: str):
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    sample = text[:8192]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        return
+    missing = [k for k in REQUIRED if k not in header]
+    if missing:
+        raise SourceError(f"{display}: header has no column {', '.join(repr(m) for m in missing)} "
+                          f"(found: {', '.join(header)})")
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield None, f"{display}, line {reader.line_num}: unreadable CSV row ({exc})"
+            continue
+        where = f"{display}, line {reader.line_num}"
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            yield None, f"{where}: {len(values)} columns, header has {len(header)}"
+            continue
+        yield _check_row(dict(zip(header, values)), where)
+
+
+def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
+    base = Path(ctx.config_dir or ".")
+    seen: dict = dict((cursor or {}).get("files", {}))
+    records, warnings = [], []
+    for path in _files(config, base):
+        stat = path.stat()
+        if stat.st_size > MAX_FILE_BYTES:
+            warnings.append(f"{config.name}: {path}: {stat.st_size:,} bytes is over the {MAX_FILE_BYTES:,} byte limit; "
+                            f"split the export")
+            continue
+        signature = [stat.st_size, int(stat.st_mtime)]
+        key = os.path.relpath(path, base)
+        if seen.get(key) == signature:
+            continue
+        reader = _read_jsonl if _format(config, path) == "jsonl" else _read_csv
+        bad = 0
+        for record, problem in reader(path, key):
+            if problem:
+                bad += 1
+                if bad <= 100:
+                    warnings.append(problem)
+                continue
+            record["_file"] = key
+            records.append(record)
+        if bad > 100:
+            warnings.append(f"{key}: {bad - 100} more bad rows not listed")
+        seen[key] = signature
+        ctx.progress(len(records))
+    return Batch(records=records, cursor={"files": seen}, warnings=warnings)
+
+
+def normalise(config, raw: dict) -> dict:
+    kind = raw.get("kind") or ("review" if raw.get("rating") not in (None, "") else "post")
+    return {
+        "native_id": raw["id"],
+        "kind": kind,
+        "community": raw.get("community") or config.community or config.name,
+        "thread_id": raw.get("thread_id"),
+        "parent_id": raw.get("parent_id"),
+        "url": raw.get("url"),
+        "author": raw.get("author"),
+        "created_at": raw.get("created_at"),
+        "title": raw.get("title"),
+        "body": raw.get("text"),
+        "rating": raw.get("rating"),
+        "lang_hint": raw.get("lang"),
+        "is_deleted": False,
+        "extra": {"file": raw.get("_file")},
+    }

@@ -1,0 +1,74 @@
+"""Readable topic keywords for da/de/en: cleaned, lemmatised text and a bigram vectorizer with stop words.
+
+    >>> keyword_text("Die Spiele wurden am 3.4. auf https://x.de verschoben", "de")
+    'der spiel werden am auf verschieben'
+    >>> vectorizer = make_vectorizer()          # CountVectorizer for BERTopic's c-TF-IDF
+
+URLs, e-mail-like tokens and numbers never become keywords; stop words come from spaCy's da/de/en lists
+(one union, because a topic mixes languages); lemmas come from spaCy's lookup tables (spacy-lookups-data),
+so "Spiele"/"Spiel" and "prices"/"price" count as one keyword. Without the tables, words stay as written.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+
+from sklearn.feature_extraction.text import CountVectorizer
+
+KEYWORD_LANGS = ("da", "de", "en")
+_URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|/?r/\w+|/?u/\w+", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]{2,}(?:[-'’][^\W\d_]+)*", re.UNICODE)
+# words that carry no topic in social posts in any of our languages, beyond spaCy's lists
+_EXTRA_STOP = {"http", "https", "www", "com", "amp", "quot", "nbsp", "reddit", "deleted", "removed", "edit"}
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """Union of spaCy's Danish, German and English stop words (lowercase) plus a few web leftovers."""
+    from spacy.lang.da.stop_words import STOP_WORDS as DA
+    from spacy.lang.de.stop_words import STOP_WORDS as DE
+    from spacy.lang.en.stop_words import STOP_WORDS as EN
+
+    words = {w.lower() for w in DA | DE | EN} | _EXTRA_STOP
+    # the vectorizer sees lemmas, so lemmatised stop words must be stop words too ("wurden" -> "werden")
+    for lang in KEYWORD_LANGS:
+        table = lemma_table(lang)
+        words |= {table.get(w, w).lower() for w in list(words)}
+    return frozenset(words)
+
+
+@lru_cache(maxsize=len(KEYWORD_LANGS))
+def lemma_table(lang: str) -> dict[str, str]:
+    """spaCy's word -> lemma lookup table for `lang`, or {} when spacy-lookups-data is not installed."""
+    try:
+        data = resources.files("spacy_lookups_data") / "data" / f"{lang}_lemma_lookup.json.gz"
+        with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
+            return json.load(handle)
+    except (ModuleNotFoundError, FileNotFoundError):
+        return {}
+
+
+def keyword_text(text: str, lang: str | None) -> str:
+    """Lowercased lemmas of the words in `text` (no URLs, numbers or punctuation), for the vectorizer."""
+    table = lemma_table(lang) if lang in KEYWORD_LANGS else {}
+    words = _WORD.findall(_URL.sub(" ", text or ""))
+    out = []
+    for word in words:
+        lemma = table.get(word) or table.get(word.lower()) or word
+        out.append(lemma.lower())
+    return " ".join(out)
+
+
+def make_vectorizer(max_features: int = 50_000) -> CountVectorizer:
+    """Unigrams and bigrams over `keyword_text` output, stop words removed, bounded vocabulary."""
+    return CountVectorizer(
+        ngram_range=(1, 2),
+        stop_words=sorted(stop_words()),
+        token_pattern=r"(?u)\b[^\W\d_]{2,}(?:[-'’][^\W\d_]+)*\b",
+        lowercase=False,  # keyword_text already lowercased; keeps the stop-word check exact
+        max_features=max_features,
+    )
