@@ -220,6 +220,17 @@ def status():
     print_status(settings(), console)
 
 
+@app.command()
+def airflow(
+    home: Optional[Path] = typer.Option(None, "--home", help="AIRFLOW_HOME (default: airflow/ beside the warehouse)."),
+    port: int = typer.Option(8080, "--port", help="api-server port on 127.0.0.1."),
+):
+    """Run Airflow locally on 127.0.0.1 (api-server, scheduler, dag-processor) for this config; Ctrl-C stops it."""
+    from pipelines.airflow_services import serve
+
+    serve(settings(), home=home, port=port, console=console)
+
+
 @follow_up_app.command("done")
 def follow_up_done(post_id: str, note: Optional[str] = typer.Option(None, "--note", help="What was answered.")):
     """Mark a follow-up as answered: it leaves the queue."""
