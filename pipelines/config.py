@@ -224,7 +224,8 @@ def _describe_error(file: Path, data: dict, err: dict) -> str:
     elif kind == "missing":
         message = "required field is missing"
     elif kind == "union_tag_invalid":
-        message = f"unknown source kind {err.get('input')!r}; use one of {', '.join(SOURCE_KINDS)}"
+        found = (err.get("ctx") or {}).get("tag") or (err.get("input") or {}).get("kind")
+        message = f"unknown source kind {found!r}; use one of {', '.join(SOURCE_KINDS)}"
     elif kind == "union_tag_not_found":
         message = f"'kind' is missing; use one of {', '.join(SOURCE_KINDS)}"
     else:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 from pipelines import __version__
 
@@ -221,7 +222,8 @@ class HttpClient:
                 self.requests_made += 1
 
     def _stream(self, url: str, headers: dict[str, str], cap: int, where: str) -> Response:
-        deadline = time.monotonic() + self.connect_timeout + self.read_timeout
+        total = self.connect_timeout + self.read_timeout
+        deadline = time.monotonic() + total
         try:
             with self.session.get(
                 url, headers=headers, stream=True, timeout=(self.connect_timeout, self.read_timeout),
@@ -231,21 +233,24 @@ class HttpClient:
                 if declared and declared.isdigit() and int(declared) > cap:
                     raise FetchError(
                         f"{where}: response too large ({int(declared):,} bytes > cap {cap:,}); raise max_bytes for "
-                        f"this source if it is legitimate", status=None, url=url,
+                        f"this source if it is legitimate", url=url,
                     )
+                # read1 returns as soon as any bytes arrive, so a server that trickles a byte a second (and so
+                # never trips the per-read timeout) is caught by the deadline for the whole exchange.
                 chunks, size = [], 0
-                for chunk in resp.iter_content(chunk_size=65536):
+                while True:
+                    chunk = resp.raw.read1(65536, decode_content=True)
+                    if not chunk:
+                        break
                     size += len(chunk)
                     if size > cap:
                         raise FetchError(
-                            f"{where}: response too large (more than {cap:,} bytes); raise max_bytes for this source "
-                            f"if it is legitimate", url=url,
+                            f"{where}: response too large (more than {cap:,} bytes); raise max_bytes for this "
+                            f"source if it is legitimate", url=url,
                         )
                     if time.monotonic() > deadline:
-                        raise FetchError(
-                            f"{where}: response took longer than {self.connect_timeout + self.read_timeout:.0f}s; "
-                            f"the server is too slow", url=url,
-                        )
+                        raise FetchError(f"{where}: response took longer than {total:.0f}s; the server is too slow",
+                                         url=url)
                     chunks.append(chunk)
                 return Response(
                     url=resp.url,
@@ -255,25 +260,33 @@ class HttpClient:
                 )
         except FetchError:
             raise
-        except requests.exceptions.ContentDecodingError as exc:
-            raise FetchError(f"{where}: body could not be decoded ({exc.__class__.__name__})", url=url) from None
-        except requests.exceptions.Timeout:
-            raise FetchError(f"{where}: timed out (connect {self.connect_timeout}s / read {self.read_timeout}s)",
-                             url=url) from None
-        except requests.exceptions.TooManyRedirects:
-            raise FetchError(f"{where}: too many redirects", url=url) from None
-        except requests.exceptions.ConnectionError as exc:
-            reason = "connection failed"
+        except Exception as exc:
+            raise self._explain(exc, where, url) from None
+
+    def _explain(self, exc: Exception, where: str, url: str) -> Exception:
+        """A requests/urllib3 exception as one FetchError line a user can act on."""
+        if isinstance(exc, requests.exceptions.ContentDecodingError):
+            return FetchError(f"{where}: body could not be decoded (corrupt compression)", url=url)
+        if isinstance(exc, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)):
+            return FetchError(f"{where}: timed out (connect {self.connect_timeout}s / read {self.read_timeout}s)",
+                              url=url)
+        if isinstance(exc, requests.exceptions.TooManyRedirects):
+            return FetchError(f"{where}: too many redirects", url=url)
+        if isinstance(exc, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)) \
+                or "IncompleteRead" in str(exc):
+            return FetchError(f"{where}: connection closed before the body was complete (truncated response)",
+                              url=url)
+        if isinstance(exc, requests.exceptions.ConnectionError):
             text = str(exc)
-            if "IncompleteRead" in text or "ChunkedEncodingError" in exc.__class__.__name__:
-                reason = "connection closed before the body was complete (truncated response)"
-            elif "refused" in text.lower():
-                reason = "connection refused"
+            reason = "connection failed"
+            if "refused" in text.lower():
+                reason = "connection refused (is the server running?)"
             elif "Name or service not known" in text or "getaddrinfo" in text:
                 reason = "host name could not be resolved"
-            raise FetchError(f"{where}: {reason}", url=url) from None
-        except requests.exceptions.RequestException as exc:
-            raise FetchError(f"{where}: request failed ({exc.__class__.__name__})", url=url) from None
+            return FetchError(f"{where}: {reason}", url=url)
+        if isinstance(exc, requests.exceptions.RequestException):
+            return FetchError(f"{where}: request failed ({exc.__class__.__name__})", url=url)
+        return FetchError(f"{where}: request failed ({exc.__class__.__name__}: {str(exc)[:120]})", url=url)
 
 
 ENTITY_DECL = re.compile(r"<!\s*ENTITY", re.IGNORECASE)

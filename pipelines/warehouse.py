@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Iterator
@@ -128,19 +127,24 @@ def open_warehouse(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
 def publish_snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path, snapshot: Path) -> Path:
     """Copy the warehouse to `snapshot` atomically: readers see the old file or the new one, never half.
 
-    CHECKPOINT folds the WAL into the main file first, so the copied file is complete on its own.
+    DuckDB itself writes the copy (COPY FROM DATABASE into a temp file, then rename). Copying the file with
+    the OS would open and close a second descriptor on the warehouse, and closing any descriptor drops this
+    process's POSIX lock on it: another process could then open the warehouse while we still write.
     """
-    con.execute("CHECKPOINT")
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     tmp = snapshot.with_name(f".{snapshot.name}.{os.getpid()}.{int(time.time() * 1000)}.tmp")
+    source = con.execute("SELECT current_database()").fetchone()[0]
     try:
-        shutil.copyfile(warehouse, tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        con.execute("ATTACH '" + str(tmp).replace("'", "''") + "' AS listen_snapshot_out")
+        try:
+            con.execute(f'COPY FROM DATABASE "{source}" TO listen_snapshot_out')
+        finally:
+            con.execute("DETACH listen_snapshot_out")
         os.replace(tmp, snapshot)
-    except OSError as exc:
+    except (OSError, duckdb.Error) as exc:
         tmp.unlink(missing_ok=True)
-        raise WarehouseError(f"could not publish snapshot {snapshot}: {exc.strerror or exc}") from exc
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        raise WarehouseError(f"could not publish snapshot {snapshot}: {exc}") from exc
     return snapshot
 
 

@@ -71,8 +71,10 @@ class Sandbox:
             raise ValueError("the sandbox only listens on loopback")
         self.routes: list[tuple[str, Handler]] = []
         self.faults: dict[str, str] = {}
+        self._fault_budget: dict[str, int] = {}
         self.options: dict = {}  # per-service settings (e.g. feed_dates_end for replaying old feeds as recent)
         self.hits: list[tuple[str, str, float]] = []  # (method, path?query, time) - tests assert politeness from it
+        self.user_agents: list[str] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
@@ -124,22 +126,37 @@ class Sandbox:
         self.routes.append((prefix, handler))
         self.routes.sort(key=lambda r: -len(r[0]))  # longest prefix wins
 
-    def set_fault(self, prefix: str, mode: str | None) -> None:
-        """Make every request under `prefix` fail in the given way (None clears it). See FAULT_HELP."""
+    def set_fault(self, prefix: str, mode: str | None, times: int | None = None) -> None:
+        """Make requests under `prefix` fail in the given way: every time, or only the next `times` requests
+        (then the service answers normally again, as a recovering server does). None clears it. See FAULT_HELP."""
         with self._lock:
             if mode is None:
                 self.faults.pop(prefix, None)
+                self._fault_budget.pop(prefix, None)
             else:
                 self.faults[prefix] = mode
+                if times is not None:
+                    self._fault_budget[prefix] = times
 
     def clear_faults(self) -> None:
         with self._lock:
             self.faults.clear()
+            self._fault_budget.clear()
 
     def fault_for(self, path: str) -> str | None:
+        """The fault to act out for this request (consuming one use of a limited fault)."""
         with self._lock:
             matches = [p for p in self.faults if path.startswith(p)]
-            return self.faults[max(matches, key=len)] if matches else None
+            if not matches:
+                return None
+            prefix = max(matches, key=len)
+            mode = self.faults[prefix]
+            if prefix in self._fault_budget:
+                self._fault_budget[prefix] -= 1
+                if self._fault_budget[prefix] <= 0:
+                    del self._fault_budget[prefix]
+                    del self.faults[prefix]
+            return mode
 
     # -- request handling ----------------------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Reply:
@@ -166,6 +183,7 @@ class Sandbox:
                                   {k.lower(): v for k, v in self.headers.items()}, body)
                 with sandbox._lock:
                     sandbox.hits.append((self.command, self.path, time.monotonic()))
+                    sandbox.user_agents.append(self.headers.get("user-agent", ""))
                 fault = sandbox.fault_for(parts.path)
                 try:
                     if fault and self._fault(fault):

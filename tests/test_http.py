@@ -1,0 +1,138 @@
+"""The one HTTP client against the loopback sandbox: caps, retries, Retry-After, conditional GET, XML guard."""
+
+import time
+
+import pytest
+
+from pipelines.http import FetchError, HttpClient, check_xml_safe, parse_retry_after, redact_url
+from pipelines.sandbox.server import Sandbox
+
+FEED = "/feeds/heise.atom"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _clean(sandbox):
+    sandbox.clear_faults()
+    yield
+    sandbox.clear_faults()
+
+
+def client(**overrides):
+    waits = []
+    options = dict(min_delay=0, retries=2, backoff=0.01, connect_timeout=2, read_timeout=2, sleep=waits.append)
+    options.update(overrides)
+    http = HttpClient(**options)
+    http.waits = waits
+    return http
+
+
+def test_conditional_get_returns_not_modified(sandbox):
+    http = client()
+    first = http.get(sandbox.url(FEED), source="heise")
+    assert first.status == 200 and first.etag and first.body.startswith(b"<?xml")
+    again = http.get(sandbox.url(FEED), source="heise", etag=first.etag, last_modified=first.last_modified)
+    assert again.not_modified and again.body == b""
+
+
+def test_sends_a_clear_user_agent(sandbox):
+    client(user_agent="community-listening/test (ops@example.org)").get(sandbox.url(FEED))
+    assert sandbox.user_agents[-1] == "community-listening/test (ops@example.org)"
+    assert HttpClient().user_agent.startswith("community-listening/")
+
+
+def test_retries_a_5xx_then_succeeds(sandbox):
+    sandbox.set_fault(FEED, "status:503", times=2)
+    http = client()
+    assert http.get(sandbox.url(FEED), source="heise").status == 200
+    assert http.requests_made == 3 and len(http.waits) == 2
+
+
+def test_429_honours_retry_after(sandbox):
+    sandbox.set_fault(FEED, "status:429:retry_after=3", times=1)
+    http = client()
+    assert http.get(sandbox.url(FEED), source="heise").status == 200
+    assert http.waits == [3.0]
+
+
+def test_retry_after_longer_than_allowed_fails_at_once(sandbox):
+    sandbox.set_fault(FEED, "status:429:retry_after=3600")
+    http = client(max_retry_after=60)
+    with pytest.raises(FetchError, match=r"heise: .*429.*retry after 3600s"):
+        http.get(sandbox.url(FEED), source="heise")
+    assert http.requests_made == 1
+
+
+def test_500_storm_gives_up_after_the_retries(sandbox):
+    sandbox.set_fault(FEED, "status:500")
+    http = client(retries=2)
+    with pytest.raises(FetchError, match="HTTP 500 after 3 attempts") as err:
+        http.get(sandbox.url(FEED), source="heise")
+    assert err.value.status == 500
+
+
+def test_404_is_not_retried_and_says_check_the_url(sandbox):
+    http = client()
+    with pytest.raises(FetchError, match=r"HTTP 404 \(check the URL\)"):
+        http.get(sandbox.url("/feeds/does-not-exist.xml"), source="x")
+    assert http.requests_made == 1
+
+
+def test_oversized_body_is_cut_at_the_byte_cap(sandbox):
+    sandbox.set_fault(FEED, "oversize:50000000")
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="too large"):
+        client(retries=0).get(sandbox.url(FEED), source="heise", max_bytes=1_000_000)
+    assert time.monotonic() - started < 10
+
+
+def test_slow_server_times_out(sandbox):
+    sandbox.set_fault(FEED, "slow:3")
+    with pytest.raises(FetchError, match="timed out"):
+        client(retries=0, read_timeout=0.5).get(sandbox.url(FEED), source="heise")
+
+
+def test_trickling_server_hits_the_total_deadline(sandbox):
+    sandbox.set_fault(FEED, "trickle")
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="took longer|timed out"):
+        client(retries=0, connect_timeout=1, read_timeout=2).get(sandbox.url(FEED), source="heise")
+    assert time.monotonic() - started < 8
+
+
+def test_truncated_body_is_an_error(sandbox):
+    sandbox.set_fault(FEED, "truncate")
+    with pytest.raises(FetchError, match="truncated|connection"):
+        client(retries=0).get(sandbox.url(FEED), source="heise")
+
+
+def test_refuses_non_http_urls():
+    with pytest.raises(FetchError, match="only http"):
+        client().get("file:///etc/passwd", source="x")
+
+
+def test_entity_declarations_are_refused(shared_data):
+    for name in ("billion_laughs_rss_SYNTHETIC.xml", "exponential_entities_utf16be.xml"):
+        body = (shared_data / "feedparser_tests" / "malicious" / name).read_bytes()
+        with pytest.raises(FetchError, match="declares DTD entities"):
+            check_xml_safe(body, name)
+
+
+def test_plain_external_doctype_is_removed_not_fatal():
+    body = (b'<?xml version="1.0"?>\n<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+            b'"http://my.netscape.com/publish/formats/rss-0.91.dtd">\n<rss version="0.91"></rss>')
+    assert b"DOCTYPE" not in check_xml_safe(body, "old-feed")
+
+
+def test_retry_after_accepts_http_dates():
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 - 10) == pytest.approx(10)
+    assert parse_retry_after("soon") is None
+
+
+def test_urls_are_redacted_for_logs():
+    assert redact_url("https://user:pw@host/x?access_token=abc&q=1") == "https://host/x?access_token=REDACTED&q=1"

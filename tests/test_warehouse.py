@@ -1,0 +1,82 @@
+"""Migrations, views, the snapshot, and reading while a writer holds the warehouse."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipelines.warehouse import (WarehouseError, apply_migrations, connect, initialise, migration_files,
+                                 publish_snapshot, query_snapshot)
+
+
+def test_migrations_apply_once_in_order(warehouse):
+    recorded = [r[0] for r in warehouse.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()]
+    assert recorded == [v for v, _ in migration_files()]
+    assert apply_migrations(warehouse) == []  # second run applies nothing
+    assert initialise(warehouse) == []
+
+
+def test_contract_views_exist_with_contract_columns(warehouse):
+    columns = {r[0] for r in warehouse.execute("DESCRIBE posts").fetchall()}
+    assert {"post_id", "channel", "source", "community", "kind", "thread_id", "parent_id", "url", "author_key",
+            "created_at", "fetched_at", "title", "body", "rating", "lang", "sentiment", "sentiment_label", "intent",
+            "topic_id", "is_regular"} <= columns
+    views = {r[0] for r in warehouse.execute(
+        "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'").fetchall()}
+    assert {"posts", "topics", "topic_lineage", "topic_trends", "voices", "actions", "source_runs",
+            "quality_results", "quarantine"} <= views
+
+
+def test_a_failing_migration_rolls_back_and_names_the_file(tmp_path):
+    schema = tmp_path / "schema"
+    schema.mkdir()
+    (schema / "001_ok.sql").write_text("CREATE TABLE a (x INT);")
+    (schema / "002_broken.sql").write_text("CREATE TABLE b (x INT); SELEC nonsense;")
+    con = connect(tmp_path / "w.duckdb")
+    with pytest.raises(WarehouseError, match="002_broken.sql"):
+        apply_migrations(con, schema)
+    assert con.execute("SELECT version FROM schema_migrations").fetchall() == [("001",)]
+    assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'b'").fetchone()[0] == 0
+
+
+def test_snapshot_is_readable_while_a_writer_holds_the_warehouse(settings, warehouse):
+    warehouse.execute("CREATE TABLE main.marker AS SELECT 42 AS answer")
+    publish_snapshot(warehouse, settings.paths.warehouse, settings.paths.snapshot)
+    # the writer still holds the file: another process can neither write nor even read it ...
+    code = ("import duckdb, sys\n"
+            f"try:\n    duckdb.connect({str(settings.paths.warehouse)!r}, read_only=True)\n"
+            "except duckdb.IOException:\n    sys.exit(3)\n")
+    probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 3, probe.stdout + probe.stderr
+    # ... but the snapshot answers, from another process, through the CLI
+    out = subprocess.run([sys.executable, "-m", "pipelines.cli", "--config", str(settings.file), "sql",
+                          "SELECT answer FROM marker", "--format", "csv"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines() == ["answer", "42"]
+
+
+def test_snapshot_replacement_is_atomic_for_open_readers(settings, warehouse):
+    warehouse.execute("CREATE TABLE main.version AS SELECT 1 AS v")
+    publish_snapshot(warehouse, settings.paths.warehouse, settings.paths.snapshot)
+    reader = connect(settings.paths.snapshot, read_only=True)
+    warehouse.execute("UPDATE main.version SET v = 2")
+    publish_snapshot(warehouse, settings.paths.warehouse, settings.paths.snapshot)
+    assert reader.execute("SELECT v FROM version").fetchone() == (1,)  # old file, still whole
+    reader.close()
+    assert query_snapshot(settings.paths.snapshot, "SELECT v FROM version")[1] == [(2,)]
+    leftovers = [p for p in settings.paths.snapshot.parent.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_locked_warehouse_gives_a_message_with_a_way_out(settings, warehouse):
+    code = (f"from pipelines.warehouse import connect, WarehouseError\n"
+            f"try:\n    connect({str(settings.paths.warehouse)!r})\n"
+            f"except WarehouseError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "in use by another process" in out.stdout and "listen sql" in out.stdout
+
+
+def test_missing_snapshot_says_to_run_first(tmp_path):
+    with pytest.raises(WarehouseError, match="listen run"):
+        query_snapshot(tmp_path / "none.duckdb", "SELECT 1")
