@@ -201,12 +201,12 @@ def forget(
     url: Optional[str] = typer.Option(None, "--url", help="Permalink of one post to remove."),
 ):
     """Delete a person's or a post's data everywhere: warehouse, embeddings, landing zone, snapshot."""
-    from pipelines.forget import forget_author, forget_url
-
     if bool(author) == bool(url):
         raise UsageError("give either --author HANDLE --source NAME, or --url URL")
     if author and not source:
         raise UsageError("--author needs --source NAME (handles are only unique within a source)")
+    from pipelines.forget import forget_author, forget_url
+
     cfg = settings()
     summary = forget_author(cfg, author, source) if author else forget_url(cfg, url)
     console.print(summary)

@@ -143,6 +143,14 @@ def run_stage(name: str, func, *args, **kwargs) -> StageResult:
         return StageResult(name, False, time.perf_counter() - started, error=f"{name}: {exc.__class__.__name__}: {exc}")
 
 
+def retention(settings: Settings, day: dt.date | None = None) -> dict:
+    """Enforce each source's retention_days (posts and landed files)."""
+    from pipelines.forget import apply_retention
+
+    with open_warehouse(settings.paths.warehouse) as con:
+        return apply_retention(settings, con, day)
+
+
 def enrich(settings: Settings, progress=None) -> dict:
     from pipelines.enrich.stage import enrich_new_posts
 
@@ -239,6 +247,7 @@ def run_daily(settings: Settings, *, day: dt.date | None = None, only: list[str]
     ingest_stage = stage("ingest", lambda: {"sources": ingest(settings, run_id, only=only, day=day,
                                                               progress=fetch_progress)})
     sources = ingest_stage.detail.get("sources", [])
+    stage("retention", retention, settings, day)
     stage("enrich", enrich, settings, progress=stage_progress)
     stage("topics", assign_topics, settings, progress=stage_progress)
     checked = stage("check", check, settings, run_id)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import errno
 
-import click
+import typer
+
+try:  # typer >= 0.20 vendors its own click; older versions use click itself
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_exceptions
 
 
 def classify(exc: BaseException) -> tuple[int | None, str]:
@@ -12,16 +17,16 @@ def classify(exc: BaseException) -> tuple[int | None, str]:
     from pipelines.cli import StageFailed, UsageError
     from pipelines.config import ConfigError
 
-    if isinstance(exc, click.exceptions.Exit):
+    if isinstance(exc, typer.Exit):
         return exc.exit_code, ""
-    if isinstance(exc, click.exceptions.Abort) or isinstance(exc, KeyboardInterrupt):
+    if isinstance(exc, typer.Abort) or isinstance(exc, KeyboardInterrupt):
         return 130, "interrupted"
-    if isinstance(exc, click.ClickException):
+    if isinstance(exc, click_exceptions.ClickException):
         hint = ""
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
             hint = f" (see `{ctx.command_path} --help`)"
-        return (2 if isinstance(exc, click.UsageError) else 1), exc.format_message() + hint
+        return (2 if isinstance(exc, click_exceptions.UsageError) else 1), exc.format_message() + hint
     if isinstance(exc, (ConfigError, UsageError)):
         return 2, str(exc)
     if isinstance(exc, StageFailed):
