@@ -1,0 +1,36 @@
+-- follow_ups: the queue of posts worth answering in their own thread ("you wrote X, can you tell us more?").
+-- Grain: one row per post still waiting for an answer. A post qualifies when it is
+--   * recent: written in the last 30 days (now() at query time),
+--   * substantive: title + body at least 80 characters,
+--   * a wish, complaint or question (enrichment's intent),
+--   * answerable in the open: it has an http(s) permalink, is not deleted and not a near-duplicate,
+--   * not answered yet: absent from core.follow_up_done (`listen follow-up done POST_ID`).
+-- Columns: post_id, url (public permalink), channel, community, intent (wish/complaint/question), topic_id
+--   (NULL or -1 = unassigned), excerpt (redacted text, at most 280 characters), created_at,
+--   reason (why it is in the queue, in English), plus is_regular (author seen on an earlier day) and lang.
+-- Order: regulars first, then newest first (ORDER BY is_regular DESC, created_at DESC for a stable order).
+-- Example: SELECT url, excerpt FROM follow_ups WHERE channel = 'reddit' AND intent = 'complaint'
+--          ORDER BY is_regular DESC, created_at DESC LIMIT 10;
+CREATE OR REPLACE VIEW follow_ups AS
+WITH candidates AS (
+    SELECT
+        p.post_id, p.url, p.channel, p.community, p.intent, p.topic_id, p.created_at, p.is_regular, p.lang,
+        trim(regexp_replace(concat_ws(' ', p.title, p.body), '\s+', ' ', 'g')) AS text
+    FROM posts p
+    WHERE p.intent IN ('wish', 'complaint', 'question')
+      AND NOT p.is_deleted
+      AND p.duplicate_of IS NULL
+      AND regexp_matches(p.url, '^https?://[^\s]+$')
+      AND p.created_at >= now() - INTERVAL 30 DAY
+      AND NOT EXISTS (SELECT 1 FROM core.follow_up_done d WHERE d.post_id = p.post_id)
+)
+SELECT
+    post_id, url, channel, community, intent, topic_id,
+    CASE WHEN length(text) <= 280 THEN text ELSE left(text, 279) || '…' END AS excerpt,
+    created_at,
+    concat(intent, CASE WHEN is_regular THEN ' from a regular' ELSE ' from a newcomer' END,
+           ' in ', coalesce(community, channel), ', ', length(text), ' characters') AS reason,
+    is_regular, lang
+FROM candidates
+WHERE length(text) >= 80
+ORDER BY is_regular DESC, created_at DESC;

@@ -1,0 +1,347 @@
+"""The editorial report on a small demo-like warehouse: structure, numbers against SQL, formats, languages,
+empty cases, the snapshot fallback and inert rendering of hostile post text."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "data" / "report"))
+import fixture_warehouse  # noqa: E402
+from html_tables import markdown_tables, number, parse_html  # noqa: E402
+
+from pipelines.report import ReportError, write_report  # noqa: E402
+from pipelines.report.i18n import STRINGS  # noqa: E402
+
+SECTIONS = ["headlines", "topics", "map", "wishes", "follow-ups", "regulars", "health", "actions", "method"]
+TODAY = dt.datetime.now(dt.timezone.utc).date()
+
+
+@pytest.fixture
+def install(write_config):
+    return fixture_warehouse.install(write_config, TODAY)
+
+
+def _sql(settings, query, params=None):
+    con = duckdb.connect(str(settings.paths.warehouse), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        return con.execute(query, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _report(settings, **kwargs):
+    written = write_report(settings, as_of=TODAY, **kwargs)
+    directory = written["dir"]
+    html = (directory / "editorial-report.html").read_text(encoding="utf-8")
+    md = (directory / "editorial-report.md").read_text(encoding="utf-8")
+    return written, html, md
+
+
+def _csv(directory: Path, name: str) -> list[dict]:
+    with open(directory / f"{name}.csv", encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_report_writes_html_md_and_a_csv_per_table(install):
+    settings, _ = install
+    written, html, _ = _report(settings)
+    names = {p.name for p in written["files"]}
+    assert {"editorial-report.html", "editorial-report.md", "channels.csv", "rising_topics.csv",
+            "follow_ups.csv", "data_health.csv", "actions.csv"} <= names
+    assert written["dir"] == settings.paths.reports / TODAY.isoformat()
+    page = parse_html(html)
+    for name in page.tables:  # every table shown on the page has its CSV extract
+        assert f"{name}.csv" in names, name
+
+
+def test_all_nine_sections_in_order_and_self_contained(install):
+    settings, _ = install
+    _, html, md = _report(settings)
+    page = parse_html(html)
+    assert page.section_ids == SECTIONS
+    csp = [a["content"] for tag, a in page.tags if tag == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    assert csp and "script-src 'none'" in csp[0] and "default-src 'none'" in csp[0]
+    assert not any(tag in {"script", "link", "img", "iframe"} for tag, _ in page.tags)
+    assert not any(a.get("src") for _, a in page.tags)
+    assert sum(tag == "svg" for tag, _ in page.tags) >= 4  # daily lines, channel bars, scores, heatmap, ...
+    assert [line for line in md.splitlines() if line.startswith("## ")][:9] == [
+        f"## {i} {STRINGS['en'][key]}" for i, key in enumerate(
+            ["section_headlines", "section_rising", "section_map", "section_wishes", "section_follow_ups",
+             "section_regulars", "section_health", "section_actions", "section_method"], start=1)]
+
+
+def test_channel_volumes_match_sql(install):
+    settings, _ = install
+    _, html, _ = _report(settings)
+    start = TODAY - dt.timedelta(days=6)
+    expected = dict(_sql(settings, """SELECT channel, count(*) FROM posts WHERE NOT is_deleted AND duplicate_of IS NULL
+                                      AND CAST(created_at AS DATE) BETWEEN ? AND ? GROUP BY 1""", [start, TODAY]))
+    shown = {r["channel"]: int(number(r["posts"])) for r in parse_html(html).tables["channels"]}
+    assert shown == expected
+    assert sum(expected.values()) == 33
+
+
+def test_rising_and_falling_topics_match_the_fixture_and_link_quotes(install):
+    settings, facts = install
+    _, html, _ = _report(settings)
+    page = parse_html(html)
+    rising = page.tables["rising_topics"]
+    assert rising[0]["topic_id"] == str(facts["rising_topic"])
+    assert (rising[0]["posts"], rising[0]["posts_prev"]) == ("15", "3")
+    assert number(rising[0]["score"]) > 2
+    falling = page.tables["falling_topics"]
+    assert falling[0]["topic_id"] == str(facts["falling_topic"])
+    assert (falling[0]["posts"], falling[0]["posts_prev"]) == ("2", "12")
+    # the steady topic (8 -> 8) is neither rising nor falling
+    assert str(facts["steady_topic"]) not in {r["topic_id"] for r in rising + falling}
+    # small counts: topic 3 (1 -> 3) scores well below topic 2 (3 -> 15)
+    small = next(r for r in rising if r["topic_id"] == "3")
+    assert number(small["score"]) < number(rising[0]["score"])
+    quote_links = [a["href"] for tag, a in page.tags if tag == "a" and "reddit.com/r/" in a.get("href", "")]
+    assert quote_links and all(h.startswith("https://") for h in quote_links)
+
+
+def test_headlines_name_the_numbers(install):
+    settings, _ = install
+    _, html, _ = _report(settings)
+    start = TODAY - dt.timedelta(days=6)
+    (current, previous), = _sql(settings, """SELECT count(*) FILTER (WHERE CAST(created_at AS DATE) >= ?),
+                                                  count(*) FILTER (WHERE CAST(created_at AS DATE) < ?)
+                                           FROM posts WHERE CAST(created_at AS DATE) BETWEEN ? AND ?""",
+                                 [start, start, start - dt.timedelta(days=7), TODAY])
+    change = round((current / previous - 1) * 100)
+    items = html.split('<ul class="headlines">')[1].split("</ul>")[0]
+    sentences = [s.split("</li>")[0] for s in items.split("<li>")[1:]]
+    assert 3 <= len(sentences) <= 5
+    assert sentences[0] == f"{current} posts in the last 7 days (up {change}% on the 7 days before)."
+    assert any("app login crash" in s and "3 → 15" in s for s in sentences)
+
+
+def test_follow_ups_exclude_done_and_put_regulars_first(install):
+    settings, facts = install
+    written, html, _ = _report(settings)
+    rows = _csv(written["dir"], "follow_ups")
+    ids = [r["post_id"] for r in rows]
+    assert ids and facts["done_post"] not in ids
+    view_ids = {r[0] for r in _sql(settings, "SELECT post_id FROM follow_ups")}
+    assert set(ids) <= view_ids
+    groups = [r["who"] for r in rows]
+    assert groups == sorted(groups, key=lambda g: g != "regular")  # regulars first
+    assert all(r["intent"] in {"wish", "complaint", "question"} for r in rows)
+    assert all(r["url"].startswith("https://") for r in rows)
+    assert all("you wrote" in r["opening"] or "you asked" in r["opening"] for r in rows)
+    assert facts["done_post"] not in html
+
+
+def test_data_health_counts_failures_gaps_and_quarantine(install):
+    settings, facts = install
+    _, html, _ = _report(settings)
+    health = {r["source"]: r for r in parse_html(html).tables["data_health"]}
+    assert set(health) == {"r-denmark", "r-de", "app-reviews", "blog-comments", "survey"}
+    assert health["app-reviews"]["errors"] == "1"
+    assert health["app-reviews"]["missing_days"] == "3"  # two days without a run, one failed
+    assert "HTTP 503" in health["app-reviews"]["last_error"]
+    assert health["blog-comments"]["quarantined"] == "1"
+    assert health["survey"]["runs"] == "0" and health["survey"]["missing_days"] == "7"
+    (share,), = _sql(settings, """SELECT round(100 * count(*) FILTER (WHERE topic_id = -1) / count(*), 1) FROM posts
+                                  WHERE source = 'r-denmark' AND CAST(created_at AS DATE) BETWEEN ? AND ?""",
+                     [TODAY - dt.timedelta(days=6), TODAY])
+    assert number(health["r-denmark"]["unassigned_share"]) == share
+
+
+def test_actions_section_shows_before_and_after(install):
+    settings, _ = install
+    _, html, _ = _report(settings)
+    actions = parse_html(html).tables["actions"]
+    assert len(actions) == 1
+    row = actions[0]
+    assert row["topic_id"] == "5" and "call-back" in row["text"]
+    (before, after), = _sql(settings, "SELECT per_day_before, per_day_after FROM action_outcomes")
+    assert number(row["per_day_before"]) == round(before, 2)
+    assert number(row["per_day_after"]) == round(after, 2)
+
+
+def test_markdown_and_csv_agree_with_html(install):
+    settings, _ = install
+    written, html, md = _report(settings)
+    page = parse_html(html)
+    md_tables = markdown_tables(md)
+    for name in ["channels", "rising_topics", "falling_topics", "wishes", "complaints", "regulars_newcomers",
+                 "data_health", "language_mix", "actions"]:
+        shown = page.tables[name]
+        extract = _csv(written["dir"], name)
+        assert len(shown) == len(extract), name
+        for html_row, csv_row in zip(shown, extract):
+            for key, text in html_row.items():
+                raw = csv_row[key]
+                if text in ("", "–"):
+                    assert raw == "", (name, key)
+                elif key in {"posts", "posts_prev", "runs", "fetched", "errors", "quarantined", "topic_id"}:
+                    assert int(raw) == number(text), (name, key)
+                elif key in {"sentiment", "sentiment_prev", "score", "per_day_before", "per_day_after"}:
+                    assert abs(float(raw) - number(text)) < 0.051, (name, key)
+                elif key in {"negative_share", "share", "unassigned_share"}:
+                    assert abs(float(raw) * 100 - number(text)) < 0.051, (name, key)
+        # the same rows appear as a Markdown table with the same cell text
+        matching = [t for t in md_tables if len(t) == len(shown) + 1 and
+                    [c for c in t[1]][:len(html_cells := list(shown[0].values()))] == html_cells] if shown else []
+        if shown:
+            assert matching, f"{name}: no Markdown table with the HTML's first row"
+            assert [r for r in matching[0][1:]] == [list(r.values()) for r in shown], name
+
+
+@pytest.mark.parametrize("lang,heading,number_text", [("da", "Overskrifter", "33 indlæg"),
+                                                      ("de", "Das Wichtigste", "33 Beiträge")])
+def test_report_language(install, lang, heading, number_text):
+    settings, _ = install
+    _, html, md = _report(settings, lang=lang)
+    assert f'<html lang="{lang}">' in html
+    assert heading in html and heading in md
+    assert number_text in html
+    assert "−0,47" in html  # decimal comma
+
+
+def test_languages_define_the_same_strings():
+    assert set(STRINGS["da"]) == set(STRINGS["en"]) == set(STRINGS["de"])
+    for lang in ("da", "de"):
+        for key, text in STRINGS["en"].items():
+            assert set(_placeholders(STRINGS[lang][key])) == set(_placeholders(text)), (lang, key)
+
+
+def _placeholders(text: str) -> list[str]:
+    import string
+
+    return [name for _, name, _, _ in string.Formatter().parse(text) if name]
+
+
+def test_empty_warehouse_renders_a_sensible_report(write_config):
+    settings, _ = fixture_warehouse.install(write_config, TODAY, with_data=False)
+    written, html, md = _report(settings)
+    page = parse_html(html)
+    assert page.section_ids == SECTIONS
+    assert "No posts arrived in the last 7 days" in html
+    assert "No posts in this period." in html and "No posts in this period." in md
+    assert "No decisions recorded yet" in html
+    assert _csv(written["dir"], "channels") == []
+
+
+def test_window_without_posts_renders(install):
+    settings, _ = install
+    written = write_report(settings, as_of=TODAY - dt.timedelta(days=60), days=7)
+    html = (written["dir"] / "editorial-report.html").read_text(encoding="utf-8")
+    assert "No posts arrived in the last 7 days" in html
+    assert written["posts"] == 0
+
+
+def test_missing_warehouse_says_what_to_run(settings):
+    with pytest.raises(ReportError, match="listen run"):
+        write_report(settings, as_of=TODAY)
+
+
+def test_locked_warehouse_falls_back_to_the_snapshot(install):
+    settings, _ = install
+    con = duckdb.connect(str(settings.paths.warehouse))
+    from pipelines.warehouse import publish_snapshot
+
+    publish_snapshot(con, settings.paths.warehouse, settings.paths.snapshot)
+    con.close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, sys
+            con = duckdb.connect({str(settings.paths.warehouse)!r})
+            print("locked", flush=True)
+            sys.stdin.read()
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        written = write_report(settings, as_of=TODAY, formats=["html"])
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert written["source"] == "snapshot"
+    html = (written["dir"] / "editorial-report.html").read_text(encoding="utf-8")
+    assert "analyst snapshot" in html and written["posts"] == 33
+
+
+def test_rising_topics_from_the_topics_package_is_used_when_present(install, monkeypatch):
+    import types
+
+    settings, _ = install
+    fake = types.ModuleType("pipelines.topics.trends")
+    fake.rising_topics = lambda con, days, as_of: [{"topic_id": 3, "score": 9.5}, {"topic_id": 2, "score": 1.5}]
+    monkeypatch.setitem(sys.modules, "pipelines.topics.trends", fake)
+    _, html, _ = _report(settings)
+    rising = parse_html(html).tables["rising_topics"]
+    assert [r["topic_id"] for r in rising] == ["3", "2"]
+    assert rising[0]["score"] == "+9.5" and rising[0]["posts"] == "3"
+    assert "pipelines.topics.trends.rising_topics" in html
+
+
+HOSTILE = [
+    {"native": "x1", "title": "<script>alert('title')</script>",
+     "body": "Please fix <img src=x onerror=alert(1)> and <a href=\"javascript:alert(2)\">this</a>, it keeps "
+             "crashing when I log in. <svg onload=alert(3)></svg> ]]> --> <!-- =cmd|' /C calc'!A0",
+     "url": "javascript:alert(document.cookie)", "community": "<b onmouseover=alert(4)>shop</b>"},
+    {"native": "x2", "title": None,
+     "body": "=HYPERLINK(\"http://evil.example\") I would love a dark mode <iframe src=//evil.example></iframe> "
+             "\"><script>alert(5)</script> because the white screen hurts my eyes at night, honestly.",
+     "url": "https://survey.example.org/r/x2\"onmouseover=\"alert(6)", "community": "survey"},
+]
+
+
+def _insert_hostile(settings):
+    con = duckdb.connect(str(settings.paths.warehouse))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        now = dt.datetime.combine(TODAY, dt.time(11, 0), tzinfo=dt.timezone.utc)
+        posts = [{
+            "post_id": f"survey:{h['native']}", "source": "survey", "channel": "import", "native_id": h["native"],
+            "community": h["community"], "kind": "post", "url": h["url"], "author_key": "k-a0",
+            "created_at": now, "fetched_at": now, "first_loaded_at": now, "title": h["title"], "body": h["body"],
+            "rating": None, "content_hash": h["native"], "run_id": "run-0", "lang": "en", "sentiment": -0.5,
+            "sentiment_label": "negative", "intent": "complaint" if h["native"] == "x1" else "wish",
+            "enriched_at": now, "enrich_version": "<script>v</script>", "topic_id": 6, "topic_model_version": "m1",
+        } for h in HOSTILE]
+        fixture_warehouse.insert_posts(con, posts)
+        con.execute("INSERT INTO core.topics VALUES (6, '<script>alert(7)</script>', "
+                    "['<img src=x onerror=alert(8)>', 'javascript:alert(9)'], 2, ?, ?, 'active', 'm1', "
+                    "['survey:x1'])", [now, now])
+        fixture_warehouse.refresh_topic_trends(con)
+    finally:
+        con.close()
+
+
+def test_hostile_post_text_renders_inert(install):
+    settings, _ = install
+    _insert_hostile(settings)
+    written, html, md = _report(settings)
+    page = parse_html(html)
+    assert "<script" not in html.lower()
+    assert not [t for t, _ in page.tags if t in {"script", "img", "iframe", "object", "embed"}]
+    assert not [a for t, a in page.tags if t == "b" and a]  # our own <b> has no attributes; the injected one had
+    for tag, attrs in page.tags:
+        assert not [name for name in attrs if name.startswith("on")], (tag, attrs)
+        href = attrs.get("href")
+        if href is not None:
+            assert href.startswith(("https://", "http://", "#")), href
+    assert "javascript:" not in " ".join(a.get("href", "") for _, a in page.tags)
+    assert "&lt;script&gt;alert(7)&lt;/script&gt;" in html  # the hostile label is shown, as text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html  # and so is the hostile body
+    # the https URL with a quote in it stays one attribute value
+    assert any(a.get("href") == HOSTILE[1]["url"] for _, a in page.tags)
+    # Markdown: no raw HTML, no javascript: link target
+    assert "<script" not in md.lower() and "<img" not in md.lower() and "<iframe" not in md.lower()
+    assert "](javascript:" not in md and "(<javascript:" not in md
+    # CSV: unsafe links dropped, spreadsheet formulas defused
+    follow = _csv(written["dir"], "follow_ups")
+    assert all(not r["url"] or r["url"].startswith(("https://", "http://")) for r in follow)
+    assert not any(v.startswith("=") for r in follow for v in r.values())
