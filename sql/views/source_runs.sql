@@ -1,4 +1,4 @@
--- source_runs: one row per source per run. status ok | partial (stopped early, e.g. request budget) | failed.
+-- source_runs: one row per source per run (grain: run_id x source). status ok | partial (stopped early, e.g. request budget) | failed.
 -- Columns: run_id, source, started_at, finished_at, status, fetched (records fetched), new (posts not seen
 --   before), error (names the cause; never contains secrets), warnings.
 -- Example: SELECT source, max(finished_at) FILTER (WHERE status = 'ok') AS last_success FROM source_runs GROUP BY 1;

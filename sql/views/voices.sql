@@ -1,4 +1,5 @@
 -- voices: one row per pseudonymous author (author_key) across every channel.
+-- Grain: author_key (a keyed pseudonym; the handle is never stored). Built from posts, so quarantined rows are excluded.
 -- Columns: author_key, first_seen, last_seen, posts, channels (list), is_regular (seen on more than one day).
 -- Example: SELECT * FROM voices WHERE is_regular ORDER BY posts DESC LIMIT 20;
 CREATE OR REPLACE VIEW voices AS

@@ -60,7 +60,7 @@ def _plan() -> list[tuple[int, str, int, str]]:
     rows += [(5, "blog-comments", 1, "a1"), (5, "r-de", 4, "u5c1")]
     # topic 1 steady 8 -> 8
     rows += [(1, "r-denmark", 7 + i % 7, f"u1p{i}") for i in range(8)]
-    rows += [(1, "r-denmark" if i < 5 else "app-reviews", i % 7, "a2" if i < 2 else f"u1c{i}") for i in range(8)]
+    rows += [(1, "r-denmark" if i < 5 else "app-reviews", i % 7, "a2" if i in (0, 1, 7) else f"u1c{i}") for i in range(8)]
     # topic 3 small: 1 -> 3; topic 4: 2 -> 2 wishes
     rows += [(3, "app-reviews", 9, "a3"), (3, "app-reviews", 2, "a3"), (3, "r-denmark", 3, "u3c1"),
              (3, "blog-comments", 6, "u3c2")]
