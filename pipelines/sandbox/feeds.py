@@ -2,6 +2,11 @@
 
     GET /feeds/heise.atom                   -> the recorded heise developer Atom feed (German)
     GET /feeds/feedparser/atomthreading.xml -> feedparser's Atom threading fixture
+    GET /feeds/wordpress/feed/              -> a WordPress blog feed; its wfw:commentRss links point at
+    GET /feeds/wordpress/2024/05/<slug>/feed/  the per-article comment feeds (a path ending in / serves index.rss)
+
+The WordPress fixtures name their site https://blog.example.org/; the sandbox points their wfw:commentRss
+links at its own /feeds/wordpress/ so comment-feed discovery follows links as it would on a real blog.
 
 Recorded feeds are years old. With ``sandbox.options["feed_dates_end"] = datetime`` (the demo sets it), dates
 are shifted so the newest entry of each feed falls at that moment and the rest keep their spacing: the same
@@ -20,6 +25,7 @@ from pipelines.sandbox.server import Reply, Request, static_reply
 FEEDS_DIR = SANDBOX_DATA / "feeds"
 CONTENT_TYPES = {".atom": "application/atom+xml", ".rss": "application/rss+xml", ".xml": "application/xml",
                  ".json": "application/feed+json"}
+WORDPRESS_FEED_LINK = re.compile(rb"(<wfw:commentRss>)https://blog\.example\.org/([^<]*)")
 DATE_TAG = re.compile(rb"<(pubDate|published|updated|dc:date|lastBuildDate)>([^<]{6,60})</\1>")
 
 
@@ -63,15 +69,24 @@ def register(sandbox) -> None:
         extra = sandbox.options["extra_feeds"]
         if name in extra:
             return static_reply(request, extra[name], "application/rss+xml; charset=utf-8")
-        path = (FEEDS_DIR / name).resolve()
+        path = (FEEDS_DIR / name / "index.rss" if name.endswith("/") else FEEDS_DIR / name).resolve()
         if FEEDS_DIR.resolve() not in path.parents or not path.is_file():
             return Reply(status=404, body=b"no such feed", content_type="text/plain")
         content_type = CONTENT_TYPES.get(path.suffix, "application/xml")
         if name == "encoding.rss":
             content_type = "application/rss+xml; charset=ISO-8859-1"
         body = path.read_bytes()
+        if name.startswith("wordpress/"):  # only the feed links: ids and permalinks stay as the blog wrote them
+            base = sandbox.url("/feeds/wordpress/").encode()
+            body = WORDPRESS_FEED_LINK.sub(lambda m: m.group(1) + base + m.group(2), body)
         if sandbox.options.get("feed_dates_end"):
             body = shift_feed_dates(body, sandbox.options["feed_dates_end"])
         return static_reply(request, body, content_type)
 
     sandbox.route("/feeds/", serve_feed)
+
+
+def demo_sources(sandbox) -> list[str]:
+    """A WordPress blog with per-article comment feeds, for `listen demo` (its other feeds are in pipelines/demo.py)."""
+    return ["[[sources]]", 'name = "blog-comments"', 'kind = "feed"', f'url = "{sandbox.url("/feeds/wordpress/feed/")}"',
+            "follow_comments = true", ""]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import email.utils
 import hashlib
 import time
 
@@ -32,6 +33,37 @@ def _iso(parsed: time.struct_time | None) -> str | None:
         return dt.datetime.fromtimestamp(calendar.timegm(parsed), tz=dt.timezone.utc).isoformat()
     except (OverflowError, ValueError, TypeError):
         return None
+
+
+ODD_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d.%m.%Y %H:%M", "%d.%m.%Y",
+                    "%d/%m/%Y %H:%M", "%d/%m/%Y", "%B %d, %Y", "%d %B %Y", "%Y/%m/%d %H:%M:%S")
+
+
+def parse_odd_date(text) -> str | None:
+    """A date feedparser could not read (ISO with a space, '21.11.2024 10:00', 'May 3, 2024') -> ISO, or None.
+
+    Day-first forms are assumed for slashes, as most non-US feeds use them; a zone-less date is taken as UTC.
+    """
+    if not text or not isinstance(text, str):
+        return None
+    text = text.strip()
+    for attempt in (lambda t: dt.datetime.fromisoformat(t.replace("Z", "+00:00")),
+                    email.utils.parsedate_to_datetime):
+        try:
+            stamp = attempt(text)
+            break
+        except (TypeError, ValueError, IndexError):
+            stamp = None
+    if stamp is None:
+        for pattern in ODD_DATE_FORMATS:
+            try:
+                stamp = dt.datetime.strptime(text, pattern)
+                break
+            except ValueError:
+                continue
+    if stamp is None:
+        return None
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.timezone.utc)).isoformat()
 
 
 def _jsonable(value, depth: int = 0):
@@ -145,18 +177,26 @@ def normalise(config, raw: dict) -> dict | None:
     if feed.get("comment_of"):
         thread = feed["comment_of"]
         parent = parent or thread
+    elif parent:
+        thread = parent  # an Atom-threaded reply in the article feed itself: its root is the post it answers
     author = raw.get("author") or (raw.get("author_detail") or {}).get("name")
     created = raw.get("published_parsed") or raw.get("updated_parsed") or raw.get("created_parsed")
+    date_text = raw.get("published") or raw.get("updated") or raw.get("created") or raw.get("dc_date")
+    if not created:
+        created = parse_odd_date(date_text)
     title = html_to_text(raw.get("title"))
     body = _entry_text(raw)
     if not body and not title:
         return None
+    extra = {k: raw.get(k) for k in ("slash_comments", "comments", "wfw_commentrss") if raw.get(k)}
+    if not created:  # the loader then uses the fetch time and sets created_at_estimated
+        extra["date_missing" if not date_text else "date_unreadable"] = date_text or True
     if is_comment and title.lower().startswith(("by:", "comment on", "af:", "von:")):
         title = ""  # WordPress comment titles are 'By: name' - the handle must not survive into the title
     return {
         "native_id": native,
         "kind": "comment" if is_comment else "post",
-        "community": feed.get("title") or config.name,
+        "community": feed.get("title") or (config.name if config else None),
         "thread_id": thread if is_comment else native,
         "parent_id": parent if is_comment else None,
         "url": raw.get("link"),
@@ -167,5 +207,5 @@ def normalise(config, raw: dict) -> dict | None:
         "rating": None,
         "lang_hint": (raw.get("language") or feed.get("language") or None),
         "is_deleted": False,
-        "extra": {k: raw.get(k) for k in ("slash_comments", "comments", "wfw_commentrss") if raw.get(k)},
+        "extra": extra,
     }
