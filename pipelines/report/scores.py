@@ -4,7 +4,7 @@
     >>> scores[0]
     {'topic_id': 4, 'posts': 30, 'posts_prev': 10, 'expected': 10.0, 'score': 4.58}
 
-Our own score (used unless `pipelines.topics.trends.rising_topics` is available) is a variance-stabilised
+When the topics package is importable its score is used (see `topic_scores`). Our own fallback score is a variance-stabilised
 difference of Poisson counts: 2·(√(a+3/8) − √(e+3/8)), with a = the topic's posts in this period and
 e = the posts expected from its share in the period before, scaled to this period's total. 1 → 3 posts
 scores 1.3, 10 → 30 posts 4.6; |score| above 2 is unusual for noise.
@@ -12,6 +12,7 @@ scores 1.3, 10 → 30 posts 4.6; |score| above 2 is unusual for noise.
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 log = logging.getLogger(__name__)
@@ -58,25 +59,38 @@ def _rows_from(result) -> list[dict]:
 def topic_scores(con, window) -> tuple[list[dict], str]:
     """(rows with topic_id, posts, posts_prev, score; 'topics' | 'own'), best rising first.
 
-    When the topics package offers `rising_topics(con, days, as_of)` its score is used and our counts are
-    kept beside it, so the table always shows the same post numbers as the rest of the report.
+    Preference: the topics package's `rising_score(a, A, b, B)` applied to the report's own counts (so every
+    number on the page agrees and topics that fell to zero keep a score); else its `rising_topics(con, days,
+    as_of)` merged onto our counts; else our SQL score.
     """
     rows = own_scores(con)
     try:
-        from pipelines.topics.trends import rising_topics
+        trends = importlib.import_module("pipelines.topics.trends")
     except ImportError:
         return rows, "own"
+    if rows and hasattr(trends, "rising_score"):
+        total_now, total_before = con.execute(
+            "SELECT count(*) FILTER (WHERE period = 'current'), count(*) FILTER (WHERE period = 'previous') "
+            "FROM report_posts").fetchone()
+        try:
+            scored = [{**row, "score": round(float(trends.rising_score(row["posts"], total_now, row["posts_prev"],
+                                                                       total_before)), 2)} for row in rows]
+        except Exception as exc:  # a bug there must not cost the editors their report
+            log.warning("rising_score failed (%s: %s); using the report's own score", exc.__class__.__name__, exc)
+            return rows, "own"
+        scored.sort(key=lambda r: (-r["score"], r["topic_id"]))
+        return scored, "topics"
+    if not hasattr(trends, "rising_topics"):
+        return rows, "own"
     try:
-        theirs = {int(r["topic_id"]): r for r in _rows_from(rising_topics(con, window.days, window.as_of))
+        theirs = {int(r["topic_id"]): r for r in _rows_from(trends.rising_topics(con, window.days, window.as_of))
                   if r.get("topic_id") is not None and r.get("score") is not None}
-    except Exception as exc:  # a bug there must not cost the editors their report
+    except Exception as exc:
         log.warning("rising_topics failed (%s: %s); using the report's own score", exc.__class__.__name__, exc)
         return rows, "own"
     if not theirs:
         return rows, "own"
-    merged = []
-    for row in rows:
-        if row["topic_id"] in theirs:
-            merged.append({**row, "score": round(float(theirs[row["topic_id"]]["score"]), 2)})
+    merged = [{**row, "score": round(float(theirs[row["topic_id"]]["score"]), 2)}
+              for row in rows if row["topic_id"] in theirs]
     merged.sort(key=lambda r: (-r["score"], r["topic_id"]))
     return merged, "topics"
