@@ -148,8 +148,11 @@ def report(
     if days is not None and days <= 0:
         raise UsageError("--days must be a positive number")
     written = write_report(settings(), as_of=_parse_date(date), days=days, formats=formats, out=out, lang=lang)
-    for path in written.get("files", []):
-        console.print(f"wrote {path}")
+    files = [str(p) for p in written.get("files", [])]
+    console.print(f"wrote {len(files)} files to {written.get('dir')}")
+    for path in files:
+        if path.endswith((".html", ".md")):
+            console.print(f"  {path}")
 
 
 @app.command()
@@ -246,7 +249,8 @@ def follow_up_list(limit: int = typer.Option(20, "--limit")):
     from pipelines.console import print_rows
     from pipelines.warehouse import query_snapshot
 
-    columns, rows = query_snapshot(settings().paths.snapshot, "SELECT * FROM follow_ups LIMIT ?", [limit])
+    columns, rows = query_snapshot(settings().paths.snapshot,
+                                   "SELECT * FROM follow_ups ORDER BY is_regular DESC, created_at DESC LIMIT ?", [limit])
     print_rows(columns, rows, "table", console)
 
 

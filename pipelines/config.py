@@ -124,6 +124,7 @@ class RedditSource(_SourceBase):
     max_posts: int = Field(100, gt=0, le=1000)
     revisit_days: int = Field(3, ge=0)
     request_budget: int = Field(90, gt=0)  # per run; Reddit allows ~100 requests/min per OAuth client
+    requests_per_minute: int = Field(100, gt=0, le=1000)
     site: str | None = None  # praw.ini site name
     oauth_url: str | None = None
     reddit_url: str | None = None

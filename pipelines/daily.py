@@ -100,7 +100,7 @@ def load_source(settings: Settings, outcome: dict, con=None) -> dict:
                               warnings=outcome.get("warnings"))
             return {"source": config.name, "status": "failed", "fetched": 0, "new": 0, "error": outcome.get("error")}
         key = load_or_create_key(settings.paths.key_file)
-        records = list(read_landed(outcome["landing_path"]))
+        records = read_landed(outcome["landing_path"])  # streamed and staged in chunks inside one transaction
         result = load_records(con, config, records, outcome.get("cursor"), run, key, status=outcome["status"],
                               warnings=outcome.get("warnings"), error=outcome.get("error"))
         return {"source": config.name, "status": outcome["status"], "fetched": result.fetched, "new": result.new,
@@ -121,7 +121,16 @@ def ingest(settings: Settings, run_id: str, *, only: list[str] | None = None, da
         outcomes = list(pool.map(lambda item: fetch_source(settings, item, run_id, day=day, http=http,
                                                            progress=progress), plan))
     with open_warehouse(settings.paths.warehouse) as con:
-        return [load_source(settings, outcome, con) for outcome in outcomes]
+        results = [load_source(settings, outcome, con) for outcome in outcomes]
+        mark_duplicates(con, run_id)
+        return results
+
+
+def mark_duplicates(con, run_id: str) -> int:
+    """Flag near-duplicates (cross-posts, syndicated copies) among the posts this run loaded."""
+    from pipelines.dedupe import mark_near_duplicates
+
+    return mark_near_duplicates(con, run_id)
 
 
 @dataclass

@@ -17,6 +17,8 @@ import hashlib
 import re
 import struct
 
+import pyarrow as pa
+
 MIN_TOKENS = 8
 SHINGLE = 3
 PERMUTATIONS = 32
@@ -64,7 +66,11 @@ def ensure_signature_table(con) -> None:
 
 
 def mark_near_duplicates(con, run_id: str) -> int:
-    """Flag this run's posts that near-duplicate an earlier post (or an earlier one of this run); returns the count."""
+    """Flag this run's posts that near-duplicate an earlier post (or an earlier one of this run); returns the count.
+
+    Set-based: one join finds every candidate pair through shared bands, one query fetches the earlier posts'
+    texts, and signatures and flags are written back as Arrow tables (no per-post queries or executemany).
+    """
     ensure_signature_table(con)
     rows = con.execute(
         """SELECT post_id, title, body, first_loaded_at FROM core.posts
@@ -73,53 +79,73 @@ def mark_near_duplicates(con, run_id: str) -> int:
         return 0
     con.execute("DELETE FROM core.post_signatures WHERE post_id IN (SELECT post_id FROM core.posts WHERE run_id = ?)",
                 [run_id])
-    flagged: dict[str, str] = {}
-    new_bands: list[tuple[str, str]] = []
-    texts: dict[str, set[int]] = {}  # shingles of this run's posts, so in-run matches need no query
-    for post_id, title, body, my_loaded in rows:
+    con.execute("UPDATE core.posts SET duplicate_of = NULL WHERE run_id = ? AND duplicate_of IS NOT NULL", [run_id])
+    mine: dict[str, set[int]] = {}
+    order: dict[str, int] = {}
+    signature_rows: list[tuple[str, str]] = []
+    for position, (post_id, title, body, _loaded) in enumerate(rows):
         tokens = normalised_tokens(title, body)
         if len(tokens) < MIN_TOKENS:
             continue
-        mine = shingles(tokens)
-        keys = band_keys(mine)
-        candidates = _candidates(con, keys, post_id) | {p for p, k in new_bands if k in keys and p != post_id}
-        best = None
-        for candidate, original, loaded in _describe(con, candidates, flagged):
-            theirs = texts.get(candidate)
-            if theirs is None:
-                other = con.execute("SELECT title, body FROM core.posts WHERE post_id = ?", [candidate]).fetchone()
-                theirs = shingles(normalised_tokens(*other)) if other else set()
-            if loaded > my_loaded:
-                continue  # a later post cannot be the original of this one
-            if jaccard(mine, theirs) >= JACCARD and (best is None or loaded < best[1]):
-                best = (original, loaded)
+        mine[post_id] = shingles(tokens)
+        order[post_id] = position
+        signature_rows += [(post_id, key) for key in band_keys(mine[post_id])]
+    if not signature_rows:
+        return 0
+    con.register("run_bands", pa.table({"post_id": [r[0] for r in signature_rows],
+                                        "band": [r[1] for r in signature_rows]}))
+    try:
+        earlier_pairs = con.execute(
+            """SELECT DISTINCT r.post_id, s.post_id FROM run_bands r JOIN core.post_signatures s USING (band)
+               WHERE s.post_id <> r.post_id""").fetchall()
+        in_run_pairs = con.execute(
+            """SELECT DISTINCT a.post_id, b.post_id FROM run_bands a JOIN run_bands b USING (band)
+               WHERE a.post_id <> b.post_id""").fetchall()
+        described = _describe(con, sorted({other for _, other in earlier_pairs}))
+        con.execute("INSERT INTO core.post_signatures SELECT post_id, band FROM run_bands")
+    finally:
+        con.unregister("run_bands")
+    earlier = {pid: (shingles(normalised_tokens(title, body)), original, loaded)
+               for pid, title, body, original, loaded in described}
+    candidates: dict[str, set[str]] = {}
+    for post_id, other in earlier_pairs + in_run_pairs:
+        candidates.setdefault(post_id, set()).add(other)
+    flagged: dict[str, str] = {}
+    for post_id in sorted(mine, key=order.get):  # load order: an in-run original is decided before its copies
+        best = None  # (original, rank): earlier posts from before this run rank below any post of this run
+        for other in candidates.get(post_id, ()):
+            if other in mine:
+                if order[other] >= order[post_id]:
+                    continue  # a later post cannot be the original of this one
+                theirs, original, rank = mine[other], flagged.get(other, other), (1, order[other])
+            elif other in earlier:
+                theirs, original, loaded = earlier[other]
+                rank = (0, loaded.timestamp() if loaded else 0)
+            else:
+                continue
+            if jaccard(mine[post_id], theirs) >= JACCARD and (best is None or rank < best[1]):
+                best = (original, rank)
         if best:
             flagged[post_id] = best[0]
-        texts[post_id] = mine
-        new_bands += [(post_id, key) for key in keys]
-    if new_bands:
-        con.executemany("INSERT INTO core.post_signatures VALUES (?, ?)", new_bands)
-    con.execute("UPDATE core.posts SET duplicate_of = NULL WHERE run_id = ? AND duplicate_of IS NOT NULL", [run_id])
     if flagged:
-        con.executemany("UPDATE core.posts SET duplicate_of = ? WHERE post_id = ?",
-                        [(original, post_id) for post_id, original in flagged.items()])
+        con.register("run_flags", pa.table({"post_id": list(flagged), "original": list(flagged.values())}))
+        try:
+            con.execute("""UPDATE core.posts SET duplicate_of = f.original FROM run_flags f
+                           WHERE core.posts.post_id = f.post_id""")
+        finally:
+            con.unregister("run_flags")
     return len(flagged)
 
 
-def _candidates(con, keys: list[str], post_id: str) -> set[str]:
-    placeholders = ", ".join("?" for _ in keys)
-    found = con.execute(f"SELECT DISTINCT post_id FROM core.post_signatures WHERE band IN ({placeholders}) "
-                        f"AND post_id <> ?", [*keys, post_id]).fetchall()
-    return {row[0] for row in found}
-
-
-def _describe(con, candidates: set[str], flagged: dict[str, str]):
-    """(candidate, its original, when the original was first loaded) for each candidate, oldest first."""
-    if not candidates:
+def _describe(con, ids: list[str]) -> list[tuple]:
+    """(post_id, title, body, its original, when the original was first loaded) for earlier posts."""
+    if not ids:
         return []
-    ids = sorted(candidates)
-    placeholders = ", ".join("?" for _ in ids)
-    found = con.execute(f"""SELECT p.post_id, coalesce(p.duplicate_of, p.post_id), coalesce(o.first_loaded_at, p.first_loaded_at)
-                            FROM core.posts p LEFT JOIN core.posts o ON o.post_id = p.duplicate_of
-                            WHERE p.post_id IN ({placeholders})""", ids).fetchall()
-    return sorted(((c, flagged.get(c, original), loaded) for c, original, loaded in found), key=lambda r: r[2])
+    con.register("candidate_ids", pa.table({"post_id": pa.array(ids, pa.string())}))
+    try:
+        return con.execute("""SELECT p.post_id, p.title, p.body, coalesce(p.duplicate_of, p.post_id),
+                                     coalesce(o.first_loaded_at, p.first_loaded_at)
+                              FROM core.posts p JOIN candidate_ids c USING (post_id)
+                              LEFT JOIN core.posts o ON o.post_id = p.duplicate_of""").fetchall()
+    finally:
+        con.unregister("candidate_ids")

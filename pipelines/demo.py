@@ -74,11 +74,11 @@ def demo_config(sandbox: Sandbox, import_path: Path, extra_sources: list[str]) -
 
 
 def _service_sources(sandbox: Sandbox) -> list[str]:
-    """Config blocks for the Reddit and App Store fakes, when those services are part of the sandbox."""
+    """Config blocks each sandbox service offers for the demo (comment feeds, Reddit, App Store)."""
     blocks: list[str] = []
     import importlib
 
-    for service in ("reddit", "appstore"):
+    for service in ("feeds", "reddit", "appstore"):
         try:
             module = importlib.import_module(f"pipelines.sandbox.{service}")
         except ModuleNotFoundError:

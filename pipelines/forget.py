@@ -40,7 +40,7 @@ def _delete_posts(con, post_ids: list[str]) -> dict:
         ).fetchall()]
         con.execute("BEGIN TRANSACTION")
         counts = {}
-        for table in ("post_embeddings", "quarantine", "follow_up_done", "posts"):
+        for table in ("post_embeddings", "post_signatures", "quarantine", "follow_up_done", "posts"):
             counts[table] = con.execute(
                 f"DELETE FROM core.{table} WHERE post_id IN (SELECT post_id FROM forget_ids)").fetchone()[0]
         con.execute("""UPDATE core.topics SET representative_ids = list_filter(representative_ids,
