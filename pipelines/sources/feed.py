@@ -96,14 +96,19 @@ def parse_feed(body: bytes, content_type: str, where: str) -> feedparser.FeedPar
     return parsed
 
 
-def feed_records(parsed, feed_url: str, *, comment_of: str | None = None) -> list[dict]:
-    """Raw landing records: the entry as JSON plus the feed's title and where it came from."""
+def feed_records(parsed, feed_url: str, *, comment_of: str | None = None, site_title: str | None = None) -> list[dict]:
+    """Raw landing records: the entry as JSON plus the feed's title and where it came from.
+
+    Comment feeds pass the article's id (`comment_of`) and the site's title, so comments are counted in the
+    site's community ("Example Blog"), not in one community per article ("Comments on: ...").
+    """
     feed_title = parsed.feed.get("title")
     records = []
     for entry in parsed.entries:
         raw = _jsonable(dict(entry))
         raw["_feed"] = {"title": feed_title, "url": feed_url, "link": parsed.feed.get("link"),
-                        "language": parsed.feed.get("language"), "comment_of": comment_of}
+                        "language": parsed.feed.get("language"), "comment_of": comment_of,
+                        "site_title": site_title}
         records.append(raw)
     return records
 
@@ -196,7 +201,7 @@ def normalise(config, raw: dict) -> dict | None:
     return {
         "native_id": native,
         "kind": "comment" if is_comment else "post",
-        "community": feed.get("title") or (config.name if config else None),
+        "community": feed.get("site_title") or feed.get("title") or (config.name if config else None),
         "thread_id": thread if is_comment else native,
         "parent_id": parent if is_comment else None,
         "url": raw.get("link"),

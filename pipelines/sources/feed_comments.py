@@ -102,7 +102,7 @@ def fetch_comment_feeds(config, parsed, cursor: dict, ctx: FetchContext) -> tupl
                                     last_modified=known.get("last_modified") if known.get("url") == url else None)
             if not response.not_modified:
                 comments = parse_feed(response.body, response.content_type, where)
-                records.extend(feed_records(comments, url, comment_of=article))
+                records.extend(feed_records(comments, url, comment_of=article, site_title=parsed.feed.get("title")))
                 ctx.progress(len(records))
             state[article].update(etag=response.etag or known.get("etag"),
                                   last_modified=response.last_modified or known.get("last_modified"), count=count)
