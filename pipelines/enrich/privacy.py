@@ -38,8 +38,8 @@ _CARD = re.compile(r"(?<![\d.,])\d(?:[ -]?\d){12,18}(?![\d.,]\d)")
 _PHONE_PATTERNS = [
     # international: +45 12 34 56 78, +49 (0)30 1234567, 0049 171 1234567, +1 (555) 123-4567
     r"(?:\+|\b00)\d{1,3}[ .-]?(?:\(0\)[ .-]?)?(?:\(?\d{1,5}\)?[ ./-]?){1,5}\d{2,}",
-    # German national: 030 12345678, 0171/1234567, (089) 123 456 78, 0171-123 45 67
-    r"(?<![\d.,])\(?0\d{2,5}\)?[ /-]?\d{2,8}(?:[ -]\d{2,5}){0,3}(?![\d.,]\d)",
+    # German national: 030 12345678, 0171/1234567, 089 / 4567890, (089) 123 456 78, 0171-123 45 67
+    r"(?<![\d.,])\(?0\d{2,5}\)?(?: ?[/-] ?| )?\d{2,8}(?:[ -]\d{2,5}){0,3}(?![\d.,]\d)",
     # Danish grouped: 12 34 56 78 and 1234 5678
     r"(?<![\d.,])[2-9]\d(?: \d{2}){3}(?![\d.,]\d)",
     r"(?<![\d.,])[2-9]\d{3} \d{4}(?![\d.,]\d)",
@@ -99,6 +99,10 @@ def _iban_or_keep(match: re.Match) -> str:
 
 def _phone_or_keep(match: re.Match, group: int = 0) -> str:
     text = match.group(group)
+    start, end = match.span(group)
+    before, after = match.string[max(0, start - 2) : start], match.string[end : end + 2]
+    if re.search(r"\d[ -]?$", before) or re.match(r"[ -]?\d", after):
+        return text  # a slice of a longer digit-group run (an invalid card/IBAN, a tracking code)
     digits = sum(ch.isdigit() for ch in text)
     # Too few digits for any phone number, or a pair of years like "2023 2024" / "1999-2000".
     if digits < 8 or digits > 15 or re.fullmatch(r"(?:19|20)\d\d[ /-](?:19|20)\d\d", text):
