@@ -62,24 +62,28 @@ def write_landed(landing: str, source: str, run_id: str, records: Iterable[dict]
 
 
 def read_landed(target: str) -> Iterator[dict]:
-    """Yield the records of one landed file."""
+    """Yield the records of one landed file, streaming (a million-record file is never held whole)."""
     try:
         if _is_url(target):
             import fsspec
 
-            with fsspec.open(target, "rb") as handle:
-                data = handle.read()
+            opened = fsspec.open(target, "rb").open()
         else:
-            data = Path(target).read_bytes()
-        text = gzip.decompress(data).decode("utf-8")
+            opened = open(target, "rb")
+    except OSError as exc:
+        raise LandingError(f"cannot read landing file {target}: {exc.strerror or exc}") from exc
+    number = 0
+    try:
+        with opened, gzip.GzipFile(fileobj=opened, mode="rb") as gz:
+            for number, line in enumerate(gz, start=1):
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                        raise LandingError(f"{target}, line {number}: not valid JSON "
+                                           f"({getattr(exc, 'msg', None) or exc.reason})") from exc
     except (OSError, EOFError) as exc:
-        raise LandingError(f"cannot read landing file {target}: {exc}") from exc
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise LandingError(f"{target}, line {number}: not valid JSON ({exc.msg})") from exc
+        raise LandingError(f"cannot read landing file {target} (after line {number}): {exc}") from exc
 
 
 def list_landed(landing: str, source: str | None = None) -> list[str]:

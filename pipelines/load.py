@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
+import re
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -100,13 +102,28 @@ def content_hash(title: str | None, body: str | None) -> str:
     return hashlib.sha1(f"{title or ''}\x1f{body or ''}".encode("utf-8")).hexdigest()
 
 
-def normalise_records(config, records: list[dict], run: RunInfo, key: bytes) -> tuple[list[dict], list[str]]:
-    """Source records -> warehouse rows; a record that cannot be normalised becomes a warning, not a crash."""
+# redact() returns a text unchanged unless it holds '@', 'u/' or a digit (its documented fast path); checking
+# that with one compiled regex here skips the call for most posts, which made redaction the bulk of load time.
+# tests/test_scaling.py checks on real texts that this gives exactly redact()'s output.
+_MAY_HOLD_PERSONAL_DATA = re.compile(r"[@\d]|u/")
+
+
+def redact_text(text: str | None) -> str | None:
+    """redact(text), skipping the call for text that cannot hold personal data."""
+    return redact(text) if text and _MAY_HOLD_PERSONAL_DATA.search(text) else text
+
+
+def normalise_records(config, records, run: RunInfo, key: bytes, *, start: int = 0) -> tuple[list[dict], list[str]]:
+    """Source records -> warehouse rows; a record that cannot be normalised becomes a warning, not a crash.
+
+    `start` is the index of the first record (for warnings' record numbers when called per chunk).
+    """
     module = source_module(config.kind)
     channel = channel_for(config)
     rows: dict[str, dict] = {}
     warnings: list[str] = []
-    for index, raw in enumerate(records):
+    pseudonyms: dict = {}  # authors repeat within a batch: one HMAC per handle
+    for index, raw in enumerate(records, start=start):
         try:
             post = module.normalise(config, raw)
         except Exception as exc:  # one bad record must not stop the others
@@ -128,8 +145,17 @@ def normalise_records(config, records: list[dict], run: RunInfo, key: bytes) -> 
                             f"fetch time used")
             created = None
         deleted = bool(post.get("is_deleted"))
-        title = None if deleted else redact(post.get("title") or None)
-        body = None if deleted else redact(post.get("body") or None)
+        title = None if deleted else redact_text(post.get("title") or None)
+        body = None if deleted else redact_text(post.get("body") or None)
+        author = post.get("author")
+        if deleted:
+            author_key = None
+        elif not isinstance(author, str):
+            author_key = pseudonymise(author, key)
+        elif author in pseudonyms:
+            author_key = pseudonyms[author]
+        else:
+            author_key = pseudonyms[author] = pseudonymise(author, key)
         rating = post.get("rating")
         try:
             rating = float(rating) if rating not in (None, "") else None
@@ -146,7 +172,7 @@ def normalise_records(config, records: list[dict], run: RunInfo, key: bytes) -> 
             "thread_id": _prefixed(config.name, post.get("thread_id")),
             "parent_id": _prefixed(config.name, post.get("parent_id")),
             "url": post.get("url") if str(post.get("url") or "").startswith(("http://", "https://")) else None,
-            "author_key": None if deleted else pseudonymise(post.get("author"), key),
+            "author_key": author_key,
             "created_at": created or run.fetched_at,
             "created_at_estimated": created is None,
             "fetched_at": run.fetched_at,
@@ -177,15 +203,53 @@ ON CONFLICT (post_id) DO UPDATE SET
 """
 
 
-def load_records(con, config, records: list[dict], cursor: dict | None, run: RunInfo, key: bytes,
-                 status: str = "ok", warnings: list[str] | None = None, error: str | None = None) -> LoadResult:
-    """Upsert a source's records, advance its cursor and record the source run, all in one transaction."""
-    rows, problems = normalise_records(config, records, run, key)
-    problems = list(warnings or []) + problems
+LOAD_CHUNK = 50_000  # records normalised and staged at a time: memory stays flat however big the landed file
+
+
+def load_records(con, config, records, cursor: dict | None, run: RunInfo, key: bytes,
+                 status: str = "ok", warnings: list[str] | None = None, error: str | None = None,
+                 chunk_size: int = LOAD_CHUNK) -> LoadResult:
+    """Upsert a source's records, advance its cursor and record the source run, all in one transaction.
+
+    `records` may be any iterable (e.g. a landed file streamed with read_landed); it is normalised and staged
+    in chunks of `chunk_size`, all inside the one transaction, so a crash at any point leaves nothing behind.
+    """
+    problems = list(warnings or [])
+    fetched = new = loaded = 0
+    iterator = iter(records)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        while True:
+            chunk = list(itertools.islice(iterator, chunk_size))
+            if not chunk:
+                break
+            rows, chunk_problems = normalise_records(config, chunk, run, key, start=fetched)
+            fetched += len(chunk)
+            problems += chunk_problems
+            del chunk
+            if rows:
+                new += _upsert_rows(con, rows)
+                loaded += len(rows)
+        if cursor is not None:
+            con.execute(
+                """INSERT INTO core.source_cursors VALUES (?, ?, now())
+                   ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at""",
+                [config.name, json.dumps(cursor)],
+            )
+        record_source_run(con, run, config.name, status=status, fetched=fetched, new=new, error=error,
+                          warnings=problems)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return LoadResult(source=config.name, fetched=fetched, new=int(new), loaded=loaded, warnings=problems)
+
+
+def _upsert_rows(con, rows: list[dict]) -> int:
+    """Stage rows as one Arrow table and upsert them (inside the caller's transaction); returns how many are new."""
     table = pa.Table.from_pylist(rows, schema=POST_SCHEMA)
     con.register("staged_posts", table)
     try:
-        con.execute("BEGIN TRANSACTION")
         new = con.execute(
             "SELECT count(*) FROM staged_posts s WHERE NOT EXISTS (SELECT 1 FROM core.posts p WHERE p.post_id = s.post_id)"
         ).fetchone()[0]
@@ -194,23 +258,10 @@ def load_records(con, config, records: list[dict], cursor: dict | None, run: Run
             """DELETE FROM core.post_embeddings e USING staged_posts s, core.posts p
                WHERE e.post_id = s.post_id AND p.post_id = s.post_id AND p.content_hash <> s.content_hash"""
         )
-        if rows:
-            con.execute(UPSERT_SQL)
-        if cursor is not None:
-            con.execute(
-                """INSERT INTO core.source_cursors VALUES (?, ?, now())
-                   ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at""",
-                [config.name, json.dumps(cursor)],
-            )
-        record_source_run(con, run, config.name, status=status, fetched=len(records), new=new, error=error,
-                          warnings=problems)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        con.execute(UPSERT_SQL)
     finally:
         con.unregister("staged_posts")
-    return LoadResult(source=config.name, fetched=len(records), new=int(new), loaded=len(rows), warnings=problems)
+    return int(new)
 
 
 def record_source_run(con, run: RunInfo, source: str, *, status: str, fetched: int = 0, new: int = 0,

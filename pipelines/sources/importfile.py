@@ -6,7 +6,9 @@
     path = "exports/survey*.jsonl"     # a file or a glob, relative to listen.toml
 
 Fields: ``id`` and ``text`` required; ``created_at`` (ISO 8601), ``author``, ``title``, ``url``, ``rating``,
-``community``, ``lang`` optional. A bad row is reported with file and line and skipped; good rows load.
+``community``, ``lang`` optional. Files must sit under the config file's folder (or a folder listed in
+$LISTEN_IMPORT_ROOTS); a path that leads elsewhere, by '..', an absolute path or a symlink, is refused.
+A bad row is reported with file and line and skipped; good rows load.
 A file is read again only when its size or modification time changed (the cursor remembers both).
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import csv
 import glob
 import io
+import itertools
 import json
 import os
 from pathlib import Path
@@ -25,16 +28,39 @@ REQUIRED = ("id", "text")
 OPTIONAL = ("created_at", "author", "title", "url", "rating", "community", "lang", "kind", "parent_id", "thread_id")
 MAX_FIELD = 1_000_000  # characters per field: a 5 MB "text" is an export bug, not a post
 MAX_FILE_BYTES = 2_000_000_000
+IMPORT_ROOTS_ENV = "LISTEN_IMPORT_ROOTS"  # extra folders imports may read, os.pathsep-separated
 
 csv.field_size_limit(MAX_FIELD * 4)
 
 
+def allowed_roots(base: Path) -> list[Path]:
+    """Where import files may live: the config file's folder, plus any folder listed in $LISTEN_IMPORT_ROOTS."""
+    extra = [Path(p).expanduser() for p in os.environ.get(IMPORT_ROOTS_ENV, "").split(os.pathsep) if p.strip()]
+    return [Path(os.path.realpath(root)) for root in [base, *extra]]
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    real = Path(os.path.realpath(path))  # follows every symlink, so a link cannot lead out
+    return any(real == root or real.is_relative_to(root) for root in roots)
+
+
 def _files(config, base: Path) -> list[Path]:
+    """The files the source's path or glob names, confined to the allowed roots (a config is not a way to read
+    /etc/passwd or another user's home: '..', absolute paths and symlinks that lead outside are refused)."""
     pattern = Path(config.path).expanduser()
     pattern = pattern if pattern.is_absolute() else base / pattern
+    roots = allowed_roots(base)
+    fixed = Path(*[part for part in itertools.takewhile(lambda part: not glob.has_magic(part), pattern.parts)])
+    refusal = (f"{config.name}: import path {config.path!r} leads outside the config file's folder {base}; move "
+               f"the file under that folder, or allow its folder with {IMPORT_ROOTS_ENV}=/that/folder")
+    if not _inside(fixed, roots):
+        raise SourceError(refusal)
     matches = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True))
     if not matches:
         raise SourceError(f"{config.name}: no file matches {pattern} (path is relative to the config file's folder)")
+    outside = [p for p in matches if not _inside(p, roots)]
+    if outside:
+        raise SourceError(refusal.replace(f"import path {config.path!r}", f"{outside[0].name} (a symlink?)"))
     files = [p for p in matches if p.is_file()]
     if not files:
         raise SourceError(f"{config.name}: {pattern} matches only directories")

@@ -1,0 +1,223 @@
+"""Daily cost vs history: one day of new posts on warehouses holding 10k, 100k and 1M earlier posts.
+
+    .venv/bin/python bench/bench_daily_cost.py                          # 5k new posts on 10k/100k/1M history
+    .venv/bin/python bench/bench_daily_cost.py --history 1k,10k --daily 500
+
+Goal: 100x the history costs under 1.2x the daily time (the daily job must not rescan history).
+
+Setup (not timed): a seed install is built through the real pipeline (import -> load -> enrich -> topic fit) on
+--seed posts, so a real topic model exists. For each history size the seed warehouse is copied and the history
+is synthesised directly in core.posts with SQL: real texts from the shared data, already enriched and assigned
+to the seed model's topics, spread over the year before the day, with a random unit vector per post in
+core.post_embeddings (--no-history-embeddings skips them). Pushing 1M posts through embedding would take hours
+on two cores and measures nothing about the daily job.
+
+Timed, in the order `listen run` runs them: ingest (an import file of --daily new posts: fetch, land, load),
+enrich (language, sentiment, intent, embedding), topics (assign + incremental trends; no refit is due), then
+check (quality suites) and publish (snapshot copy) shown separately: the snapshot is a full copy by design.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import (TextPool, current_hwm_mb, parse_sizes, print_table, reset_peak_rss,  # noqa: E402
+                    synthetic_posts, write_result)
+
+DAY = dt.date(2026, 11, 21)
+CONFIG = """[warehouse]
+path = "data/warehouse.duckdb"
+[enrich]
+sentiment = "{sentiment}"
+[topics]
+refit_every_days = 30
+[[sources]]
+name = "survey"
+kind = "import"
+path = "exports/*.jsonl"
+"""
+CORE_STAGES = ("ingest", "enrich", "topics")
+EXTRA_STAGES = ("check", "publish")
+
+
+def sentiment_backend() -> str:
+    """The shipped sentiment classifier when it is trained, else the lexicon backend (said in the output)."""
+    try:
+        from pipelines.enrich.sentiment import load_default_model
+
+        load_default_model()
+        return "default"
+    except Exception:
+        return "lexicon"
+
+
+def _settings(root: Path):
+    from pipelines.config import load_settings
+
+    return load_settings(root / "listen.toml")
+
+
+def _write_import(root: Path, name: str, posts: list[dict]) -> None:
+    (root / "exports").mkdir(parents=True, exist_ok=True)
+    with open(root / "exports" / name, "w", encoding="utf-8") as handle:
+        for post in posts:
+            handle.write(json.dumps({k: v for k, v in post.items() if v is not None and k != "lang"},
+                                    ensure_ascii=False) + "\n")
+
+
+def build_seed(root: Path, pool: TextPool, seed_posts: int) -> dict:
+    """A real install: seed posts imported, enriched and a topic model fitted."""
+    from pipelines.daily import assign_topics, enrich, ingest, init_install, new_run_id
+
+    root.mkdir(parents=True)
+    (root / "listen.toml").write_text(CONFIG.format(sentiment=sentiment_backend()), encoding="utf-8")
+    start = dt.datetime.combine(DAY - dt.timedelta(days=30), dt.time(), tzinfo=dt.timezone.utc)
+    _write_import(root, "seed.jsonl", synthetic_posts(pool, seed_posts, seed=1, start=start, days=29, id_prefix="s"))
+    settings = _settings(root)
+    init_install(settings)
+    started = time.perf_counter()
+    ingest(settings, new_run_id(DAY - dt.timedelta(days=1)), day=DAY - dt.timedelta(days=1))
+    enrich(settings)
+    topics = assign_topics(settings)
+    return {"seconds": time.perf_counter() - started, "topics": topics.get("refit", {}).get("topics")}
+
+
+def synthesise_history(root: Path, pool: TextPool, history: int, embeddings: bool) -> float:
+    """Add `history` enriched, topic-assigned posts straight into core.posts (and vectors); returns seconds."""
+    import pyarrow as pa
+
+    from pipelines.warehouse import connect
+
+    started = time.perf_counter()
+    texts = [(lang, text) for lang, items in pool.by_lang.items() for text in items]
+    con = connect(_settings(root).paths.warehouse)
+    try:
+        con.register("pool", pa.table({"i": list(range(len(texts))), "lang": [t[0] for t in texts],
+                                       "text": [t[1] for t in texts]}))
+        version, fitted_at = con.execute(
+            "SELECT model_version, fitted_at FROM core.topic_models ORDER BY fitted_at DESC LIMIT 1").fetchone()
+        topic_ids = [r[0] for r in con.execute("SELECT topic_id FROM core.topics ORDER BY 1").fetchall()] or [-1]
+        model, dim = con.execute("SELECT model, len(vector) FROM core.post_embeddings LIMIT 1").fetchone()
+        end = dt.datetime.combine(DAY - dt.timedelta(days=31), dt.time(), tzinfo=dt.timezone.utc)
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            f"""INSERT INTO core.posts (post_id, source, channel, native_id, community, kind, url, author_key,
+                    created_at, fetched_at, first_loaded_at, body, content_hash, run_id, lang, sentiment,
+                    sentiment_label, intent, enriched_at, enrich_version, topic_id, topic_model_version,
+                    topic_assigned_at, extra)
+                SELECT 'survey:h' || r.range, 'survey', 'import', 'h' || r.range, 'survey', 'post',
+                       'https://forum.example/t/h' || r.range, 'a_' || md5((r.range % ({history} // 4 + 1))::VARCHAR)[:20],
+                       ?::TIMESTAMPTZ - to_seconds((hash(r.range) % (365 * 86400))::BIGINT), ?::TIMESTAMPTZ,
+                       ?::TIMESTAMPTZ, p.text, md5(p.text), 'history', p.lang,
+                       (hash(r.range * 7) % 200) / 100.0 - 1, 'neutral', 'other', ?::TIMESTAMPTZ, 'history',
+                       (?::INTEGER[])[1 + hash(r.range * 3) % {len(topic_ids)}], ?, ?::TIMESTAMPTZ, '{{}}'
+                FROM range({history}) r JOIN pool p ON p.i = hash(r.range) % {len(texts)}""",
+            [end, end, end, end, topic_ids, version, fitted_at - dt.timedelta(days=1)],
+        )
+        con.execute("COMMIT")
+        if embeddings:
+            for offset in range(0, history, 100_000):
+                con.execute(
+                    f"""INSERT INTO core.post_embeddings
+                        SELECT 'survey:h' || r.range, ?, list_transform(range({dim}), lambda x: (random() - 0.5)::FLOAT),
+                               ?::TIMESTAMPTZ
+                        FROM range({offset}, {min(history, offset + 100_000)}) r""",
+                    [model, end],
+                )
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return time.perf_counter() - started
+
+
+def run_day(root: Path, pool: TextPool, daily: int) -> dict:
+    """The timed day: each stage of `listen run` on --daily new posts."""
+    from pipelines.daily import assign_topics, check, enrich, ingest, new_run_id, publish
+
+    start = dt.datetime.combine(DAY, dt.time(), tzinfo=dt.timezone.utc)
+    _write_import(root, "day.jsonl", synthetic_posts(pool, daily, seed=5, start=start, days=1, id_prefix="d"))
+    settings = _settings(root)
+    run_id = new_run_id(DAY)
+    stages: dict[str, dict] = {}
+    reset_peak_rss()
+    for name, call in (("ingest", lambda: ingest(settings, run_id, day=DAY)),
+                       ("enrich", lambda: enrich(settings)),
+                       ("topics", lambda: assign_topics(settings)),
+                       ("check", lambda: check(settings, run_id)),
+                       ("publish", lambda: publish(settings))):
+        started = time.perf_counter()
+        try:
+            detail = call()
+            error = None
+        except ModuleNotFoundError as exc:
+            detail, error = None, f"stage not available: {exc}"
+        except Exception as exc:  # report and go on: the other stages still say something
+            detail, error = None, f"{exc.__class__.__name__}: {str(exc)[:200]}"
+        stages[name] = {"seconds": time.perf_counter() - started, "error": error,
+                        "detail": json.loads(json.dumps(detail, default=str)) if detail is not None else None}
+    loaded = stages["ingest"]["detail"][0]["new"] if stages["ingest"]["detail"] else 0
+    return {"stages": stages, "loaded": loaded, "peak_rss_mb": current_hwm_mb(),
+            "warehouse_mb": settings.paths.warehouse.stat().st_size / 2**20}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--history", default="10k,100k,1M")
+    parser.add_argument("--daily", default="5k")
+    parser.add_argument("--seed", default="600", help="posts pushed through the real pipeline to fit the model")
+    parser.add_argument("--no-history-embeddings", action="store_true")
+    args = parser.parse_args(argv)
+    histories, daily, seed_posts = parse_sizes(args.history), parse_sizes(args.daily)[0], parse_sizes(args.seed)[0]
+    pool = TextPool.from_shared_data()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-daily-") as tmp:
+        seed_root = Path(tmp) / "seed"
+        seed = build_seed(seed_root, pool, seed_posts)
+        print(f"seed install: {seed_posts} posts through the pipeline in {seed['seconds']:.0f}s, "
+              f"{seed['topics']} topics", flush=True)
+        for history in histories:
+            root = Path(tmp) / f"h{history}"
+            shutil.copytree(seed_root, root, ignore=shutil.ignore_patterns("exports", "snapshot.duckdb"))
+            setup = synthesise_history(root, pool, history, not args.no_history_embeddings)
+            day = run_day(root, pool, daily)
+            day.update(history=history, setup_seconds=setup)
+            results.append(day)
+            core = sum(day["stages"][s]["seconds"] for s in CORE_STAGES)
+            print(f"  history {history:,}: setup {setup:.0f}s, day {core:.1f}s", flush=True)
+            shutil.rmtree(root)
+
+    base = results[0]
+    base_core = sum(base["stages"][s]["seconds"] for s in CORE_STAGES)
+    rows = []
+    for r in results:
+        core = sum(r["stages"][s]["seconds"] for s in CORE_STAGES)
+        rows.append([r["history"], r["loaded"], *(r["stages"][s]["seconds"] for s in CORE_STAGES), core,
+                     r["loaded"] / core if core else 0.0, r["peak_rss_mb"], core / base_core,
+                     *(r["stages"][s]["seconds"] for s in EXTRA_STAGES)])
+    print_table(f"daily cost vs history: one day of {daily:,} new posts, sentiment={sentiment_backend()} (baseline: the {base['history']:,}-post "
+                f"history in the same run; goal 100x history -> < 1.2x)",
+                ["history", "new", "ingest s", "enrich s", "topics s", "day s", "posts/s", "peak RSS MB",
+                 "x baseline", "check s", "publish s"], rows)
+    for r in results:
+        for name, stage in r["stages"].items():
+            if stage["error"]:
+                print(f"  history {r['history']:,}: {name} failed: {stage['error']}")
+    path = write_result("bench_daily_cost", {"daily_posts": daily, "seed": seed, "results": results,
+                                             "history_embeddings": not args.no_history_embeddings,
+                                             "sentiment": sentiment_backend()})
+    print(f"  -> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
