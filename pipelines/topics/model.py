@@ -9,16 +9,16 @@ How a fit works (every step is deterministic for a given input):
 1. **Language centring**: each vector minus the mean vector of its language (da/de/en, learned at fit time;
    other or rare languages use the overall mean), re-normalised. Multilingual embeddings otherwise group
    posts by language before subject.
-2. **Clustering**: PCA to a few dimensions, then HDBSCAN (BERTopic's clusterer). PCA instead of UMAP: no
-   numba compile (~35 s per fresh process) and it scales linearly; `reduce="umap"` is kept for comparison.
+2. **Clustering**: PCA to 50 dimensions, k-means into ~sqrt(n/2) fine clusters, then fine clusters with
+   similar centroids are merged (average-linkage, cosine). No UMAP: no numba compile (~35 s per fresh
+   process), linear in the number of posts, and the number of topics does not jump between refits.
 3. **One assignment path**: each cluster becomes a centroid in the centred embedding space; every post, in
    the fit as in the daily run and after a reload, goes to its most similar centroid, or to -1 when that
    similarity is below a threshold learned at fit (a low quantile of clustered posts' similarity). Two
    refinement rounds recompute centroids from the assignment. Because fit labels *are* `assign(...)`
    output, an in-memory model and one reloaded from safetensors give the same ids.
-4. **Keywords** come from BERTopic's c-TF-IDF (manual-topic mode: our labels are passed as `y`) over
-   lemmatised text with da/de/en stop words and bigrams; labels are the top keywords, representative
-   posts are the ids closest to the centroid.
+4. **Keywords**: BERTopic's class-based TF-IDF formula over lemmatised text with da/de/en stop words and
+   bigrams; labels are the top keywords, representative posts are the ids closest to the centroid.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ MANIFEST_FILE = "manifest.json"
 FORMAT_VERSION = 1
 
 DEFAULT_PARAMS = {
-    "reduce": "pca",  # "pca" | "umap" | "none"
-    "n_components": 10,
-    "min_samples": None,  # HDBSCAN min_samples; None = min_topic_size
-    "cluster_share": 0.002,  # smallest cluster as a share of the window, so 50k posts don't give 1,000 topics
+    "n_components": 50,  # PCA dimensions for the k-means step
+    "fine_clusters_per_doc": 0.5,  # fine k = sqrt(n * this), clipped to [2, max_fine_clusters]
+    "max_fine_clusters": 200,
+    "merge_at": 0.3,  # fine clusters whose centroids' cosine exceeds this (average linkage) form one topic
     "outlier_quantile": 0.05,  # posts less similar than this quantile of clustered posts stay unassigned
     "refine_rounds": 2,
     "centre_languages": True,
@@ -224,28 +224,30 @@ def _language_means(embeddings: np.ndarray, langs: list[str | None], min_docs: i
     return names, lang_means, global_mean
 
 
-def _reduce(vectors: np.ndarray, params: dict) -> np.ndarray:
-    method, n_components, seed = params["reduce"], int(params["n_components"]), int(params["seed"])
-    if method == "none" or vectors.shape[1] <= n_components:
-        return vectors
-    if method == "pca":
-        from sklearn.decomposition import PCA
+def _cluster(centred: np.ndarray, params: dict) -> np.ndarray:
+    """Over-cluster with k-means on PCA-reduced vectors, then merge fine clusters with similar centroids.
 
-        return PCA(n_components=min(n_components, len(vectors) - 1), random_state=seed).fit_transform(vectors)
-    if method == "umap":
-        from umap import UMAP
+    Why not UMAP + HDBSCAN: on these embeddings HDBSCAN's number of clusters jumped between 2 and 16 with
+    small parameter changes, and UMAP costs a numba compile per process; k-means + a centroid merge gives
+    a number of topics that grows smoothly with the data and is cheap at 50k posts.
+    """
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+    from sklearn.decomposition import PCA
 
-        return UMAP(n_neighbors=15, n_components=n_components, min_dist=0.0, metric="cosine",
-                    random_state=seed).fit_transform(vectors)
-    raise TopicModelError(f"unknown reduction {method!r}; use 'pca', 'umap' or 'none'")
-
-
-def _cluster(reduced: np.ndarray, min_cluster_size: int, min_samples: int | None) -> np.ndarray:
-    from hdbscan import HDBSCAN
-
-    clusterer = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples or min_cluster_size,
-                        metric="euclidean", cluster_selection_method="eom", core_dist_n_jobs=1)
-    return clusterer.fit_predict(reduced.astype(np.float64))
+    n, seed = len(centred), int(params["seed"])
+    k = int(np.clip(round(np.sqrt(n * float(params["fine_clusters_per_doc"]))), 2, int(params["max_fine_clusters"])))
+    k = min(k, n)
+    n_components = min(int(params["n_components"]), centred.shape[1], n - 1)
+    reduced = _normalise(PCA(n_components=n_components, random_state=seed).fit_transform(centred))
+    fine = KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(reduced)
+    present = np.unique(fine)
+    fine_centroids = _normalise(np.vstack([centred[fine == c].mean(axis=0) for c in present]))
+    if len(present) < 2:
+        return np.zeros(n, dtype=np.int64)
+    merge = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                    distance_threshold=1.0 - float(params["merge_at"])).fit(fine_centroids)
+    mapping = dict(zip(present.tolist(), merge.labels_.tolist()))
+    return np.array([mapping[c] for c in fine.tolist()], dtype=np.int64)
 
 
 def _centroids(vectors: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
@@ -266,42 +268,38 @@ def _label(keywords: list[str], n: int = 3) -> str:
     return ", ".join(chosen) if chosen else "(no keywords)"
 
 
-def _keywords(keyword_docs: list[str], vectors: np.ndarray, labels: np.ndarray, k: int, top_n: int) -> tuple[list[list[str]], list[list[float]]]:
-    """Top c-TF-IDF words per topic 0..k-1 from BERTopic in manual-topic mode (our labels as y)."""
-    from bertopic import BERTopic
-    from bertopic.cluster import BaseCluster
-    from bertopic.dimensionality import BaseDimensionalityReduction
-    from bertopic.vectorizers import ClassTfidfTransformer
+def _keywords(keyword_docs: list[str], labels: np.ndarray, k: int, top_n: int) -> tuple[list[list[str]], list[list[float]]]:
+    """Top class-based TF-IDF words per topic 0..k-1, BERTopic's formula (ClassTfidfTransformer with
+    reduce_frequent_words): sqrt of the L1-normalised term counts per topic x log(1 + avg words / term count).
+
+    Computed here rather than through `BERTopic(...).fit(y=labels)`: importing bertopic pulls in umap and
+    numba, which costs 10-40 s in every fresh process (each Airflow task) for the same numbers.
+    """
+    from sklearn.preprocessing import normalize
 
     from pipelines.topics.vocabulary import make_vectorizer
 
     keywords: list[list[str]] = [[] for _ in range(k)]
     weights: list[list[float]] = [[] for _ in range(k)]
-    if k == 0 or not any(doc.strip() for doc in keyword_docs):
+    if k == 0:
         return keywords, weights
-    model = BERTopic(
-        umap_model=BaseDimensionalityReduction(),
-        hdbscan_model=BaseCluster(),
-        vectorizer_model=make_vectorizer(),
-        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
-        top_n_words=top_n,
-        calculate_probabilities=False,
-    )
+    joined = [" ".join(doc for doc, label in zip(keyword_docs, labels) if label == t) for t in range(k)]
+    vectorizer = make_vectorizer()
     try:
-        bt_topics, _ = model.fit_transform(keyword_docs, embeddings=vectors, y=labels)
-    except ValueError as exc:  # e.g. every word is a stop word
-        if "empty vocabulary" in str(exc):
-            return keywords, weights
-        raise
-    ours_to_bt = {}
-    for ours, theirs in zip(labels.tolist(), list(bt_topics)):
-        ours_to_bt.setdefault(ours, theirs)
-    for ours in range(k):
-        if ours not in ours_to_bt:
-            continue
-        pairs = [(w, float(s)) for w, s in (model.get_topic(ours_to_bt[ours]) or []) if w and s > 0]
-        keywords[ours] = [w for w, _ in pairs]
-        weights[ours] = [s for _, s in pairs]
+        counts = vectorizer.fit_transform(joined).astype(np.float64)
+    except ValueError:  # empty vocabulary: every word was a stop word, number or URL
+        return keywords, weights
+    words = vectorizer.get_feature_names_out()
+    frequency = np.asarray(counts.sum(axis=0)).ravel()
+    idf = np.log(1.0 + (counts.sum() / k) / np.maximum(frequency, 1.0))
+    tf = normalize(counts, norm="l1", axis=1)
+    tf.data = np.sqrt(tf.data)
+    scores = tf.multiply(idf[None, :]).tocsr()
+    for t in range(k):
+        row = scores.getrow(t)
+        order = np.argsort(-row.data, kind="stable")[:top_n]
+        keywords[t] = [str(words[row.indices[i]]) for i in order]
+        weights[t] = [round(float(row.data[i]), 6) for i in order]
     return keywords, weights
 
 
@@ -342,12 +340,10 @@ def fit_topics(
         representative_ids=[], params=params, window=dict(window or {}),
     )
     centred = model.centre(embeddings, langs)
-    min_cluster = max(min_topic_size, int(round(params["cluster_share"] * n)))
-    clusters = _cluster(_reduce(centred, params), min_cluster, params["min_samples"])
+    clusters = _cluster(centred, params)
     centroids = _centroids(centred, clusters, min_topic_size)
     if len(centroids):
-        clustered = clusters >= 0
-        best = (centred[clustered] @ centroids.T).max(axis=1)
+        best = (centred @ centroids.T).max(axis=1)
         model.threshold = float(np.quantile(best, params["outlier_quantile"]))
     labels = np.full(n, -1)
     for _ in range(int(params["refine_rounds"]) + 1):
@@ -366,14 +362,13 @@ def fit_topics(
     from pipelines.topics.vocabulary import keyword_text
 
     keyword_docs = [keyword_text(text, lang) for text, lang in zip(texts, langs)]
-    model.keywords, model.keyword_weights = _keywords(keyword_docs, centred, labels, k, int(params["top_n_words"]))
+    model.keywords, model.keyword_weights = _keywords(keyword_docs, labels, k, int(params["top_n_words"]))
     model.labels = [_label(words) for words in model.keywords]
     model.metrics = {
         "documents": n,
         "topics": k,
         "unassigned_share": float((labels < 0).mean()),
         "threshold": model.threshold,
-        "min_cluster_size": min_cluster,
         "fit_seconds": round(time.perf_counter() - started, 3),
     }
     return model

@@ -23,7 +23,8 @@ KEYWORD_LANGS = ("da", "de", "en")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|/?r/\w+|/?u/\w+", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]{2,}(?:[-'’][^\W\d_]+)*", re.UNICODE)
 # words that carry no topic in social posts in any of our languages, beyond spaCy's lists
-_EXTRA_STOP = {"http", "https", "www", "com", "amp", "quot", "nbsp", "reddit", "deleted", "removed", "edit"}
+_EXTRA_STOP = {"http", "https", "www", "com", "amp", "quot", "nbsp", "reddit", "deleted", "removed", "edit",
+               "ll", "ve", "re"}  # what the token pattern leaves of "we'll", "I've", "you're"
 
 
 @lru_cache(maxsize=1)

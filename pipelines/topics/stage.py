@@ -1,0 +1,331 @@
+"""The warehouse stage: embed once, refit on a window, assign new posts with the current model.
+
+    >>> refit(con, settings, force=True)          # {'refit': True, 'model_version': ..., 'topics': 12, ...}
+    >>> assign_new_posts(con, settings)           # {'assigned': 180, 'unassigned': 9, 'embedded': 180, ...}
+
+Daily path (`assign_new_posts`): only posts with `topic_assigned_at IS NULL` are read, embedded if their
+vector is missing, and assigned with the latest saved model (nearest centroid, see `model.py`). Refit path:
+posts of the last `window_days` (up to the newest post) are fitted, the new topics are matched to the
+previous model's (`stable_ids.py`), and every post in the window is reassigned with the new model.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from pipelines.topics.model import MANIFEST_FILE, TopicModel, TopicModelError, fit_topics
+from pipelines.topics.stable_ids import match_topics
+
+BATCH = 5000
+_TEXT = "concat_ws(E'\\n\\n', nullif(trim(p.title), ''), nullif(trim(p.body), ''))"
+_ELIGIBLE = "p.enriched_at IS NOT NULL AND NOT p.is_deleted"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _tick(progress, n: int) -> None:
+    if progress is not None and n:
+        progress(n)
+
+
+# ---- embeddings: one vector per post, reused by every refit ----
+def embed_missing(con, post_ids: list[str], embedding: str) -> int:
+    """Embed and store the posts in `post_ids` that have no vector from `embedding` yet; returns how many."""
+    if not post_ids:
+        return 0
+    from pipelines.embeddings import get_backend
+
+    backend = get_backend(embedding)
+    con.execute("CREATE OR REPLACE TEMP TABLE _topic_ids AS SELECT unnest(?::VARCHAR[]) AS post_id", [post_ids])
+    todo = con.execute(
+        f"""SELECT p.post_id, {_TEXT} FROM _topic_ids t JOIN core.posts p USING (post_id)
+            LEFT JOIN core.post_embeddings e ON e.post_id = p.post_id AND e.model = ?
+            WHERE e.post_id IS NULL""",
+        [backend.name],
+    ).fetchall()
+    if not todo:
+        return 0
+    vectors = backend.embed([text or " " for _, text in todo])
+    import pyarrow as pa
+
+    table = pa.table({
+        "post_id": [pid for pid, _ in todo],
+        "model": [backend.name] * len(todo),
+        "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), vectors.shape[1]),
+    })
+    con.register("_new_vectors", table)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM core.post_embeddings WHERE post_id IN (SELECT post_id FROM _new_vectors)")
+        con.execute("INSERT INTO core.post_embeddings SELECT post_id, model, vector::FLOAT[], now() FROM _new_vectors")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_new_vectors")
+    return len(todo)
+
+
+def load_posts(con, where: str, params: list, embedding: str) -> dict:
+    """post_ids, texts, langs, created_at and stored vectors of the eligible posts matching `where`."""
+    from pipelines.embeddings import get_backend
+
+    model_name = get_backend(embedding).name
+    table = con.sql(
+        f"""SELECT p.post_id, {_TEXT} AS text, p.lang, p.created_at, e.vector
+            FROM core.posts p JOIN core.post_embeddings e ON e.post_id = p.post_id AND e.model = ?
+            WHERE {_ELIGIBLE} AND ({where}) ORDER BY p.post_id""",
+        params=[model_name, *params],
+    ).to_arrow_table()
+    n = table.num_rows
+    flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False) if n else np.zeros(0)
+    dim = len(flat) // n if n else 0
+    return {
+        "post_id": table.column("post_id").to_pylist(),
+        "text": table.column("text").to_pylist(),
+        "lang": table.column("lang").to_pylist(),
+        "created_at": table.column("created_at").to_pylist(),
+        "vectors": flat.astype(np.float32).reshape(n, dim) if n else np.zeros((0, 0), np.float32),
+    }
+
+
+def _write_assignments(con, post_ids: list[str], topic_ids: np.ndarray, version: str) -> None:
+    import pyarrow as pa
+
+    con.register("_assigned", pa.table({"post_id": post_ids, "topic_id": pa.array(topic_ids.astype(np.int32))}))
+    try:
+        con.execute(
+            """UPDATE core.posts SET topic_id = a.topic_id, topic_model_version = ?, topic_assigned_at = now()
+               FROM _assigned a WHERE core.posts.post_id = a.post_id""",
+            [version],
+        )
+    finally:
+        con.unregister("_assigned")
+
+
+# ---- models on disk ----
+def current_model(con, settings) -> TopicModel | None:
+    """The latest fitted model recorded in core.topic_models whose files still exist, or None."""
+    for version, path in con.execute(
+        "SELECT model_version, path FROM core.topic_models ORDER BY fitted_at DESC, model_version DESC LIMIT 3"
+    ).fetchall():
+        if (Path(path) / MANIFEST_FILE).is_file():
+            return TopicModel.load(path)
+    return None
+
+
+def _prune_models(models_dir: Path, keep: int) -> list[str]:
+    fitted = sorted(p for p in models_dir.iterdir() if p.is_dir() and (p / MANIFEST_FILE).is_file())
+    removed = []
+    for old in fitted[:-keep] if keep else fitted:
+        shutil.rmtree(old, ignore_errors=True)
+        removed.append(old.name)
+    return removed
+
+
+# ---- refit ----
+def refit_due(con, settings, now: datetime | None = None) -> str | None:
+    """Why a refit is due ('no model', 'schedule', 'unassigned share 0.41'), or None."""
+    cfg = settings.raw.topics
+    last = con.execute("SELECT model_version, fitted_at FROM core.topic_models ORDER BY fitted_at DESC LIMIT 1").fetchone()
+    if last is None:
+        return "no model"
+    version, fitted_at = last
+    if (now or _now()) - fitted_at >= timedelta(days=cfg.refit_every_days):
+        return "schedule"
+    # drift: posts assigned by this model since it was fitted that no topic claims
+    total, unassigned = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE topic_id = -1) FROM core.posts "
+        "WHERE topic_model_version = ? AND topic_assigned_at > ?",
+        [version, fitted_at],
+    ).fetchone()
+    if total >= cfg.min_posts_to_fit and unassigned / total >= cfg.refit_unassigned_share:
+        return f"unassigned share {unassigned / total:.2f}"
+    return None
+
+
+def refit(con, settings, force: bool = False, progress=None) -> dict:
+    """Fit a new model on the recent window when forced or due; keep ids, record lineage, reassign the window."""
+    cfg = settings.raw.topics
+    reason = "forced" if force else refit_due(con, settings)
+    if reason is None:
+        return {"refit": False, "reason": "not due"}
+    newest = con.execute(
+        f"SELECT max(p.created_at) FROM core.posts p WHERE {_ELIGIBLE} AND p.duplicate_of IS NULL"
+    ).fetchone()[0]
+    if newest is None:
+        return {"refit": False, "reason": "no enriched posts"}
+    window_start = newest - timedelta(days=cfg.window_days)
+    in_window = (
+        "p.created_at > ? AND p.duplicate_of IS NULL "
+        "AND p.post_id NOT IN (SELECT post_id FROM core.quarantine)"
+    )
+    ids = [r[0] for r in con.execute(
+        f"SELECT p.post_id FROM core.posts p WHERE {_ELIGIBLE} AND {in_window} AND {_TEXT} <> ''", [window_start]
+    ).fetchall()]
+    if len(ids) < cfg.min_posts_to_fit:
+        return {"refit": False, "reason": f"only {len(ids)} posts in the window (min_posts_to_fit={cfg.min_posts_to_fit})"}
+    embedded = 0
+    for i in range(0, len(ids), BATCH):
+        n = embed_missing(con, ids[i : i + BATCH], cfg.embedding)
+        embedded += n
+        _tick(progress, n)
+    posts = load_posts(con, f"{in_window} AND {_TEXT} <> ''", [window_start], cfg.embedding)
+    from pipelines.embeddings import get_backend
+
+    try:
+        model = fit_topics(
+            posts["text"], posts["vectors"], posts["lang"], posts["post_id"],
+            embedding=get_backend(cfg.embedding).name, min_topic_size=cfg.min_topic_size,
+            window={"start": window_start.isoformat(), "end": newest.isoformat(), "days": cfg.window_days},
+        )
+    except TopicModelError as exc:
+        return {"refit": False, "reason": str(exc)}
+    previous = current_model(con, settings)
+    next_id = int(con.execute("SELECT coalesce(max(topic_id) + 1, 0) FROM core.topics").fetchone()[0])
+    if previous is not None:
+        next_id = max(next_id, int(previous.topic_ids.max(initial=-1)) + 1)
+    matched = match_topics(previous, model, next_id)
+    model = model.with_topic_ids(matched.topic_ids)
+    relations = {}
+    for row in matched.lineage:
+        relations[row["relation"]] = relations.get(row["relation"], 0) + 1
+    model.metrics["lineage"] = relations
+    path = model.save(settings.paths.models)
+    fitted_at = _now()
+    window_ids, window_topics = _reassign_window(con, model, window_start, cfg.embedding)
+    _tick(progress, len(window_ids))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        import json
+
+        con.execute(
+            "INSERT INTO core.topic_models VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [model.version, fitted_at, window_start, newest, len(posts["post_id"]), str(path),
+             json.dumps(model.params), json.dumps(model.metrics)],
+        )
+        con.executemany(
+            "INSERT INTO core.topic_lineage VALUES (?, ?, ?, ?, ?)",
+            [[model.version, r["topic_id"], r["previous_topic_id"], r["relation"], r["similarity"]]
+             for r in matched.lineage],
+        )
+        _write_assignments(con, window_ids, window_topics, model.version)
+        _write_topics(con, model, fitted_at, matched)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    removed = _prune_models(Path(settings.paths.models), cfg.keep_models)
+    return {
+        "refit": True,
+        "reason": reason,
+        "model_version": model.version,
+        "documents": len(posts["post_id"]),
+        "embedded": embedded,
+        "topics": len(model.topic_ids),
+        "unassigned_share": model.metrics["unassigned_share"],
+        "reassigned": len(window_ids),
+        "lineage": relations,
+        "pruned_models": removed,
+        "seconds": model.metrics["fit_seconds"],
+    }
+
+
+def _reassign_window(con, model: TopicModel, window_start, embedding: str) -> tuple[list[str], np.ndarray]:
+    """Assign every eligible post of the window (duplicates and quarantined posts included) with `model`."""
+    ids = [r[0] for r in con.execute(
+        f"SELECT p.post_id FROM core.posts p WHERE {_ELIGIBLE} AND p.created_at > ?", [window_start]
+    ).fetchall()]
+    for i in range(0, len(ids), BATCH):
+        embed_missing(con, ids[i : i + BATCH], embedding)
+    posts = load_posts(con, "p.created_at > ?", [window_start], embedding)
+    topics, _ = model.assign(posts["vectors"], posts["lang"])
+    topics[[not (t or "").strip() for t in posts["text"]]] = -1
+    return posts["post_id"], topics
+
+
+def _write_topics(con, model: TopicModel, fitted_at, matched) -> None:
+    """Upsert the model's topics (first_seen kept for continued ids); mark old ids merged/split/retired."""
+    continued = {int(t) for t in model.topic_ids}
+    span = {
+        int(t): (first, last)
+        for t, first, last in con.execute(
+            "SELECT topic_id, min(created_at), max(created_at) FROM core.posts "
+            "WHERE topic_model_version = ? AND topic_id >= 0 GROUP BY topic_id", [model.version]
+        ).fetchall()
+    }
+    for topic in model.topics():
+        first_post, last_post = span.get(topic["topic_id"], (fitted_at, fitted_at))
+        first_seen = first_post or fitted_at
+        last_seen = last_post or fitted_at
+        con.execute(
+            """INSERT INTO core.topics (topic_id, label, keywords, size, first_seen, last_seen, status, model_version,
+                                        representative_ids)
+               VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)
+               ON CONFLICT (topic_id) DO UPDATE SET label = excluded.label, keywords = excluded.keywords,
+                 first_seen = least(core.topics.first_seen, excluded.first_seen),
+                 size = excluded.size, last_seen = greatest(core.topics.last_seen, excluded.last_seen),
+                 status = 'active', model_version = excluded.model_version,
+                 representative_ids = excluded.representative_ids""",
+            [topic["topic_id"], topic["label"], topic["keywords"], topic["size"], first_seen, last_seen,
+             model.version, topic["representative_ids"]],
+        )
+    for old_id, status in [(i, "merged") for i in matched.merged] + [(i, "retired") for i in matched.retired]:
+        if old_id not in continued:
+            con.execute("UPDATE core.topics SET status = ?, size = 0 WHERE topic_id = ?", [status, old_id])
+    for old_id in matched.split:
+        if old_id not in continued:
+            con.execute("UPDATE core.topics SET status = 'split', size = 0 WHERE topic_id = ?", [old_id])
+
+
+# ---- daily ----
+def assign_new_posts(con, settings, progress=None) -> dict:
+    """Assign topics to enriched posts that have none yet (fit first if there is no model and enough posts)."""
+    cfg = settings.raw.topics
+    result = {"assigned": 0, "unassigned": 0, "embedded": 0, "model_version": None, "fitted": False}
+    model = current_model(con, settings)
+    if model is None:
+        fitted = refit(con, settings, force=True, progress=progress)
+        if not fitted.get("refit"):
+            result["reason"] = f"no topic model yet: {fitted.get('reason')}"
+            return result
+        result["fitted"] = True
+        result["refit"] = fitted
+        model = current_model(con, settings)
+        if model is None:  # pragma: no cover - refit just saved one
+            raise TopicModelError(f"model {fitted.get('model_version')} was fitted but cannot be loaded")
+    result["model_version"] = model.version
+    while True:
+        ids = [r[0] for r in con.execute(
+            f"SELECT p.post_id FROM core.posts p WHERE {_ELIGIBLE} AND p.topic_assigned_at IS NULL "
+            f"ORDER BY p.post_id LIMIT {BATCH}"
+        ).fetchall()]
+        if not ids:
+            break
+        result["embedded"] += embed_missing(con, ids, cfg.embedding)
+        con.execute("CREATE OR REPLACE TEMP TABLE _batch AS SELECT unnest(?::VARCHAR[]) AS post_id", [ids])
+        posts = load_posts(con, "p.post_id IN (SELECT post_id FROM _batch)", [], cfg.embedding)
+        topics, _ = model.assign(posts["vectors"], posts["lang"]) if posts["post_id"] else (np.zeros(0, np.int64), None)
+        topics[[not (t or "").strip() for t in posts["text"]]] = -1
+        # posts whose vector could not be loaded still leave the queue, as unassigned
+        missing = sorted(set(ids) - set(posts["post_id"]))
+        all_ids = posts["post_id"] + missing
+        all_topics = np.concatenate([topics, np.full(len(missing), -1, dtype=np.int64)])
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _write_assignments(con, all_ids, all_topics, model.version)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        result["assigned"] += int((all_topics >= 0).sum())
+        result["unassigned"] += int((all_topics < 0).sum())
+        _tick(progress, len(all_ids))
+    return result

