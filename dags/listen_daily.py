@@ -29,9 +29,16 @@ CONFIG_ENV = "LISTEN_CONFIG"  # the variable the CLI honours (pipelines.config.C
 WAREHOUSE = Asset(name="listen_warehouse", uri="listen://warehouse/snapshot")
 REPORT = Asset(name="listen_report", uri="listen://reports/editorial-report")
 
+
+def _retries() -> int:
+    """LISTEN_TASK_RETRIES (default 2): how often a failed task is retried, with exponential backoff."""
+    value = os.environ.get("LISTEN_TASK_RETRIES", "2")
+    return int(value) if value.isdigit() else 2
+
+
 DEFAULT_ARGS = {
     "owner": "community-listening",
-    "retries": 2,
+    "retries": _retries(),
     "retry_delay": dt.timedelta(minutes=1),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": dt.timedelta(minutes=15),
