@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,6 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 DAGS = REPO / "dags"
 # Airflow reads its config on first import: point it at a throwaway home and DB before anything imports it.
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="listen-airflow-test-"))
+atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)
 AIRFLOW_ENV = {
     "AIRFLOW_HOME": str(AIRFLOW_HOME),
     "AIRFLOW_CONFIG": str(REPO / "airflow.cfg"),
