@@ -29,7 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 airflow: $(STAMP)
-	$(BIN)/listen --config $(or $(CONFIG),demo/listen.toml) airflow
+	$(BIN)/listen --config $(or $(CONFIG),demo/listen.toml) airflow $(if $(CONFIG),,--demo)
 
 clean:
 	rm -rf $(VENV) demo reports

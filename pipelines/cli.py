@@ -227,11 +227,30 @@ def status():
 def airflow(
     home: Optional[Path] = typer.Option(None, "--home", help="AIRFLOW_HOME (default: airflow/ beside the warehouse)."),
     port: int = typer.Option(8080, "--port", help="api-server port on 127.0.0.1."),
+    demo: bool = typer.Option(False, "--demo", help="Also run the loopback sandbox and (re)write the demo config in "
+                                                    "the --config file's folder, so DAG runs have sources to read."),
 ):
     """Run Airflow locally on 127.0.0.1 (api-server, scheduler, dag-processor) for this config; Ctrl-C stops it."""
     from pipelines.airflow_services import serve
 
-    serve(settings(), home=home, port=port, console=console)
+    if not demo:
+        serve(settings(), home=home, port=port, console=console)
+        return
+    import datetime as _dt
+
+    from pipelines.config import resolve_config_path
+    from pipelines.daily import init_install
+    from pipelines.demo import prepare_demo
+    from pipelines.sandbox.server import Sandbox
+
+    config_path = resolve_config_path(STATE["config"] or "demo/listen.toml")
+    with Sandbox() as sandbox:
+        prepare_demo(config_path.parent, sandbox, _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0))
+        STATE["config"] = config_path
+        cfg = settings()
+        init_install(cfg)
+        console.print(f"sandbox on {sandbox.base_url}; demo config {config_path}")
+        serve(cfg, home=home, port=port, console=console)
 
 
 @follow_up_app.command("done")

@@ -108,21 +108,30 @@ def summarise(settings, console: Console) -> None:
     console.print(table)
 
 
+def prepare_demo(directory: Path, sandbox: Sandbox, now: dt.datetime) -> Path:
+    """Write the demo's import file and a config pointing at this (running) sandbox; returns the config path.
+
+    The recorded payloads are replayed as if they were recent, so the report's "last 7 days" has content.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    sandbox.options["feed_dates_end"] = now - dt.timedelta(hours=1)  # the Reddit and App Store fakes follow it
+    import_path = directory / "customer-feedback.jsonl"
+    with open(import_path, "w", encoding="utf-8") as handle:
+        for record in demo_import_records(now):
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    config_path = directory / "listen.toml"
+    config_path.write_text(demo_config(sandbox, import_path, _service_sources(sandbox)), encoding="utf-8")
+    return config_path
+
+
 def run_demo(directory: Path, *, console: Console):
     from pipelines.console import run_with_progress
     from pipelines.daily import init_install
 
     directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    import_path = directory / "customer-feedback.jsonl"
-    with open(import_path, "w", encoding="utf-8") as handle:
-        for record in demo_import_records(now):
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     with Sandbox() as sandbox:
-        sandbox.options["feed_dates_end"] = now - dt.timedelta(hours=1)
-        config_path = directory / "listen.toml"
-        config_path.write_text(demo_config(sandbox, import_path, _service_sources(sandbox)), encoding="utf-8")
+        config_path = prepare_demo(directory, sandbox, now)
         console.print(f"[bold]sandbox[/bold] serving recorded data on {sandbox.base_url}")
         settings = load_settings(config_path)
         init_install(settings)
