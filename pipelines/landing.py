@@ -51,11 +51,15 @@ def write_landed(landing: str, source: str, run_id: str, records: Iterable[dict]
             path = Path(target)
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.tmp")
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            try:
+                with open(tmp, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, path)
+            except OSError:
+                tmp.unlink(missing_ok=True)  # a full disk must not leave half a file behind
+                raise
     except OSError as exc:
         raise LandingError(f"cannot write landing file {target}: {exc.strerror or exc}") from exc
     return target

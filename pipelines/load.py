@@ -18,11 +18,13 @@ import json
 import re
 from dataclasses import dataclass, field
 
+import duckdb
 import pyarrow as pa
 
 from pipelines.enrich.privacy import redact
 from pipelines.pseudonyms import pseudonymise
 from pipelines.sources import channel_for, source_module
+from pipelines.warehouse import WarehouseError
 
 POST_SCHEMA = pa.schema(
     [
@@ -208,12 +210,13 @@ LOAD_CHUNK = 50_000  # records normalised and staged at a time: memory stays fla
 
 def load_records(con, config, records, cursor: dict | None, run: RunInfo, key: bytes,
                  status: str = "ok", warnings: list[str] | None = None, error: str | None = None,
-                 chunk_size: int = LOAD_CHUNK) -> LoadResult:
+                 chunk_size: int | None = None) -> LoadResult:
     """Upsert a source's records, advance its cursor and record the source run, all in one transaction.
 
     `records` may be any iterable (e.g. a landed file streamed with read_landed); it is normalised and staged
     in chunks of `chunk_size`, all inside the one transaction, so a crash at any point leaves nothing behind.
     """
+    chunk_size = chunk_size or LOAD_CHUNK
     problems = list(warnings or [])
     fetched = new = loaded = 0
     iterator = iter(records)
@@ -239,8 +242,15 @@ def load_records(con, config, records, cursor: dict | None, run: RunInfo, key: b
         record_source_run(con, run, config.name, status=status, fetched=fetched, new=new, error=error,
                           warnings=problems)
         con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
+    except Exception as exc:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # DuckDB already rolled back (a failed write invalidates the transaction): keep the real error
+        if isinstance(exc, (duckdb.IOException, OSError)):
+            raise WarehouseError(f"{config.name}: could not write the warehouse ({str(exc).strip()[:300]}); nothing "
+                                 f"of this load was stored and the cursor did not move: free disk space or fix the "
+                                 f"data directory's permissions, then rerun (the landed file is replayed)") from exc
         raise
     return LoadResult(source=config.name, fetched=fetched, new=int(new), loaded=loaded, warnings=problems)
 
