@@ -85,6 +85,7 @@ class TopicModel:
     params: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     window: dict = field(default_factory=dict)
+    fine_centroids: np.ndarray | None = None  # k-means clusters before merging; seeds the next refit
 
     # ---- assignment (the one path used everywhere) ----
     def centre(self, embeddings: np.ndarray, langs: list[str | None]) -> np.ndarray:
@@ -150,6 +151,9 @@ class TopicModel:
                     "topic_ids": np.ascontiguousarray(self.topic_ids, dtype=np.int64),
                     "lang_means": np.ascontiguousarray(self.lang_means.reshape(-1, self.dim), dtype=np.float32),
                     "global_mean": np.ascontiguousarray(self.global_mean, dtype=np.float32),
+                    "fine_centroids": np.ascontiguousarray(
+                        self.fine_centroids if self.fine_centroids is not None else np.zeros((0, self.dim)),
+                        dtype=np.float32).reshape(-1, self.dim),
                 },
                 str(tmp / MODEL_FILE),
             )
@@ -207,6 +211,7 @@ class TopicModel:
             params=manifest.get("params", {}),
             metrics=manifest.get("metrics", {}),
             window=manifest.get("window", {}),
+            fine_centroids=arrays["fine_centroids"].reshape(-1, int(manifest["dim"])),
         )
 
 
@@ -224,12 +229,15 @@ def _language_means(embeddings: np.ndarray, langs: list[str | None], min_docs: i
     return names, lang_means, global_mean
 
 
-def _cluster(centred: np.ndarray, params: dict) -> np.ndarray:
+def _cluster(centred: np.ndarray, params: dict, warm_start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Over-cluster with k-means on PCA-reduced vectors, then merge fine clusters with similar centroids.
 
     Why not UMAP + HDBSCAN: on these embeddings HDBSCAN's number of clusters jumped between 2 and 16 with
     small parameter changes, and UMAP costs a numba compile per process; k-means + a centroid merge gives
     a number of topics that grows smoothly with the data and is cheap at 50k posts.
+    `warm_start`: the previous model's fine centroids seed k-means, so a refit on an overlapping window
+    rebuilds the same clusters where the data did not change (ids then match one to one).
+    Returns (topic label per row, fine centroids in the centred space).
     """
     from sklearn.cluster import AgglomerativeClustering, KMeans
     from sklearn.decomposition import PCA
@@ -238,16 +246,24 @@ def _cluster(centred: np.ndarray, params: dict) -> np.ndarray:
     k = int(np.clip(round(np.sqrt(n * float(params["fine_clusters_per_doc"]))), 2, int(params["max_fine_clusters"])))
     k = min(k, n)
     n_components = min(int(params["n_components"]), centred.shape[1], n - 1)
-    reduced = _normalise(PCA(n_components=n_components, random_state=seed).fit_transform(centred))
-    fine = KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(reduced)
+    pca = PCA(n_components=n_components, random_state=seed).fit(centred)
+    reduced = _normalise(pca.transform(centred))
+    init: str | np.ndarray = "k-means++"
+    if warm_start is not None and len(warm_start) and warm_start.shape[1] == centred.shape[1]:
+        seeds = _normalise(pca.transform(warm_start))[:k]
+        if len(seeds) < k:  # the window grew: new clusters start from data points
+            extra = np.random.default_rng(seed).choice(n, size=k - len(seeds), replace=False)
+            seeds = np.vstack([seeds, reduced[extra]])
+        init = seeds
+    fine = KMeans(n_clusters=k, init=init, n_init=1, random_state=seed).fit_predict(reduced)
     present = np.unique(fine)
     fine_centroids = _normalise(np.vstack([centred[fine == c].mean(axis=0) for c in present]))
     if len(present) < 2:
-        return np.zeros(n, dtype=np.int64)
+        return np.zeros(n, dtype=np.int64), fine_centroids
     merge = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
                                     distance_threshold=1.0 - float(params["merge_at"])).fit(fine_centroids)
     mapping = dict(zip(present.tolist(), merge.labels_.tolist()))
-    return np.array([mapping[c] for c in fine.tolist()], dtype=np.int64)
+    return np.array([mapping[c] for c in fine.tolist()], dtype=np.int64), fine_centroids
 
 
 def _centroids(vectors: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
@@ -313,9 +329,13 @@ def fit_topics(
     min_topic_size: int = 10,
     version: str | None = None,
     window: dict | None = None,
+    previous: TopicModel | None = None,
     **params,
 ) -> TopicModel:
-    """Fit a model on one window of posts; topic ids are 0..k-1 until matched to the previous model."""
+    """Fit a model on one window of posts; topic ids are 0..k-1 until matched to the previous model.
+
+    `previous` (the model in use) only warm-starts the clustering; ids are matched afterwards
+    (`stable_ids.match_topics`)."""
     unknown = set(params) - set(DEFAULT_PARAMS)
     if unknown:
         raise TopicModelError(f"unknown topic parameters {sorted(unknown)}; known: {sorted(DEFAULT_PARAMS)}")
@@ -340,7 +360,8 @@ def fit_topics(
         representative_ids=[], params=params, window=dict(window or {}),
     )
     centred = model.centre(embeddings, langs)
-    clusters = _cluster(centred, params)
+    warm = previous.fine_centroids if previous is not None and previous.embedding == embedding else None
+    clusters, model.fine_centroids = _cluster(centred, params, warm)
     centroids = _centroids(centred, clusters, min_topic_size)
     if len(centroids):
         best = (centred @ centroids.T).max(axis=1)

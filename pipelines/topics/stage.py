@@ -180,15 +180,16 @@ def refit(con, settings, force: bool = False, progress=None) -> dict:
     posts = load_posts(con, f"{in_window} AND {_TEXT} <> ''", [window_start], cfg.embedding)
     from pipelines.embeddings import get_backend
 
+    previous = current_model(con, settings)
     try:
         model = fit_topics(
             posts["text"], posts["vectors"], posts["lang"], posts["post_id"],
             embedding=get_backend(cfg.embedding).name, min_topic_size=cfg.min_topic_size,
             window={"start": window_start.isoformat(), "end": newest.isoformat(), "days": cfg.window_days},
+            previous=previous,
         )
     except TopicModelError as exc:
         return {"refit": False, "reason": str(exc)}
-    previous = current_model(con, settings)
     next_id = int(con.execute("SELECT coalesce(max(topic_id) + 1, 0) FROM core.topics").fetchone()[0])
     if previous is not None:
         next_id = max(next_id, int(previous.topic_ids.max(initial=-1)) + 1)
