@@ -30,7 +30,7 @@ PLAN = {
     "daily": ("bench_daily_cost.py", ["--history", "10k,100k,1M", "--daily", "5k", "--seed", "600"],
               ["--history", "1k,10k", "--daily", "300", "--seed", "200"]),
     "enrich": ("bench_enrich.py", [], ["--posts", "1000", "--embed-posts", "50"]),
-    "topics": ("bench_topics.py", [], ["--quick"]),
+    "topics": ("bench_topics.py", [], ["--refit-posts", "2000", "--daily-posts", "1000"]),
     "e2e": ("bench_e2e.py", [], []),
 }
 
