@@ -16,6 +16,7 @@ import json
 import re
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 from sklearn.feature_extraction.text import CountVectorizer
 
@@ -30,16 +31,28 @@ _EXTRA_STOP = {"http", "https", "www", "com", "amp", "quot", "nbsp", "reddit", "
 @lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
     """Union of spaCy's Danish, German and English stop words (lowercase) plus a few web leftovers."""
-    from spacy.lang.da.stop_words import STOP_WORDS as DA
-    from spacy.lang.de.stop_words import STOP_WORDS as DE
-    from spacy.lang.en.stop_words import STOP_WORDS as EN
-
-    words = {w.lower() for w in DA | DE | EN} | _EXTRA_STOP
+    words = set(_EXTRA_STOP)
+    for lang in KEYWORD_LANGS:
+        words |= {w.lower() for w in _spacy_stop_words(lang)}
     # the vectorizer sees lemmas, so lemmatised stop words must be stop words too ("wurden" -> "werden")
     for lang in KEYWORD_LANGS:
         table = lemma_table(lang)
         words |= {table.get(w, w).lower() for w in list(words)}
     return frozenset(words)
+
+
+def _spacy_stop_words(lang: str) -> set[str]:
+    """spacy/lang/<lang>/stop_words.py read on its own: importing spacy itself takes 5-20 s per process."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("spacy")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("topic keywords need spaCy's stop-word lists: `pip install spacy`")
+    path = Path(list(spec.submodule_search_locations)[0]) / "lang" / lang / "stop_words.py"
+    module_spec = importlib.util.spec_from_file_location(f"_listen_stop_words_{lang}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return set(module.STOP_WORDS)
 
 
 @lru_cache(maxsize=len(KEYWORD_LANGS))
