@@ -200,13 +200,14 @@ def refit(con, settings, force: bool = False, progress=None) -> dict:
         relations[row["relation"]] = relations.get(row["relation"], 0) + 1
     model.metrics["lineage"] = relations
     path = model.save(settings.paths.models)
-    fitted_at = _now()
     window_ids, window_topics = _reassign_window(con, model, window_start, cfg.embedding)
     _tick(progress, len(window_ids))
     con.execute("BEGIN TRANSACTION")
     try:
         import json
 
+        # now() is the transaction's start: the reassigned window then counts as "at fit", not as drift
+        fitted_at = con.execute("SELECT now()").fetchone()[0]
         con.execute(
             "INSERT INTO core.topic_models VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [model.version, fitted_at, window_start, newest, len(posts["post_id"]), str(path),
