@@ -21,9 +21,9 @@ from typing import IO, Iterator
 import numpy as np
 
 from pipelines.config import SUPPORTED_LANGS, EnrichSettings
-from pipelines.enrich.intent import intents_for_docs
+from pipelines.enrich.intent import intents_for_texts
 from pipelines.enrich.language import detect_languages
-from pipelines.enrich.nlp import get_pipeline
+from pipelines.enrich.nlp import text_analyzer
 from pipelines.enrich.sentiment import label_for_score, lexicon_scorer, load_default_model
 
 # Bump when a model, lexicon or rule changes what enrichment writes (stored in core.posts.enrich_version).
@@ -47,7 +47,7 @@ class Enricher:
             )
         self._model = load_default_model() if self.settings.sentiment == "default" else None
         for lang in SUPPORTED_LANGS:  # load now, not in the middle of the first batch
-            get_pipeline(lang, self.settings.spacy)
+            text_analyzer(lang, self.settings.spacy)
 
     @property
     def embedding_backend(self) -> str | None:
@@ -81,8 +81,8 @@ class Enricher:
         for i in supported:
             by_lang[langs[i]].append(i)
         for lang, idx in by_lang.items():
-            docs = get_pipeline(lang, self.settings.spacy).pipe([texts[i] or "" for i in idx], batch_size=256)
-            found = intents_for_docs(docs, [lang] * len(idx), [labels[i] for i in idx], [scores[i] for i in idx])
+            found = intents_for_texts([texts[i] or "" for i in idx], lang, [labels[i] for i in idx],
+                                      [scores[i] for i in idx], self.settings.spacy)
             for i, intent in zip(idx, found):
                 intents[i] = intent
         return [

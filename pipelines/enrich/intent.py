@@ -138,3 +138,14 @@ def intents_for_docs(docs, langs: list[str], labels: list[str], scores: list[flo
         sentences = [s.text for s in doc.sents] if doc.has_annotation("SENT_START") else None
         out.append(classify_intent(doc.text, lang, label, score, lemmas=lemmas, sentences=sentences))
     return out
+
+
+def intents_for_texts(texts: list[str], lang: str, labels: list[str], scores: list[float], mode: str = "blank") -> list[str]:
+    """classify_intent for texts of one language, lemmas and sentences from nlp.text_analyzer(lang, mode)."""
+    from pipelines.enrich.nlp import text_analyzer
+
+    analyzed = text_analyzer(lang, mode).analyze(texts)
+    return [
+        classify_intent(text, lang, label, score, lemmas=lemmas, sentences=sentences)
+        for text, (lemmas, sentences), label, score in zip(texts, analyzed, labels, scores)
+    ]

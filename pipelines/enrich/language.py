@@ -31,6 +31,7 @@ from pipelines.config import SUPPORTED_LANGS
 
 UNDETERMINED = "und"
 OTHER_LANGUAGE_MIN_CONFIDENCE = 0.9
+DETECT_CHARS = 400
 MIN_LETTERS = 4  # "ok", "lol", "👍": nothing to tell a language from
 MIXED_MAX_CONFIDENCE = 0.45  # restricted top-1 this close to uniform (1/3) = mixed or languageless
 
@@ -89,7 +90,9 @@ def _latin_share(letters: list[str]) -> float:
 def detect_language(text: str | None, hint: str | None = None) -> str:
     """ISO 639-1 code of the text's language, or 'und'. ``hint``: language declared by the source, if any."""
     hint = _normalise_hint(hint)
-    cleaned = _NOISE.sub(" ", text or "")
+    # The first DETECT_CHARS characters decide: a long review does not change language halfway, and the
+    # byte automaton's cost grows with length.
+    cleaned = _NOISE.sub(" ", (text or "")[: DETECT_CHARS + 200])[:DETECT_CHARS]
     letters = _LETTER.findall(cleaned)
     if len(letters) < MIN_LETTERS:
         return hint or UNDETERMINED

@@ -108,6 +108,7 @@ _NEGATIONS = {
     "en": {"not", "no", "never", "nothing", "nobody", "none", "without", "neither", "nor", "cannot", "can't",
            "don't", "doesn't", "didn't", "isn't", "wasn't", "aren't", "won't", "wouldn't", "shouldn't", "n't"},
 }
+_DE_KEEP = {"gut", "gute", "besser", "besten", "gern", "leider", "schlecht", "mag", "mögen", "lieber", "richtig", "kaum"}
 _NEGATION_SCOPE = 3  # tokens after a negation whose valence flips (VADER uses the same window)
 _NEGATION_FACTOR = -0.74  # VADER's N_SCALAR
 
@@ -147,8 +148,8 @@ def lexicon_for(lang: str) -> dict[str, float]:
 
         # Chen-Skiena valences are +-1; x2 puts a single clear word near VADER's typical "good" (1.9).
         # The lexicon was built by translation and carries function words ("die" -1, "nach" +1, "oder" +1):
-        # spaCy's German stop words are dropped from it.
-        words = {k: v * 2.0 for k, v in _read_tab_lexicon(path).items() if k not in STOP_WORDS}
+        # spaCy's German stop words are dropped from it, except the few that really carry sentiment.
+        words = {k: v * 2.0 for k, v in _read_tab_lexicon(path).items() if k not in STOP_WORDS or k in _DE_KEEP}
         return {**emoticons, **words}
     return {}
 

@@ -1,0 +1,84 @@
+"""Enricher and `listen analyze`: the contract columns per text, neutral handling of other languages,
+and malformed JSONL lines reported by line number while good lines are still written."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from pipelines.config import EnrichSettings
+from pipelines.enrich.analyze import AnalyzeError, Enricher, analyze_file
+
+
+@pytest.fixture(scope="module")
+def enricher():
+    return Enricher()
+
+
+@pytest.fixture(scope="module")
+def lexicon_enricher():
+    return Enricher(EnrichSettings(sentiment="lexicon"))
+
+
+def test_each_text_gets_the_four_contract_fields(enricher):
+    results = enricher.analyze(["Appen er fantastisk, tak!", "Die App ist schlecht, sie stürzt ständig ab", "How do I log out?"])
+    assert [r["lang"] for r in results] == ["da", "de", "en"]
+    assert [r["sentiment_label"] for r in results][:2] == ["positive", "negative"]
+    assert [r["intent"] for r in results] == ["praise", "complaint", "question"]
+    assert all(-1.0 <= r["sentiment"] <= 1.0 for r in results)
+
+
+def test_unsupported_language_is_labelled_and_neutral(enricher):
+    [result] = enricher.analyze(["Je déteste cette application, elle est vraiment horrible et lente."])
+    assert result == {"lang": "fr", "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other"}
+
+
+def test_empty_text_is_und_and_neutral(enricher):
+    [result] = enricher.analyze([""])
+    assert result == {"lang": "und", "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other"}
+
+
+def test_lexicon_mode_needs_no_embeddings(lexicon_enricher):
+    [result] = lexicon_enricher.analyze(["This app is great"])
+    assert result["sentiment_label"] == "positive"
+
+
+def test_unknown_sentiment_backend_is_refused():
+    with pytest.raises(ValueError, match="not available offline"):
+        Enricher(EnrichSettings(sentiment="some/hub-model"))
+
+
+def test_analyze_file_keeps_other_keys(tmp_path, lexicon_enricher):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "a1", "text": "Tak for en god app", "score": 5}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert analyze_file(src, out, EnrichSettings(sentiment="lexicon")) == 1
+    record = json.loads(out.read_text(encoding="utf-8"))
+    assert record["id"] == "a1" and record["score"] == 5 and record["lang"] == "da"
+    assert set(record) >= {"sentiment", "sentiment_label", "intent"}
+
+
+def test_malformed_lines_are_reported_by_number_and_good_lines_written(tmp_path, lexicon_enricher):
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        '{"id": 1, "text": "Great app"}\n'
+        '{"id": 2, "text": "broken json"\n'
+        '\n'
+        '{"id": 3}\n'
+        '{"id": 4, "text": "Tolle App"}\n',
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    with pytest.raises(AnalyzeError) as excinfo:
+        analyze_file(src, None, EnrichSettings(sentiment="lexicon"), out=out)
+    message = str(excinfo.value)
+    assert f"{src}:2:" in message and f"{src}:4:" in message
+    assert "2 bad line(s)" in message
+    assert [json.loads(line)["id"] for line in out.getvalue().splitlines()] == [1, 4]
+
+
+def test_missing_input_file_names_the_path(tmp_path):
+    with pytest.raises(AnalyzeError, match="not found"):
+        analyze_file(tmp_path / "nope.jsonl", None, EnrichSettings(sentiment="lexicon"))

@@ -1,0 +1,86 @@
+"""The warehouse enrichment stage: only new rows, embedded once, deleted posts handled, idempotent."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.enrich.analyze import ENRICH_VERSION
+from pipelines.enrich.stage import enrich_new_posts
+
+POSTS = [
+    ("t:1", "Appen er fantastisk, tak for den!", False),
+    ("t:2", "Die App stürzt ständig ab, furchtbar.", False),
+    ("t:3", "Could you please add a dark mode?", False),
+    ("t:4", "[deleted]", True),
+]
+
+
+def insert_posts(con, posts):
+    for post_id, body, deleted in posts:
+        con.execute(
+            """INSERT INTO core.posts (post_id, source, channel, native_id, kind, fetched_at, first_loaded_at,
+                                       body, content_hash, is_deleted, run_id)
+               VALUES (?, 't', 'import', ?, 'post', now(), now(), ?, md5(?), ?, 'run-1')""",
+            [post_id, post_id.split(":")[1], body, body, deleted],
+        )
+
+
+@pytest.fixture
+def enriched(warehouse, settings):
+    insert_posts(warehouse, POSTS)
+    first = enrich_new_posts(warehouse, settings)
+    return warehouse, settings, first
+
+
+def test_first_run_enriches_every_row_and_embeds_live_ones(enriched):
+    con, _, first = enriched
+    assert (first["enriched"], first["embedded"]) == (4, 3)
+    rows = con.execute("SELECT post_id, lang, sentiment_label, intent, enrich_version FROM core.posts ORDER BY 1").fetchall()
+    assert [r[1] for r in rows] == ["da", "de", "en", "und"]
+    assert [r[3] for r in rows] == ["praise", "complaint", "wish", "other"]
+    assert {r[4] for r in rows} == {ENRICH_VERSION}
+
+
+def test_vectors_are_stored_once_per_live_post(enriched):
+    con, settings, _ = enriched
+    rows = con.execute("SELECT post_id, model, len(vector) FROM core.post_embeddings ORDER BY 1").fetchall()
+    assert rows == [(p, settings.raw.topics.embedding, 384) for p in ("t:1", "t:2", "t:3")]
+
+
+def test_second_run_touches_nothing(enriched):
+    con, settings, _ = enriched
+    before = con.execute("SELECT post_id, enriched_at FROM core.posts ORDER BY 1").fetchall()
+    second = enrich_new_posts(con, settings)
+    assert (second["enriched"], second["embedded"]) == (0, 0)
+    assert con.execute("SELECT post_id, enriched_at FROM core.posts ORDER BY 1").fetchall() == before
+
+
+def test_changed_post_is_re_enriched_and_re_embedded(enriched):
+    con, settings, _ = enriched
+    old_vector = con.execute("SELECT vector FROM core.post_embeddings WHERE post_id = 't:3'").fetchone()[0]
+    # what the loader does when content_hash changes
+    con.execute("UPDATE core.posts SET body = 'Wie ändere ich mein Passwort?', enriched_at = NULL WHERE post_id = 't:3'")
+    again = enrich_new_posts(con, settings)
+    assert (again["enriched"], again["embedded"]) == (1, 1)
+    lang, intent = con.execute("SELECT lang, intent FROM core.posts WHERE post_id = 't:3'").fetchone()
+    assert (lang, intent) == ("de", "question")
+    new_vector = con.execute("SELECT vector FROM core.post_embeddings WHERE post_id = 't:3'").fetchone()[0]
+    assert new_vector != old_vector
+
+
+def test_deleted_post_is_neutral_without_vector(enriched):
+    con, _, _ = enriched
+    row = con.execute("SELECT lang, sentiment, sentiment_label, intent FROM core.posts WHERE post_id = 't:4'").fetchone()
+    assert row == ("und", 0.0, "neutral", "other")
+    assert con.execute("SELECT count(*) FROM core.post_embeddings WHERE post_id = 't:4'").fetchone()[0] == 0
+
+
+def test_progress_is_called_with_batch_sizes(warehouse, write_config):
+    from pipelines.config import load_settings
+
+    settings = load_settings(write_config('[warehouse]\npath = "data/warehouse.duckdb"\n[enrich]\nbatch_size = 2\nembed = false\n'))
+    insert_posts(warehouse, POSTS)
+    calls: list[int] = []
+    result = enrich_new_posts(warehouse, settings, progress=calls.append)
+    assert calls == [2, 2] and result["embedded"] == 0
+    assert warehouse.execute("SELECT count(*) FROM core.post_embeddings").fetchone()[0] == 0
