@@ -42,7 +42,7 @@ DEFAULT_PARAMS = {
     "merge_at": 0.3,  # fine clusters whose centroids' cosine exceeds this (average linkage) form one topic
     "outlier_quantile": 0.05,  # posts less similar than this quantile of clustered posts stay unassigned
     "refine_rounds": 2,
-    "centre_languages": True,
+    "centre_languages": True,  # False: subtract one overall mean instead of one per language
     "min_lang_docs": 20,  # a language needs this many posts for its own mean vector
     "top_n_words": 10,
     "representatives": 3,
@@ -350,9 +350,9 @@ def fit_topics(
     started = time.perf_counter()
     if params["centre_languages"]:
         lang_names, lang_means, global_mean = _language_means(embeddings, langs, int(params["min_lang_docs"]))
-    else:
+    else:  # one mean for all languages: removes the embedding space's common direction only
         lang_names, lang_means = [], np.zeros((0, embeddings.shape[1]), np.float32)
-        global_mean = np.zeros(embeddings.shape[1], np.float32)
+        global_mean = embeddings.mean(axis=0).astype(np.float32)
     model = TopicModel(
         version=version or new_version(), embedding=embedding, dim=int(embeddings.shape[1]), lang_names=lang_names,
         lang_means=lang_means, global_mean=global_mean, centroids=np.zeros((0, embeddings.shape[1]), np.float32),
