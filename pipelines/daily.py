@@ -182,7 +182,12 @@ def check(settings: Settings, run_id: str) -> dict:
     from pipelines.quality import run_quality_checks
 
     with open_warehouse(settings.paths.warehouse) as con:
-        return run_quality_checks(con, run_id)
+        result = run_quality_checks(con, run_id)
+        if result.get("quarantined"):
+            from pipelines.topics.trends import update_topic_trends
+
+            update_topic_trends(con)  # quarantined posts leave the trend counts of their days
+        return result
 
 
 def publish(settings: Settings, run_id: str | None = None) -> dict:
