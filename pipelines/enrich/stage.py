@@ -23,7 +23,6 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.enrich.analyze import ENRICH_VERSION, Enricher
-from pipelines.enrich.vectors import embed_texts
 
 SELECT_BATCH = """
 SELECT p.post_id, p.title, p.body, p.lang_hint, p.is_deleted,
@@ -84,7 +83,7 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
                 from pipelines.embeddings import get_backend
 
                 backend = get_backend(backend_name)
-            new_vectors = embed_texts(backend, [texts[i] for i in embed_idx])
+            new_vectors = backend.embed([texts[i] for i in embed_idx])
 
         # The classifier reuses the warehouse vectors when they come from the backend it was trained on.
         vectors = None
