@@ -49,7 +49,10 @@ SELECT post_id, ?, vector, ? FROM enrich_vectors
 def post_text(title: str | None, body: str | None) -> str:
     """The text that is analysed and embedded: title and body, blank line between."""
     # pandas hands missing text over as NaN (a float), not None: only real strings count
-    return "\n\n".join(part for part in (title, body) if isinstance(part, str) and part)
+    parts = [part for part in (title, body) if isinstance(part, str) and part]
+    if len(parts) == 2 and parts[0] == parts[1]:
+        parts = parts[:1]  # link posts carry their title as body: analyse it once
+    return "\n\n".join(parts)
 
 
 def _vectors_table(post_ids: list[str], vectors: np.ndarray) -> pa.Table:

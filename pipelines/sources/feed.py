@@ -15,6 +15,7 @@ import calendar
 import datetime as dt
 import email.utils
 import hashlib
+import re
 import time
 
 import feedparser
@@ -160,6 +161,23 @@ def _entry_text(raw: dict) -> str:
     return html_to_text(html)
 
 
+# Lines feeds add to every entry that say nothing about it: they would become every topic's keywords.
+_BOILERPLATE_LINES = re.compile(
+    r"^\s*(?:(?:Article URL|Comments URL|Points|# Comments):.*"       # hnrss.org
+    r"|(?:Continue reading|Read more|Read the full (?:story|article)|Weiterlesen|Mehr lesen|Læs mere|Læs videre)"
+    r"\s*(?:\.\.\.|…|»|›|→)?"
+    r"|The post .{1,300} appeared first on .{1,200}\."                 # WordPress
+    r"|Der Beitrag .{1,300} erschien zuerst auf .{1,200}\."
+    r"|Indlægget .{1,300} blev først vist på .{1,200}\.)\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def strip_feed_boilerplate(text: str) -> str:
+    """Remove read-more links, hnrss metadata and WordPress footers that feeds append to every entry."""
+    return re.sub(r"\n{3,}", "\n\n", _BOILERPLATE_LINES.sub("", text)).strip()
+
+
 def _is_comment_feed(feed: dict, raw: dict) -> bool:
     title = (feed.get("title") or "").lower()
     return bool(
@@ -190,7 +208,7 @@ def normalise(config, raw: dict) -> dict | None:
     if not created:
         created = parse_odd_date(date_text)
     title = html_to_text(raw.get("title"))
-    body = _entry_text(raw)
+    body = strip_feed_boilerplate(_entry_text(raw)) or title  # a link post's text is its title (as on Reddit)
     if not body and not title:
         return None
     extra = {k: raw.get(k) for k in ("slash_comments", "comments", "wfw_commentrss") if raw.get(k)}

@@ -21,7 +21,9 @@ from pipelines.topics.model import MANIFEST_FILE, TopicModel, TopicModelError, f
 from pipelines.topics.stable_ids import match_topics
 
 BATCH = 5000
-_TEXT = "concat_ws(E'\\n\\n', nullif(trim(p.title), ''), nullif(trim(p.body), ''))"
+# title and body, once when a link post carries its title as body (as enrichment's post_text does)
+_TEXT = ("concat_ws(E'\\n\\n', nullif(trim(p.title), ''), "
+         "CASE WHEN trim(p.body) = trim(p.title) THEN NULL ELSE nullif(trim(p.body), '') END)")
 _ELIGIBLE = "p.enriched_at IS NOT NULL AND NOT p.is_deleted"
 
 

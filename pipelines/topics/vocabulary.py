@@ -23,9 +23,10 @@ from sklearn.feature_extraction.text import CountVectorizer
 KEYWORD_LANGS = ("da", "de", "en")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|/?r/\w+|/?u/\w+", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]{2,}(?:[-'’][^\W\d_]+)*", re.UNICODE)
+_CLITIC = re.compile(r"(?:'(?:s|re|ve|ll|d|m|t)|n't)$", re.IGNORECASE)
 # words that carry no topic in social posts in any of our languages, beyond spaCy's lists
 _EXTRA_STOP = {"http", "https", "www", "com", "amp", "quot", "nbsp", "reddit", "deleted", "removed", "edit",
-               "ll", "ve", "re"}  # what the token pattern leaves of "we'll", "I've", "you're"
+               "ll", "ve", "re", "ca", "wo"}  # "ca"/"wo": what "can't"/"won't" leave  # what the token pattern leaves of "we'll", "I've", "you're"
 
 
 @lru_cache(maxsize=1)
@@ -69,9 +70,10 @@ def lemma_table(lang: str) -> dict[str, str]:
 def keyword_text(text: str, lang: str | None) -> str:
     """Lowercased lemmas of the words in `text` (no URLs, numbers or punctuation), for the vectorizer."""
     table = lemma_table(lang) if lang in KEYWORD_LANGS else {}
-    words = _WORD.findall(_URL.sub(" ", text or ""))
+    words = _WORD.findall(_URL.sub(" ", (text or "").replace("’", "'")))
     out = []
     for word in words:
+        word = _CLITIC.sub("", word)  # "what's" -> "what", "don't" -> "do": the stop list knows the base word
         lemma = table.get(word) or table.get(word.lower()) or word
         out.append(lemma.lower())
     return " ".join(out)
