@@ -30,6 +30,22 @@ def write_config(tmp_path):
     return _write
 
 
+@pytest.fixture(scope="module")
+def _sandbox_server():
+    from pipelines.sandbox.server import Sandbox
+
+    with Sandbox() as server:  # 127.0.0.1, a free port, every service (feeds, reddit, appstore)
+        yield server
+
+
+@pytest.fixture
+def sandbox(_sandbox_server):
+    """The loopback sandbox, shared by a test module, with no fault left over from another test."""
+    _sandbox_server.clear_faults()
+    yield _sandbox_server
+    _sandbox_server.clear_faults()
+
+
 @pytest.fixture
 def settings(write_config):
     from pipelines.config import load_settings

@@ -17,49 +17,23 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import load_settings
-from pipelines.daily import ingest, init_install, new_run_id
+from pipelines.daily import ingest, new_run_id
 from pipelines.sandbox.server import Reply, Sandbox
 from pipelines.warehouse import connect
+
+from helpers import feed_source, import_source, make_install, query
 
 HTTP = "[http]\nmin_delay = 0\nretries = 1\nbackoff = 0.01\nread_timeout = 2\nconnect_timeout = 1\n"
 HEISE = "/feeds/heise.atom"
 HEISE_POSTS = 15
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(services=("feeds", "appstore")) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _clean(sandbox):
-    sandbox.clear_faults()
-    yield
-    sandbox.clear_faults()
-
-
-def feed(name, url, extra=""):
-    return f'[[sources]]\nname = "{name}"\nkind = "feed"\nurl = "{url}"\n{extra}\n'
-
-
-def importing(name, path):
-    return f'[[sources]]\nname = "{name}"\nkind = "import"\npath = "{path}"\n\n'
-
-
 def make(write_config, body, http=HTTP):
-    settings = load_settings(write_config('[warehouse]\npath = "data/w.duckdb"\n' + http + body))
-    init_install(settings)
-    return settings
+    return make_install(write_config, body, http)
 
 
 def scalar(settings, sql, params=()):
-    con = connect(settings.paths.warehouse, read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchone()[0]
-    finally:
-        con.close()
+    return query(settings, sql, params)[0][0]
 
 
 def by_source(results):
@@ -69,7 +43,7 @@ def by_source(results):
 # -- XML entity expansion --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("fault", ["entity_bomb", "quadratic_blowup"])
 def test_entity_expansion_is_refused_and_stored_posts_stay(write_config, sandbox, fault):
-    settings = make(write_config, feed("heise", sandbox.url(HEISE)))
+    settings = make(write_config, feed_source("heise", sandbox.url(HEISE)))
     ingest(settings, new_run_id())
     sandbox.set_fault(HEISE, fault)
     started = time.monotonic()
@@ -85,7 +59,7 @@ def test_200mb_body_is_cut_at_the_cap_in_bounded_memory(write_config, sandbox):
     """The ingest runs in a child process that reports its own peak RSS: a client that buffered the body would
     pass 200 MB; streaming with the default 20 MB cap stays far below."""
     sandbox.set_fault(HEISE, "oversize:200000000")
-    settings = make(write_config, feed("huge", sandbox.url(HEISE)))
+    settings = make(write_config, feed_source("huge", sandbox.url(HEISE)))
     # ru_maxrss would include the forked parent's memory (pytest with models loaded): reset the kernel's
     # high-water mark in the child (clear_refs 5) and read VmHWM afterwards instead.
     code = ("import json, re, sys\n"
@@ -110,7 +84,7 @@ def test_200mb_body_is_cut_at_the_cap_in_bounded_memory(write_config, sandbox):
 # -- a server that trickles one byte a second ------------------------------------------------------------------
 def test_trickling_server_is_bounded_by_the_deadline_and_others_load(write_config, sandbox):
     sandbox.set_fault("/feeds/guardian.rss", "trickle")
-    settings = make(write_config, feed("slow", sandbox.url("/feeds/guardian.rss")) + feed("heise", sandbox.url(HEISE)),
+    settings = make(write_config, feed_source("slow", sandbox.url("/feeds/guardian.rss")) + feed_source("heise", sandbox.url(HEISE)),
                     http=HTTP.replace("retries = 1", "retries = 0"))
     started = time.monotonic()
     results = by_source(ingest(settings, new_run_id()))
@@ -122,7 +96,7 @@ def test_trickling_server_is_bounded_by_the_deadline_and_others_load(write_confi
 
 # -- invalid UTF-8 ---------------------------------------------------------------------------------------------
 def test_invalid_utf8_feed_is_read_with_replacement_or_refused_clearly(write_config, sandbox):
-    settings = make(write_config, feed("heise", sandbox.url(HEISE)))
+    settings = make(write_config, feed_source("heise", sandbox.url(HEISE)))
     ingest(settings, new_run_id())
     sandbox.set_fault(HEISE, "invalid_utf8")
     result = ingest(settings, new_run_id())[0]
@@ -138,7 +112,7 @@ def test_invalid_utf8_in_imports_is_reported_per_line(write_config, tmp_path):
     (tmp_path / "a.jsonl").write_bytes(b'{"id": "1", "text": "ok"}\n{"id": "2", "text": "bad \xff\xfe"}\n'
                                        b'{"id": "3", "text": "fine too"}\n')
     (tmp_path / "b.csv").write_bytes("id,text\n1,Smørrebrød \x80 cp1252\n".encode("latin-1", "replace"))
-    settings = make(write_config, importing("a", "a.jsonl") + importing("b", "b.csv"))
+    settings = make(write_config, import_source("a", "a.jsonl") + import_source("b", "b.csv"))
     results = by_source(ingest(settings, new_run_id()))
     assert results["a"]["new"] == 2 and "a.jsonl, line 2: not valid UTF-8" in " ".join(results["a"]["warnings"])
     assert results["b"]["new"] == 1  # a non-UTF-8 CSV is read as cp1252 (what spreadsheet exports are)
@@ -149,7 +123,7 @@ def test_invalid_utf8_in_imports_is_reported_per_line(write_config, tmp_path):
 def test_deeply_nested_json_line_in_an_import_is_skipped(write_config, tmp_path):
     deep = "[" * 200_000 + "]" * 200_000
     (tmp_path / "a.jsonl").write_text(f'{{"id": "1", "text": {deep}}}\n{deep}\n{{"id": "2", "text": "ok"}}\n')
-    settings = make(write_config, importing("a", "a.jsonl"))
+    settings = make(write_config, import_source("a", "a.jsonl"))
     result = ingest(settings, new_run_id())[0]
     warnings = " ".join(result["warnings"])
     assert result["new"] == 1
@@ -163,7 +137,7 @@ def test_deeply_nested_json_api_payload_fails_that_source_only(write_config, san
     server.route("/us/rss/customerreviews/", lambda request: Reply(body=nested, content_type="application/json"))
     with server:
         settings = make(write_config, f'[[sources]]\nname = "app"\nkind = "appstore"\napp_id = "666"\n'
-                                      f'base_url = "{server.base_url}"\n\n' + feed("heise", sandbox.url(HEISE)))
+                                      f'base_url = "{server.base_url}"\n\n' + feed_source("heise", sandbox.url(HEISE)))
         started = time.monotonic()
         results = by_source(ingest(settings, new_run_id()))
     assert time.monotonic() - started < 30
@@ -181,7 +155,7 @@ def test_feed_entry_with_5mb_of_text_is_bounded(write_config, sandbox):
     server = Sandbox(services=())
     server.route("/big.rss", lambda request: Reply(body=body, content_type="application/rss+xml"))
     with server:
-        settings = make(write_config, feed("big", server.url("/big.rss")))
+        settings = make(write_config, feed_source("big", server.url("/big.rss")))
         started = time.monotonic()
         result = ingest(settings, new_run_id())[0]
     assert time.monotonic() - started < 60
@@ -199,7 +173,7 @@ def test_html_and_js_in_every_import_field_is_stored_as_inert_text(write_config,
     record = {"id": "1", "text": f"Body {XSS}", "title": f"Title {XSS}", "author": XSS, "community": f"c {XSS}",
               "url": "javascript:alert(1)", "lang": XSS, "created_at": XSS, "rating": XSS}
     (tmp_path / "a.jsonl").write_text(json.dumps(record) + "\n")
-    settings = make(write_config, importing("a", "a.jsonl"))
+    settings = make(write_config, import_source("a", "a.jsonl"))
     result = ingest(settings, new_run_id())[0]
     assert result["new"] == 1
     con = connect(settings.paths.warehouse, read_only=True)
@@ -220,7 +194,7 @@ def test_html_and_js_in_feed_fields_is_reduced_to_text(write_config):
     server = Sandbox(services=())
     server.route("/x.rss", lambda request: Reply(body=body, content_type="application/rss+xml"))
     with server:
-        settings = make(write_config, feed("x", server.url("/x.rss")))
+        settings = make(write_config, feed_source("x", server.url("/x.rss")))
         assert ingest(settings, new_run_id())[0]["new"] == 1
     con = connect(settings.paths.warehouse, read_only=True)
     text, url = con.execute("SELECT coalesce(title, '') || ' ' || coalesce(body, ''), url FROM core.posts").fetchone()
@@ -235,7 +209,7 @@ def test_html_and_js_in_feed_fields_is_reduced_to_text(write_config):
                                   "/**/*.jsonl"])
 def test_import_paths_outside_the_config_folder_are_refused(write_config, tmp_path, path):
     (tmp_path.parent / "outside.jsonl").write_text('{"id": "1", "text": "not yours"}\n')
-    settings = make(write_config, importing("escape", path))
+    settings = make(write_config, import_source("escape", path))
     started = time.monotonic()
     result = ingest(settings, new_run_id())[0]
     assert time.monotonic() - started < 10  # refused before any glob of the filesystem
@@ -250,7 +224,7 @@ def test_a_symlink_that_leads_outside_is_refused(write_config, tmp_path):
     (tmp_path / "exports").mkdir()
     (tmp_path / "exports" / "ok.jsonl").write_text('{"id": "2", "text": "fine"}\n')
     (tmp_path / "exports" / "link.jsonl").symlink_to(outside)
-    settings = make(write_config, importing("links", "exports/*.jsonl"))
+    settings = make(write_config, import_source("links", "exports/*.jsonl"))
     result = ingest(settings, new_run_id())[0]
     assert result["status"] == "failed" and "link.jsonl" in result["error"] and "outside" in result["error"]
     assert scalar(settings, "SELECT count(*) FROM posts") == 0
@@ -261,7 +235,7 @@ def test_an_explicitly_allowed_folder_may_be_imported(write_config, tmp_path, mo
     shared.mkdir()
     (shared / "s.jsonl").write_text('{"id": "1", "text": "allowed"}\n')
     monkeypatch.setenv("LISTEN_IMPORT_ROOTS", str(shared))
-    settings = make(write_config, importing("allowed", f"{shared}/*.jsonl"))
+    settings = make(write_config, import_source("allowed", f"{shared}/*.jsonl"))
     assert ingest(settings, new_run_id())[0]["new"] == 1
 
 
@@ -270,7 +244,7 @@ def test_nul_bytes_in_csv_header_ids_and_jsonl_are_rejected_per_row(write_config
     (tmp_path / "a.csv").write_bytes(b"id,text\n1\x00,nul in id\n2,clean\n3,\x00\x00\x00\n")
     (tmp_path / "b.jsonl").write_text('{"id": "1", "text": "a\\u0000b"}\n{"id": "2", "text": "clean"}\n')
     (tmp_path / "c.csv").write_bytes(b"id\x00,text\n1,x\n")
-    settings = make(write_config, importing("a", "a.csv") + importing("b", "b.jsonl") + importing("c", "c.csv"))
+    settings = make(write_config, import_source("a", "a.csv") + import_source("b", "b.jsonl") + import_source("c", "c.csv"))
     results = by_source(ingest(settings, new_run_id()))
     assert results["a"]["new"] == 1 and "contains a NUL byte" in " ".join(results["a"]["warnings"])
     assert results["b"]["new"] == 1 and "b.jsonl, line 1: field 'text' contains a NUL byte" in results["b"]["warnings"]
@@ -319,7 +293,7 @@ def test_secrets_never_reach_logs_errors_reports_or_the_warehouse(write_config, 
                 f'oauth_url = "{server.base_url}"\nreddit_url = "{server.base_url}"\n\n'
                 f'[[sources]]\nname = "reddit-denied"\nkind = "reddit"\nsubreddits = ["funny"]\ncomments = false\n'
                 f'oauth_url = "{server.base_url}"\nreddit_url = "{server.base_url}"\n\n'
-                + feed("guardian", server.url("/feeds/guardian.rss")) + importing("a", "a.jsonl")
+                + feed_source("guardian", server.url("/feeds/guardian.rss")) + import_source("a", "a.jsonl")
                 + '[report]\nout = "reports"\n')
         settings = make(write_config, body)
         main(["--config", str(settings.file), "run"])

@@ -5,22 +5,8 @@ import time
 import pytest
 
 from pipelines.http import FetchError, HttpClient, check_xml_safe, parse_retry_after, redact_url
-from pipelines.sandbox.server import Sandbox
 
 FEED = "/feeds/heise.atom"
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _clean(sandbox):
-    sandbox.clear_faults()
-    yield
-    sandbox.clear_faults()
 
 
 def client(**overrides):

@@ -16,26 +16,15 @@ import textwrap
 
 import pytest
 
-from pipelines.config import load_settings
-from pipelines.daily import ingest, init_install, load_source, new_run_id, publish
-from pipelines.sandbox.server import Sandbox
-from pipelines.warehouse import connect
+from pipelines.daily import ingest, load_source, new_run_id, publish
+
+from helpers import make_install, query
 
 HTTP = "[http]\nmin_delay = 0\nretries = 1\nbackoff = 0.01\nread_timeout = 1\nconnect_timeout = 1\nmax_retry_after = 5\n"
 
 
 def make(write_config, body=""):
-    settings = load_settings(write_config('[warehouse]\npath = "data/w.duckdb"\n' + HTTP + body))
-    init_install(settings)
-    return settings
-
-
-def query(settings, sql, params=()):
-    con = connect(settings.paths.warehouse, read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
+    return make_install(write_config, body, HTTP)
 
 
 def landed_file(path, count, prefix="n"):
@@ -110,12 +99,6 @@ def test_kill_9_mid_load_then_rerun_loses_and_duplicates_nothing(write_config, t
 
 
 # -- a failing source: that source fails clearly, others load, the next run catches up --------------------------
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(services=("feeds",)) as server:
-        yield server
-
-
 @pytest.mark.parametrize("fault, message", [
     ("status:500", r"HTTP 500 after 2 attempts"),
     ("slow:3", r"timed out"),

@@ -13,24 +13,12 @@ import pytest
 from pipelines.config import load_settings
 from pipelines.daily import fetch_source, ingest, init_install, load_source, new_run_id, plan_sources
 from pipelines.landing import LandingError, list_landed, read_landed
-from pipelines.sandbox.server import Sandbox
 from pipelines.warehouse import connect
+
+from helpers import query
 
 HTTP = "[http]\nmin_delay = 0\nretries = 0\nread_timeout = 5\nconnect_timeout = 2\n"
 
-
-def query(settings, sql, params=()):
-    con = connect(settings.paths.warehouse, read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(services=("feeds",)) as server:
-        yield server
 
 
 @pytest.mark.parametrize("scheme", ["memory", "file"])
