@@ -120,7 +120,7 @@ def synthesise_history(root: Path, pool: TextPool, history: int, embeddings: boo
                        ?::TIMESTAMPTZ - to_seconds((hash(r.range) % (365 * 86400))::BIGINT), ?::TIMESTAMPTZ,
                        ?::TIMESTAMPTZ, p.text, md5(p.text), 'history', p.lang,
                        (hash(r.range * 7) % 200) / 100.0 - 1, 'neutral', 'other', ?::TIMESTAMPTZ, 'history',
-                       (?::INTEGER[])[1 + hash(r.range * 3) % {len(topic_ids)}], ?, ?::TIMESTAMPTZ, '{{}}'
+                       (?::INTEGER[])[(1 + hash(r.range * 3) % {len(topic_ids)})::BIGINT], ?, ?::TIMESTAMPTZ, '{{}}'
                 FROM range({history}) r JOIN pool p ON p.i = hash(r.range) % {len(texts)}""",
             [end, end, end, end, topic_ids, version, fitted_at - dt.timedelta(days=1)],
         )
