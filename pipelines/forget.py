@@ -19,10 +19,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.config import Settings
-from pipelines.landing import list_landed, read_landed, rewrite_landed
+from pipelines.landing import list_landed, rewrite_landed
 from pipelines.pseudonyms import load_or_create_key, normalise_handle, pseudonymise
 from pipelines.sources import source_module
-from pipelines.warehouse import connect, initialise, publish_snapshot
+from pipelines.warehouse import connect, initialise, publish_snapshot, transaction
 
 
 class ForgetError(Exception):
@@ -38,19 +38,15 @@ def _delete_posts(con, post_ids: list[str]) -> dict:
         days = [r[0] for r in con.execute(
             "SELECT DISTINCT CAST(created_at AS DATE) FROM core.posts WHERE post_id IN (SELECT post_id FROM forget_ids)"
         ).fetchall()]
-        con.execute("BEGIN TRANSACTION")
         counts = {}
-        for table in ("post_embeddings", "post_signatures", "quarantine", "follow_up_done", "posts"):
-            counts[table] = con.execute(
-                f"DELETE FROM core.{table} WHERE post_id IN (SELECT post_id FROM forget_ids)").fetchone()[0]
-        con.execute("""UPDATE core.topics SET representative_ids = list_filter(representative_ids,
-                                                        lambda x: NOT list_contains(gone.ids, x))
-                       FROM (SELECT list(post_id) AS ids FROM forget_ids) gone
-                       WHERE len(list_intersect(representative_ids, gone.ids)) > 0""")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            for table in ("post_embeddings", "post_signatures", "quarantine", "follow_up_done", "posts"):
+                counts[table] = con.execute(
+                    f"DELETE FROM core.{table} WHERE post_id IN (SELECT post_id FROM forget_ids)").fetchone()[0]
+            con.execute("""UPDATE core.topics SET representative_ids = list_filter(representative_ids,
+                                                            lambda x: NOT list_contains(gone.ids, x))
+                           FROM (SELECT list(post_id) AS ids FROM forget_ids) gone
+                           WHERE len(list_intersect(representative_ids, gone.ids)) > 0""")
     finally:
         con.unregister("forget_ids")
     try:

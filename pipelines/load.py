@@ -24,7 +24,7 @@ import pyarrow as pa
 from pipelines.enrich.privacy import redact
 from pipelines.pseudonyms import pseudonymise
 from pipelines.sources import channel_for, source_module
-from pipelines.warehouse import WarehouseError
+from pipelines.warehouse import WarehouseError, transaction
 
 POST_SCHEMA = pa.schema(
     [
@@ -221,32 +221,27 @@ def load_records(con, config, records, cursor: dict | None, run: RunInfo, key: b
     fetched = new = loaded = 0
     iterator = iter(records)
     try:
-        con.execute("BEGIN TRANSACTION")
-        while True:
-            chunk = list(itertools.islice(iterator, chunk_size))
-            if not chunk:
-                break
-            rows, chunk_problems = normalise_records(config, chunk, run, key, start=fetched)
-            fetched += len(chunk)
-            problems += chunk_problems
-            del chunk
-            if rows:
-                new += _upsert_rows(con, rows)
-                loaded += len(rows)
-        if cursor is not None:
-            con.execute(
-                """INSERT INTO core.source_cursors VALUES (?, ?, now())
-                   ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at""",
-                [config.name, json.dumps(cursor)],
-            )
-        record_source_run(con, run, config.name, status=status, fetched=fetched, new=new, error=error,
-                          warnings=problems)
-        con.execute("COMMIT")
+        with transaction(con):
+            while True:
+                chunk = list(itertools.islice(iterator, chunk_size))
+                if not chunk:
+                    break
+                rows, chunk_problems = normalise_records(config, chunk, run, key, start=fetched)
+                fetched += len(chunk)
+                problems += chunk_problems
+                del chunk
+                if rows:
+                    new += _upsert_rows(con, rows)
+                    loaded += len(rows)
+            if cursor is not None:
+                con.execute(
+                    """INSERT INTO core.source_cursors VALUES (?, ?, now())
+                       ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at""",
+                    [config.name, json.dumps(cursor)],
+                )
+            record_source_run(con, run, config.name, status=status, fetched=fetched, new=new, error=error,
+                              warnings=problems)
     except Exception as exc:
-        try:
-            con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass  # DuckDB already rolled back (a failed write invalidates the transaction): keep the real error
         if isinstance(exc, (duckdb.IOException, OSError)):
             raise WarehouseError(f"{config.name}: could not write the warehouse ({str(exc).strip()[:300]}); nothing "
                                  f"of this load was stored and the cursor did not move: free disk space or fix the "

@@ -28,6 +28,28 @@ class WarehouseError(Exception):
 MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK on any error, re-raising the error that caused it.
+
+        >>> with transaction(con):
+        ...     con.execute("DELETE FROM core.posts WHERE post_id = ?", [post_id])
+
+    A failed write can leave DuckDB with the transaction already aborted; the ROLLBACK then fails too, and
+    that second error must not hide the first.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # already rolled back by DuckDB: keep the real error
+        raise
+
+
 def migration_files(schema_dir: Path = SQL_DIR / "schema") -> list[tuple[str, Path]]:
     """The migrations in apply order: [('001', Path('.../001_core.sql')), ...]."""
     found = []
@@ -52,13 +74,11 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, schema_dir: Path = SQL_DIR 
     for version, path in migration_files(schema_dir):
         if version in done:
             continue
-        con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(path.read_text(encoding="utf-8"))
-            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, path.name])
-            con.execute("COMMIT")
-        except Exception as exc:
-            con.execute("ROLLBACK")
+            with transaction(con):
+                con.execute(path.read_text(encoding="utf-8"))
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, path.name])
+        except duckdb.Error as exc:
             raise WarehouseError(f"migration {path.name} failed: {exc}") from exc
         applied.append(path.name)
     return applied

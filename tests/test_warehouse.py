@@ -80,3 +80,19 @@ def test_locked_warehouse_gives_a_message_with_a_way_out(settings, warehouse):
 def test_missing_snapshot_says_to_run_first(tmp_path):
     with pytest.raises(WarehouseError, match="listen run"):
         query_snapshot(tmp_path / "none.duckdb", "SELECT 1")
+
+
+def test_transaction_rolls_back_and_keeps_the_real_error(warehouse):
+    import duckdb
+
+    from pipelines.warehouse import transaction
+
+    warehouse.execute("CREATE TABLE main.t (id INTEGER PRIMARY KEY)")
+    with pytest.raises(duckdb.ConstraintException):  # not the ROLLBACK's "no transaction is active"
+        with transaction(warehouse):
+            warehouse.execute("INSERT INTO main.t VALUES (1)")
+            warehouse.execute("INSERT INTO main.t VALUES (1)")
+    assert warehouse.execute("SELECT count(*) FROM main.t").fetchone() == (0,)
+    with transaction(warehouse):
+        warehouse.execute("INSERT INTO main.t VALUES (2)")
+    assert warehouse.execute("SELECT id FROM main.t").fetchall() == [(2,)]

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.enrich.analyze import ENRICH_VERSION, Enricher
+from pipelines.warehouse import transaction
 
 SELECT_BATCH = """
 SELECT p.post_id, p.title, p.body, p.lang_hint, p.is_deleted,
@@ -105,8 +106,7 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
             updates.loc[live, column] = [r[column] for r in results]
         updates["sentiment"] = updates["sentiment"].astype(float)
 
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             if new_vectors is not None:
                 con.register("enrich_vectors", _vectors_table([rows["post_id"].iat[i] for i in embed_idx], new_vectors))
                 con.execute(UPSERT_VECTORS, [backend_name, now])
@@ -119,10 +119,6 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
             con.register("enrich_updates", updates)
             con.execute(UPDATE_POSTS)
             con.unregister("enrich_updates")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         enriched += len(rows)
         embedded += len(embed_idx)
         if progress:

@@ -18,6 +18,7 @@ import time
 
 from pipelines.quality.scope import posts_in_scope, topics_in_scope, trends_in_scope
 from pipelines.quality.suites import posts_checks, topics_checks, trends_checks
+from pipelines.warehouse import transaction
 
 
 def run_quality_checks(con, run_id: str, *, now: dt.datetime | None = None) -> dict:
@@ -57,8 +58,7 @@ def _record(con, run_id: str, now: dt.datetime, outcomes, scope_ids: list) -> in
         if o.check.quarantine and not o.success:
             for post_id in o.failing_ids:
                 failing.setdefault(post_id, []).append(o.check.expectation)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM core.quality_results WHERE run_id = ?", [run_id])
         con.executemany(
             """INSERT INTO core.quality_results (run_id, checked_at, suite, expectation, "column", success,
@@ -78,8 +78,4 @@ def _record(con, run_id: str, now: dt.datetime, outcomes, scope_ids: list) -> in
                            JOIN core.posts p ON p.post_id = f.post_id""",
                         [run_id, now, [a for a, _ in pairs], [b for _, b in pairs]])
         con.execute("DROP TABLE quality_scope")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return len(failing)

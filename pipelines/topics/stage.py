@@ -19,6 +19,7 @@ import numpy as np
 
 from pipelines.topics.model import MANIFEST_FILE, TopicModel, TopicModelError, fit_topics
 from pipelines.topics.stable_ids import match_topics
+from pipelines.warehouse import transaction
 
 BATCH = 5000
 # title and body, once when a link post carries its title as body (as enrichment's post_text does)
@@ -63,13 +64,9 @@ def embed_missing(con, post_ids: list[str], embedding: str) -> int:
     })
     con.register("_new_vectors", table)
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM core.post_embeddings WHERE post_id IN (SELECT post_id FROM _new_vectors)")
-        con.execute("INSERT INTO core.post_embeddings SELECT post_id, model, vector::FLOAT[], now() FROM _new_vectors")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute("DELETE FROM core.post_embeddings WHERE post_id IN (SELECT post_id FROM _new_vectors)")
+            con.execute("INSERT INTO core.post_embeddings SELECT post_id, model, vector::FLOAT[], now() FROM _new_vectors")
     finally:
         con.unregister("_new_vectors")
     return len(todo)
@@ -204,8 +201,7 @@ def refit(con, settings, force: bool = False, progress=None) -> dict:
     path = model.save(settings.paths.models)
     window_ids, window_topics = _reassign_window(con, model, window_start, cfg.embedding)
     _tick(progress, len(window_ids))
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         import json
 
         # now() is the transaction's start: the reassigned window then counts as "at fit", not as drift
@@ -222,10 +218,6 @@ def refit(con, settings, force: bool = False, progress=None) -> dict:
         )
         _write_assignments(con, window_ids, window_topics, model.version)
         _write_topics(con, model, fitted_at, matched)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     removed = _prune_models(Path(settings.paths.models), cfg.keep_models)
     return {
         "refit": True,
@@ -322,13 +314,8 @@ def assign_new_posts(con, settings, progress=None) -> dict:
         missing = sorted(set(ids) - set(posts["post_id"]))
         all_ids = posts["post_id"] + missing
         all_topics = np.concatenate([topics, np.full(len(missing), -1, dtype=np.int64)])
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             _write_assignments(con, all_ids, all_topics, model.version)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         result["assigned"] += int((all_topics >= 0).sum())
         result["unassigned"] += int((all_topics < 0).sum())
         _tick(progress, len(all_ids))

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, timedelta, timezone
 
+from pipelines.warehouse import transaction
+
 _DAY = "(p.created_at AT TIME ZONE 'UTC')::DATE"
 PRIOR_POSTS = 1.0  # pseudo-count added to both windows: 1 vs 0 posts is not an infinite rise
 
@@ -45,8 +47,7 @@ def update_topic_trends(con, days: list[date] | None = None) -> int:
         watermark = (assigned_to, quarantined_to)
     days = sorted(set(days))
     written = 0
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         if days:
             con.execute("CREATE OR REPLACE TEMP TABLE _trend_days AS SELECT unnest(?::DATE[]) AS day", [days])
             lo = datetime.combine(days[0], datetime.min.time(), tzinfo=timezone.utc)
@@ -77,10 +78,6 @@ def update_topic_trends(con, days: list[date] | None = None) -> int:
                      quarantined_up_to = excluded.quarantined_up_to, updated_at = excluded.updated_at""",
                 list(watermark),
             )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return int(written)
 
 
