@@ -100,9 +100,11 @@ def load_source(settings: Settings, outcome: dict, con=None) -> dict:
                               warnings=outcome.get("warnings"))
             return {"source": config.name, "status": "failed", "fetched": 0, "new": 0, "error": outcome.get("error")}
         key = load_or_create_key(settings.paths.key_file)
-        records = read_landed(outcome["landing_path"])  # streamed and staged in chunks inside one transaction
-        result = load_records(con, config, records, outcome.get("cursor"), run, key, status=outcome["status"],
-                              warnings=outcome.get("warnings"), error=outcome.get("error"))
+        # streamed as JSON lines, decoded and normalised in chunks (in worker processes when big), one transaction
+        lines = read_landed(outcome["landing_path"], raw=True)
+        result = load_records(con, config, lines, outcome.get("cursor"), run, key, status=outcome["status"],
+                              warnings=outcome.get("warnings"), error=outcome.get("error"),
+                              origin=outcome["landing_path"])
         return {"source": config.name, "status": outcome["status"], "fetched": result.fetched, "new": result.new,
                 "error": outcome.get("error"), "warnings": result.warnings}
 

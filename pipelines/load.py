@@ -12,16 +12,23 @@ Arrow table (no row-by-row inserts). A rerun of the same records changes nothing
 from __future__ import annotations
 
 import datetime as dt
+import collections
 import hashlib
 import itertools
 import json
-import re
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import duckdb
+import msgspec
 import pyarrow as pa
 
-from pipelines.enrich.privacy import redact
+from pipelines.enrich.privacy import redact_many
+from pipelines.landing import decode_landed
 from pipelines.pseudonyms import pseudonymise
 from pipelines.sources import channel_for, source_module
 from pipelines.warehouse import WarehouseError, transaction
@@ -51,6 +58,7 @@ POST_SCHEMA = pa.schema(
         ("run_id", pa.string()),
     ]
 )
+STAGED_SCHEMA = pa.schema([f for f in POST_SCHEMA if f.name != "content_hash"])  # DuckDB adds the hash
 KINDS = {"post", "comment", "review"}
 UPDATABLE = [name for name in POST_SCHEMA.names if name not in {"post_id", "created_at", "created_at_estimated"}]
 
@@ -82,54 +90,64 @@ def parse_timestamp(value) -> dt.datetime | None:
         stamp = dt.datetime.fromtimestamp(float(value), tz=dt.timezone.utc)
     else:
         text = str(value).strip()
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
         try:
-            stamp = dt.datetime.fromisoformat(text)
+            stamp = dt.datetime.fromisoformat(text)  # takes a trailing 'Z' (Python 3.11)
         except ValueError:
             try:
                 stamp = dt.datetime.fromtimestamp(float(text), tz=dt.timezone.utc)
-            except ValueError:
+            except (ValueError, OverflowError, OSError):
                 return None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=dt.timezone.utc)
     return stamp.astimezone(dt.timezone.utc)
 
 
-def _prefixed(source: str, native: str | None) -> str | None:
+def _prefixed(source: str, native) -> str | None:
     return f"{source}:{native}" if native not in (None, "") else None
 
 
+def _text(value) -> str | None:
+    """A text field as str (an export may carry a number where text belongs); None and '' stay None."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
 def content_hash(title: str | None, body: str | None) -> str:
+    """What the warehouse stores as content_hash (computed there, vectorised, by CONTENT_HASH_SQL; same value)."""
     return hashlib.sha1(f"{title or ''}\x1f{body or ''}".encode("utf-8")).hexdigest()
 
 
-# redact() returns a text unchanged unless it holds '@', 'u/' or a digit (its documented fast path); checking
-# that with one compiled regex here skips the call for most posts, which made redaction the bulk of load time.
-# tests/test_scaling.py checks on real texts that this gives exactly redact()'s output.
-_MAY_HOLD_PERSONAL_DATA = re.compile(r"[@\d]|u/")
+CONTENT_HASH_SQL = "sha1(coalesce(title, '') || chr(31) || coalesce(body, ''))"
+_encode_extra = msgspec.json.Encoder(enc_hook=str)
 
 
-def redact_text(text: str | None) -> str | None:
-    """redact(text), skipping the call for text that cannot hold personal data."""
-    return redact(text) if text and _MAY_HOLD_PERSONAL_DATA.search(text) else text
+def normalise_records(config, records, run: RunInfo, key: bytes, *, start: int = 0,
+                      pseudonyms: dict | None = None, origin: str | None = None) -> tuple[pa.Table, list[str]]:
+    """Source records -> one Arrow table of warehouse rows (POST_SCHEMA without content_hash); a record that
+    cannot be normalised becomes a warning, not a crash. The last record with an id wins.
 
-
-def normalise_records(config, records, run: RunInfo, key: bytes, *, start: int = 0) -> tuple[list[dict], list[str]]:
-    """Source records -> warehouse rows; a record that cannot be normalised becomes a warning, not a crash.
-
-    `start` is the index of the first record (for warnings' record numbers when called per chunk).
+    Per record only the source's own `normalise` and the cheap field checks run in Python; redaction runs a
+    column at a time (privacy.redact_many) and the content hash is computed by DuckDB when staging.
+    `start` is the index of the first record (warnings' record numbers when called per chunk); `pseudonyms`
+    caches one HMAC per handle across chunks. A record given as its JSON line (bytes) is decoded here; a line
+    that is not JSON fails the load with a LandingError naming `origin` and the line.
     """
     module = source_module(config.kind)
     channel = channel_for(config)
-    rows: dict[str, dict] = {}
+    rows: list[tuple] = []  # in STAGED_SCHEMA order
+    position: dict[str, int] = {}  # native id -> row (a repeated id overwrites its row in place)
     warnings: list[str] = []
-    pseudonyms: dict = {}  # authors repeat within a batch: one HMAC per handle
+    pseudonyms = {} if pseudonyms is None else pseudonyms
+    future = run.fetched_at + dt.timedelta(days=1)
     for index, raw in enumerate(records, start=start):
+        if isinstance(raw, bytes):
+            raw = decode_landed(raw, origin or config.name, index + 1)
         try:
             post = module.normalise(config, raw)
         except Exception as exc:  # one bad record must not stop the others
-            warnings.append(f"{config.name}: record {index + 1} skipped: {exc}")
+            reason = f"no {exc.args[0]!r} field" if isinstance(exc, KeyError) and exc.args else exc
+            warnings.append(f"{config.name}: record {index + 1} skipped: {reason}")
             continue
         if post is None:
             continue
@@ -142,13 +160,11 @@ def normalise_records(config, records, run: RunInfo, key: bytes, *, start: int =
             warnings.append(f"{config.name}: record {index + 1} skipped: unknown kind {kind!r}")
             continue
         created = parse_timestamp(post.get("created_at"))
-        if created is not None and created > run.fetched_at + dt.timedelta(days=1):
+        if created is not None and created > future:
             warnings.append(f"{config.name}: record {native}: date {created.isoformat()} is in the future; "
                             f"fetch time used")
             created = None
         deleted = bool(post.get("is_deleted"))
-        title = None if deleted else redact_text(post.get("title") or None)
-        body = None if deleted else redact_text(post.get("body") or None)
         author = post.get("author")
         if deleted:
             author_key = None
@@ -164,30 +180,39 @@ def normalise_records(config, records, run: RunInfo, key: bytes, *, start: int =
         except (TypeError, ValueError):
             warnings.append(f"{config.name}: record {native}: rating {rating!r} is not a number; ignored")
             rating = None
-        rows[native] = {
-            "post_id": f"{config.name}:{native}",
-            "source": config.name,
-            "channel": channel,
-            "native_id": native,
-            "community": config.community or post.get("community") or config.name,
-            "kind": kind,
-            "thread_id": _prefixed(config.name, post.get("thread_id")),
-            "parent_id": _prefixed(config.name, post.get("parent_id")),
-            "url": post.get("url") if str(post.get("url") or "").startswith(("http://", "https://")) else None,
-            "author_key": author_key,
-            "created_at": created or run.fetched_at,
-            "created_at_estimated": created is None,
-            "fetched_at": run.fetched_at,
-            "title": title,
-            "body": body,
-            "rating": rating,
-            "lang_hint": post.get("lang_hint"),
-            "content_hash": content_hash(title, body),
-            "is_deleted": deleted,
-            "extra": json.dumps(post.get("extra") or {}, ensure_ascii=False, default=str),
-            "run_id": run.run_id,
-        }
-    return list(rows.values()), warnings
+        url = post.get("url")
+        row = (
+            f"{config.name}:{native}",
+            config.name,
+            channel,
+            native,
+            config.community or _text(post.get("community")) or config.name,
+            kind,
+            _prefixed(config.name, post.get("thread_id")),
+            _prefixed(config.name, post.get("parent_id")),
+            url if isinstance(url, str) and url.startswith(("http://", "https://")) else None,
+            author_key,
+            created or run.fetched_at,
+            created is None,
+            run.fetched_at,
+            None if deleted else _text(post.get("title")),
+            None if deleted else _text(post.get("body")),
+            rating,
+            _text(post.get("lang_hint")),
+            deleted,
+            _encode_extra.encode(post.get("extra") or {}).decode("utf-8"),
+            run.run_id,
+        )
+        at = position.get(native)
+        if at is None:
+            position[native] = len(rows)
+            rows.append(row)
+        else:
+            rows[at] = row
+    columns = dict(zip(STAGED_SCHEMA.names, map(list, zip(*rows)))) if rows else {n: [] for n in STAGED_SCHEMA.names}
+    columns["title"] = redact_many(columns["title"])
+    columns["body"] = redact_many(columns["body"])
+    return pa.table(columns, schema=STAGED_SCHEMA), warnings
 
 
 UPSERT_SQL = f"""
@@ -205,34 +230,44 @@ ON CONFLICT (post_id) DO UPDATE SET
 """
 
 
-LOAD_CHUNK = 50_000  # records normalised and staged at a time: memory stays flat however big the landed file
+STAGE_SQL = (f"CREATE OR REPLACE TEMP TABLE staged_posts AS SELECT "
+             f"{', '.join(CONTENT_HASH_SQL + ' AS content_hash' if n == 'content_hash' else n for n in POST_SCHEMA.names)}"
+             f" FROM arrow_chunk")
+LOAD_CHUNK = 25_000  # records normalised and staged at a time: memory stays flat however big the landed file
+LOAD_WORKERS_ENV = "LISTEN_LOAD_WORKERS"
+
+
+def load_workers() -> int:
+    """Processes that normalise a load of more than one chunk: $LISTEN_LOAD_WORKERS, else one per core (max 4).
+    0 or 1 normalises in the loading process itself."""
+    value = os.environ.get(LOAD_WORKERS_ENV, "").strip()
+    if not value:
+        return min(4, os.cpu_count() or 1)
+    if not value.isdigit():
+        raise ValueError(f"{LOAD_WORKERS_ENV}={value!r} is not a whole number of processes (0 or 1: no workers)")
+    return int(value)
 
 
 def load_records(con, config, records, cursor: dict | None, run: RunInfo, key: bytes,
                  status: str = "ok", warnings: list[str] | None = None, error: str | None = None,
-                 chunk_size: int | None = None) -> LoadResult:
+                 chunk_size: int | None = None, origin: str | None = None) -> LoadResult:
     """Upsert a source's records, advance its cursor and record the source run, all in one transaction.
 
-    `records` may be any iterable (e.g. a landed file streamed with read_landed); it is normalised and staged
-    in chunks of `chunk_size`, all inside the one transaction, so a crash at any point leaves nothing behind.
+    `records` may be any iterable of records, or of their JSON lines (a landed file streamed with
+    read_landed(raw=True); `origin` names that file in errors). It is normalised and staged in chunks of
+    `chunk_size`, all inside the one transaction, so a crash at any point leaves nothing behind.
     """
-    chunk_size = chunk_size or LOAD_CHUNK
     problems = list(warnings or [])
     fetched = new = loaded = 0
-    iterator = iter(records)
     try:
         with transaction(con):
-            while True:
-                chunk = list(itertools.islice(iterator, chunk_size))
-                if not chunk:
-                    break
-                rows, chunk_problems = normalise_records(config, chunk, run, key, start=fetched)
-                fetched += len(chunk)
+            for rows, chunk_problems, count in _normalised_chunks(config, records, run, key,
+                                                                  chunk_size or LOAD_CHUNK, origin):
+                fetched += count
                 problems += chunk_problems
-                del chunk
-                if rows:
+                if rows.num_rows:
                     new += _upsert_rows(con, rows)
-                    loaded += len(rows)
+                    loaded += rows.num_rows
             if cursor is not None:
                 con.execute(
                     """INSERT INTO core.source_cursors VALUES (?, ?, now())
@@ -250,10 +285,58 @@ def load_records(con, config, records, cursor: dict | None, run: RunInfo, key: b
     return LoadResult(source=config.name, fetched=fetched, new=int(new), loaded=loaded, warnings=problems)
 
 
-def _upsert_rows(con, rows: list[dict]) -> int:
-    """Stage rows as one Arrow table and upsert them (inside the caller's transaction); returns how many are new."""
-    table = pa.Table.from_pylist(rows, schema=POST_SCHEMA)
-    con.register("staged_posts", table)
+def _normalised_chunks(config, records, run: RunInfo, key: bytes, chunk_size: int, origin: str | None):
+    """Yield (table, warnings, records read) per chunk, in order.
+
+    Normalising and redacting is Python, one record at a time, and most of a load's time; so a load of more than
+    one chunk is normalised by spawned worker processes while this one reads ahead and upserts (the writer stays
+    this one process). A daemonic process (some executors run tasks so) cannot have children: it normalises here.
+    """
+    iterator = iter(records)
+    pending = [chunk for chunk in (list(itertools.islice(iterator, chunk_size)) for _ in range(2)) if chunk]
+    chunks = itertools.chain(pending, iter(lambda: list(itertools.islice(iterator, chunk_size)), []))
+    workers = load_workers()
+    start = 0
+    if len(pending) < 2 or workers < 2 or multiprocessing.current_process().daemon:
+        pseudonyms: dict = {}
+        for chunk in chunks:
+            yield *normalise_records(config, chunk, run, key, start=start, pseudonyms=pseudonyms, origin=origin), \
+                len(chunk)
+            start += len(chunk)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
+        in_flight: collections.deque = collections.deque()
+        for chunk in chunks:
+            in_flight.append((pool.submit(normalise_records, config, chunk, run, key, start=start, origin=origin),
+                              len(chunk)))
+            start += len(chunk)
+            if len(in_flight) > workers:  # bounded read-ahead: memory stays at a few chunks
+                future, count = in_flight.popleft()
+                yield *future.result(), count
+        while in_flight:
+            future, count = in_flight.popleft()
+            yield *future.result(), count
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: exit when the loading process is gone (kill -9 leaves no one to shut the pool down)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+def _upsert_rows(con, table: pa.Table) -> int:
+    """Stage an Arrow chunk (hashing its content in DuckDB) and upsert it inside the caller's transaction;
+    returns how many posts are new."""
+    con.register("arrow_chunk", table)
+    try:
+        con.execute(STAGE_SQL)
+    finally:
+        con.unregister("arrow_chunk")
     try:
         new = con.execute(
             "SELECT count(*) FROM staged_posts s WHERE NOT EXISTS (SELECT 1 FROM core.posts p WHERE p.post_id = s.post_id)"
@@ -265,7 +348,7 @@ def _upsert_rows(con, rows: list[dict]) -> int:
         )
         con.execute(UPSERT_SQL)
     finally:
-        con.unregister("staged_posts")
+        con.execute("DROP TABLE IF EXISTS staged_posts")
     return int(new)
 
 

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -61,6 +62,15 @@ KILLED_LOAD = textwrap.dedent("""
 """)
 
 
+def children(pid: int) -> list[int]:
+    """Child process ids of `pid` (Linux /proc)."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as handle:
+            found += [int(child) for child in handle.read().split()]
+    return found
+
+
 def test_kill_9_mid_load_then_rerun_loses_and_duplicates_nothing(write_config, tmp_path):
     settings = make(write_config, '[[sources]]\nname = "big"\nkind = "import"\npath = "big.jsonl"\n')
     # an earlier run left 300 posts and cursor A
@@ -79,10 +89,16 @@ def test_kill_9_mid_load_then_rerun_loses_and_duplicates_nothing(write_config, t
             staged += 1
         if staged == 3 or line.startswith("DONE"):
             break
+    workers = children(child.pid)  # the load normalises in spawned worker processes
     child.kill()  # SIGKILL: no cleanup, no rollback, the WAL holds whatever was written
     child.wait(timeout=30)
     assert staged == 3, "the load finished before it could be killed: make the landed file bigger"
     assert child.returncode == -9
+    assert len(workers) >= 2
+    deadline = time.monotonic() + 10  # orphaned workers notice and exit: nothing keeps running after a kill
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
 
     assert query(settings, "SELECT count(*), count(DISTINCT post_id) FROM core.posts") == [(300, 300)]
     assert json.loads(query(settings, "SELECT cursor FROM core.source_cursors WHERE source = 'big'")[0][0]) == \
