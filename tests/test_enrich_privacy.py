@@ -74,3 +74,19 @@ def test_committed_case_set_precision_and_recall():
         spurious += max(len(placeholder.findall(out)) - hits, 0)
     assert caught / (caught + missed) >= 0.95
     assert spurious == 0
+
+
+@pytest.mark.parametrize("text, expected", [
+    # where a handle starts: not after a word character, '@', '/' or '.' (the lookbehind sits after the '@')
+    ("me/@user and x@y", "me/@user and x@y"),
+    ("@@user", "@@user"),
+    ("hi@anna_k", "hi@anna_k"),
+    ("(@anna) @[user] @ab.", "(@[user]) @[user] @[user]."),
+    ("@1234567890123456789012345678901234 end", "@1234567890123456789012345678901234 end"),
+    # e-mails pass the cheap '@label.' hint first
+    ("foo.@bar.com", "[email]"),
+    ("e.@x.dk", "[email]"),
+    ("mail@sub.domain.co.uk!", "[email]!"),
+])
+def test_handle_and_email_edges(text, expected):
+    assert redact(text) == expected

@@ -31,7 +31,11 @@ HANDLE = "@[user]"
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_HANDLE = re.compile(r"(?<![\w@/.])@(?!\[)[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?\b")
+# The lookbehind sits after the '@' (same meaning) so the pattern starts with a literal and the scan jumps
+# from '@' to '@' instead of trying every position.
+_HANDLE = re.compile(r"@(?<![\w@/.]@)(?!\[)[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?\b")
+# An e-mail needs '@', a domain label and a dot; checking that first skips _EMAIL's slow scan of every word.
+_EMAIL_HINT = re.compile(r"@[A-Za-z0-9-]+\.")
 _REDDIT_USER = re.compile(r"(?<![\w/])(/?u/)[A-Za-z0-9_-]{3,20}\b")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 _CARD = re.compile(r"(?<![\d.,])\d(?:[ -]?\d){12,18}(?![\d.,]\d)")
@@ -125,7 +129,8 @@ _STREET_WORD = re.compile(_DA_DE_STREET + "|" + _EN_STREET)
 def _redact_plain(text: str) -> str:
     """Everything but URLs: e-mails, IBANs, cards, phones, addresses, handles (in that order: longest first)."""
     if "@" in text:
-        text = _EMAIL.sub(EMAIL, text)
+        if _EMAIL_HINT.search(text):
+            text = _EMAIL.sub(EMAIL, text)
         text = _HANDLE.sub(HANDLE, text)
     if "u/" in text:
         text = _REDDIT_USER.sub(lambda m: f"{m.group(1)}[user]", text)
