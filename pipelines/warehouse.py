@@ -144,20 +144,33 @@ def open_warehouse(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
+# Pipeline internals the snapshot carries empty: post vectors and near-duplicate bands are most of the warehouse's
+# bytes (a 384-float vector per post outweighs its text), no view or report reads them, and copying them made
+# publishing grow with history far faster than the posts analysts query.
+SNAPSHOT_WITHOUT_ROWS = {("core", "post_embeddings"), ("core", "post_signatures")}
+
+
 def publish_snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path, snapshot: Path) -> Path:
     """Copy the warehouse to `snapshot` atomically: readers see the old file or the new one, never half.
 
-    DuckDB itself writes the copy (COPY FROM DATABASE into a temp file, then rename). Copying the file with
+    DuckDB itself writes the copy (the schema with COPY FROM DATABASE, then every table's rows but those of
+    SNAPSHOT_WITHOUT_ROWS, into a temp file, then rename). Copying the file with
     the OS would open and close a second descriptor on the warehouse, and closing any descriptor drops this
     process's POSIX lock on it: another process could then open the warehouse while we still write.
     """
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     tmp = snapshot.with_name(f".{snapshot.name}.{os.getpid()}.{int(time.time() * 1000)}.tmp")
     source = con.execute("SELECT current_database()").fetchone()[0]
+    tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
+                         "ORDER BY 1, 2", [source]).fetchall()
     try:
         con.execute("ATTACH '" + str(tmp).replace("'", "''") + "' AS listen_snapshot_out")
         try:
-            con.execute(f'COPY FROM DATABASE "{source}" TO listen_snapshot_out')
+            con.execute(f'COPY FROM DATABASE "{source}" TO listen_snapshot_out (SCHEMA)')  # tables, views, macros
+            for schema, table in tables:
+                if (schema, table) not in SNAPSHOT_WITHOUT_ROWS:
+                    con.execute(f'INSERT INTO listen_snapshot_out."{schema}"."{table}" '
+                                f'SELECT * FROM "{source}"."{schema}"."{table}"')
         finally:
             con.execute("DETACH listen_snapshot_out")
         os.replace(tmp, snapshot)

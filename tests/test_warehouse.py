@@ -69,6 +69,33 @@ def test_snapshot_replacement_is_atomic_for_open_readers(settings, warehouse):
     assert leftovers == []
 
 
+def test_snapshot_holds_every_table_and_view_with_rows_but_pipeline_vectors(settings, warehouse):
+    """Analysts get every table's rows and every view; the post vectors and near-duplicate bands (most of the
+    warehouse's bytes, read by no view or report) are there as empty tables."""
+    from pipelines.warehouse import SNAPSHOT_WITHOUT_ROWS
+
+    warehouse.execute("INSERT INTO core.post_embeddings VALUES ('a:1', 'm', [0.1, 0.2], now())")
+    warehouse.execute("INSERT INTO core.post_signatures VALUES ('a:1', '7:99')")
+    warehouse.execute("CREATE TABLE main.marker AS SELECT range AS n FROM range(5)")
+    publish_snapshot(warehouse, settings.paths.warehouse, settings.paths.snapshot)
+    tables = warehouse.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                               "WHERE database_name = current_database()").fetchall()
+    snapshot = connect(settings.paths.snapshot, read_only=True)
+    try:
+        for schema, table in tables:
+            expected = 0 if (schema, table) in SNAPSHOT_WITHOUT_ROWS else \
+                warehouse.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+            assert snapshot.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0] == expected, table
+        assert snapshot.execute("SELECT count(*) FROM marker").fetchone() == (5,)
+        views = "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1"
+        assert snapshot.execute(views).fetchall() == warehouse.execute(views).fetchall()
+        for (view,) in snapshot.execute(views).fetchall():
+            snapshot.execute(f'SELECT * FROM "{view}" LIMIT 1').fetchall()  # every view runs on the snapshot
+    finally:
+        snapshot.close()
+    assert {("core", "post_embeddings"), ("core", "post_signatures")} == SNAPSHOT_WITHOUT_ROWS
+
+
 def test_locked_warehouse_gives_a_message_with_a_way_out(settings, warehouse):
     code = (f"from pipelines.warehouse import connect, WarehouseError\n"
             f"try:\n    connect({str(settings.paths.warehouse)!r})\n"
