@@ -4,10 +4,12 @@
     .venv/bin/python bench/bench_load.py --sizes 20k --baseline-size 2k
 
 Each size runs in its own subprocess on a fresh warehouse, so peak RSS is that load's alone. The timed path is
-exactly `daily.load_source`: stream the gzipped landed file, normalise (pseudonymise, redact), stage Arrow chunks,
-upsert, advance the cursor, record the source run, in one transaction. Redaction (pipelines.enrich.privacy.redact)
-is timed separately inside the same run by wrapping it, so its share is visible. A replay of the same file
-(every row already there) is timed for sizes up to --replay-max.
+exactly `daily.load_source`: stream the gzipped landed file, decode and normalise (pseudonymise, redact) chunks in
+worker processes (LISTEN_LOAD_WORKERS, default one per core), stage Arrow chunks, upsert, advance the cursor,
+record the source run, in one transaction. A replay of the same file (every row already there) is timed for sizes
+up to --replay-max. The smallest size is also loaded in one process (LISTEN_LOAD_WORKERS=1), which gives the
+workers' ratio and lets redaction (load.redact_many: one vectorised RE2 scan, then redact() on the texts it picks)
+be timed by wrapping it, so its share is visible.
 
 Baseline, measured in the same run: the same normalised rows inserted with row-wise `executemany` (INSERT ... ON
 CONFLICT per row) on --baseline-size posts; its rate is extrapolated to the big sizes, and each result is given
@@ -20,6 +22,7 @@ import argparse
 import datetime as dt
 import gzip
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -29,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import (TextPool, current_hwm_mb, measure, parse_sizes, print_table, reset_peak_rss,  # noqa: E402
+from common import (TextPool, children_peak_rss_mb, current_hwm_mb, measure, parse_sizes, print_table, reset_peak_rss,  # noqa: E402
                     synthetic_import_records, write_result)
 
 CONFIG = '[warehouse]\npath = "data/warehouse.duckdb"\n[[sources]]\nname = "bench"\nkind = "import"\npath = "x.jsonl"\n'
@@ -62,24 +65,27 @@ def run_one(landed: Path, workdir: Path, replay: bool) -> dict:
     settings = _settings(workdir)
     init_install(settings)
     redact_seconds = [0.0, 0]
-    original = load.redact
+    original = load.redact_many
 
-    def timed_redact(text):
+    def timed_redact(texts):
         started = time.perf_counter()
         try:
-            return original(text)
+            return original(texts)
         finally:
             redact_seconds[0] += time.perf_counter() - started
-            redact_seconds[1] += 1
+            redact_seconds[1] += len(texts)
 
-    load.redact = timed_redact
+    load.redact_many = timed_redact
     now = dt.datetime.now(dt.timezone.utc).isoformat()
     outcome = {"source": "bench", "run_id": "bench-1", "started_at": now, "fetched_at": now, "status": "ok",
                "landing_path": str(landed), "cursor": {"files": {"x.jsonl": [1, 1]}}, "warnings": [], "error": None}
     with measure() as first:
         result = load_source(settings, outcome)
     out = {"posts": result["fetched"], "new": result["new"], "seconds": first.seconds,
-           "peak_rss_mb": first.peak_rss_mb, "redact_seconds": redact_seconds[0], "redact_calls": redact_seconds[1]}
+           "peak_rss_mb": first.peak_rss_mb, "worker_peak_rss_mb": children_peak_rss_mb(),
+           "redact_seconds": redact_seconds[0], "redact_calls": redact_seconds[1],
+           # workers start only for a load of more than one chunk
+           "workers": load.load_workers() if result["fetched"] > load.LOAD_CHUNK else 1}
     if replay:
         redact_seconds[:] = [0.0, 0]
         with measure() as again:
@@ -97,7 +103,7 @@ def run_one(landed: Path, workdir: Path, replay: bool) -> dict:
 def run_baseline(count: int, workdir: Path) -> dict:
     """Row-wise executemany of the same normalised rows (the naive way), in a fresh process."""
     from pipelines.daily import init_install
-    from pipelines.load import POST_SCHEMA, RunInfo, UPSERT_SQL, normalise_records
+    from pipelines.load import POST_SCHEMA, RunInfo, UPSERT_SQL, content_hash, normalise_records
     from pipelines.warehouse import open_warehouse
 
     settings = _settings(workdir)
@@ -108,10 +114,12 @@ def run_baseline(count: int, workdir: Path) -> dict:
     names = POST_SCHEMA.names
     row_sql = UPSERT_SQL.replace(f"SELECT {', '.join(names)}, fetched_at FROM staged_posts",
                                  f"VALUES ({', '.join('?' for _ in names)}, ?)")
+    assert "staged_posts" not in row_sql
     reset_peak_rss()
     with open_warehouse(settings.paths.warehouse) as con:
         started = time.perf_counter()
-        rows, _ = normalise_records(settings.source("bench"), records, run, b"k" * 32)
+        table, _ = normalise_records(settings.source("bench"), records, run, b"k" * 32)
+        rows = [dict(row, content_hash=content_hash(row["title"], row["body"])) for row in table.to_pylist()]
         normalised = time.perf_counter()
         con.execute("BEGIN TRANSACTION")
         con.executemany(row_sql, [[row[n] for n in names] + [row["fetched_at"]] for row in rows])
@@ -121,8 +129,9 @@ def run_baseline(count: int, workdir: Path) -> dict:
             "insert_seconds": ended - normalised, "peak_rss_mb": current_hwm_mb()}
 
 
-def _subprocess(args: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+def _subprocess(args: list[str], workers: int | None = None) -> dict:
+    env = dict(os.environ, **({"LISTEN_LOAD_WORKERS": str(workers)} if workers is not None else {}))
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"bench_load subprocess {args} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -152,35 +161,48 @@ def main(argv: list[str] | None = None) -> int:
         baseline = _subprocess(["--baseline-one", str(base_n), str(tmp / "baseline")])
         base_rate = base_n / baseline["seconds"]
         results = []
-        for size in sizes:
+        for index, size in enumerate(sizes):
             landed = tmp / f"landing/bench/2026-11-21/run-{size}.jsonl.gz"
             started = time.perf_counter()
             write_landed_file(landed, size)
             generate = time.perf_counter() - started
-            work = tmp / f"w{size}"
-            work.mkdir()
-            one = _subprocess(["--one", str(landed), str(work), "1" if size <= replay_max else "0"])
-            one.update(size=size, generate_seconds=generate, landed_mb=landed.stat().st_size / 2**20)
-            results.append(one)
+            runs = [(None, size <= replay_max)] + ([(1, False)] if index == 0 else [])  # one process: smallest only
+            for workers, replay in runs:
+                work = tmp / f"w{size}-{workers}"
+                work.mkdir()
+                one = _subprocess(["--one", str(landed), str(work), "1" if replay else "0"], workers)
+                one.update(size=size, generate_seconds=generate, landed_mb=landed.stat().st_size / 2**20)
+                results.append(one)
             landed.unlink()
 
-    rows = [["baseline executemany", base_n, baseline["seconds"], base_rate, baseline["peak_rss_mb"], 1.0, "-"]]
+    rows = [["baseline executemany (1 process)", base_n, baseline["seconds"], base_rate, baseline["peak_rss_mb"], "-",
+             1.0, "-"]]
     for r in results:
         rate = r["posts"] / r["seconds"]
-        rows.append(["arrow upsert (load_source)", r["posts"], r["seconds"], rate, r["peak_rss_mb"], rate / base_rate,
-                     f"{100 * r['redact_seconds'] / r['seconds']:.0f}%"])
+        share = f"{100 * r['redact_seconds'] / r['seconds']:.0f}%" if r["redact_calls"] else "in workers"
+        label = "arrow upsert, 1 process" if r["workers"] < 2 else f"arrow upsert, {r['workers']} workers"
+        rows.append([label, r["posts"], r["seconds"], rate, r["peak_rss_mb"], r["worker_peak_rss_mb"] or "-",
+                     rate / base_rate, share])
         if "replay_seconds" in r:
             replay_rate = r["posts"] / r["replay_seconds"]
             rows.append(["  replay (all rows exist)", r["posts"], r["replay_seconds"], replay_rate,
-                         r["replay_peak_rss_mb"], replay_rate / base_rate, "-"])
-    print_table(f"load: landed gzipped JSONL -> core.posts (baseline: row-wise executemany on {base_n:,} posts, "
-                f"normalise {baseline['normalise_seconds']:.1f}s + insert {baseline['insert_seconds']:.1f}s)",
-                ["path", "posts", "wall s", "posts/s", "peak RSS MB", "x baseline", "redact share"], rows)
+                         r["replay_peak_rss_mb"], "-", replay_rate / base_rate, "-"])
+    print_table(f"load: landed gzipped JSONL -> core.posts through daily.load_source (baseline: row-wise executemany "
+                f"on {base_n:,} posts, normalise {baseline['normalise_seconds']:.1f}s + insert "
+                f"{baseline['insert_seconds']:.1f}s)",
+                ["path", "posts", "wall s", "posts/s", "peak RSS MB", "worker RSS MB", "x baseline", "redact share"],
+                rows)
+    single = next((r for r in results if r["workers"] < 2), None)
+    parallel = next((r for r in results if r["workers"] >= 2 and single and r["posts"] == single["posts"]), None)
+    if single and parallel:
+        print(f"  workers: {single['seconds'] / parallel['seconds']:.2f}x one process on {single['posts']:,} posts")
+    if single:
+        without = single["posts"] / max(1e-9, single["seconds"] - single["redact_seconds"])
+        print(f"  one process, {single['posts']:,} posts: redaction {single['redact_seconds']:.1f}s over "
+              f"{single['redact_calls']:,} texts; without it {without:,.0f} posts/s")
     for r in results:
-        without = r["posts"] / max(1e-9, r["seconds"] - r["redact_seconds"])
-        print(f"  {r['posts']:,} posts: redact {r['redact_seconds']:.1f}s over {r['redact_calls']:,} calls; "
-              f"without redaction {without:,.0f} posts/s; landed file {r['landed_mb']:.0f} MB; "
-              f"warehouse {r['warehouse_mb']:.0f} MB")
+        if r["workers"] >= 2:
+            print(f"  {r['posts']:,} posts: landed file {r['landed_mb']:.0f} MB; warehouse {r['warehouse_mb']:.0f} MB")
     path = write_result("bench_load", {"baseline": dict(baseline, posts_per_s=base_rate), "results": results,
                                        "goal_posts_per_s": 50_000})
     print(f"  -> {path}")

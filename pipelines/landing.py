@@ -83,6 +83,18 @@ def decode_landed(line: bytes, target: str, number: int) -> dict:
                            f"({getattr(exc, 'msg', None) or exc.reason})") from exc
 
 
+def _lines(stream, block: int = 1 << 20) -> Iterator[bytes]:
+    """The lines of a binary stream, without their newline: decompressed a megabyte at a time and split, which
+    costs a fifth of GzipFile's readline per line."""
+    rest = b""
+    while data := stream.read(block):
+        lines = (rest + data).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
+
+
 def read_landed(target: str, *, raw: bool = False) -> Iterator[dict | bytes]:
     """Yield the records of one landed file, streaming (a million-record file is never held whole).
 
@@ -101,7 +113,7 @@ def read_landed(target: str, *, raw: bool = False) -> Iterator[dict | bytes]:
     number = 0
     try:
         with opened, gzip.GzipFile(fileobj=opened, mode="rb") as gz:
-            for number, line in enumerate(gz, start=1):
+            for number, line in enumerate(_lines(gz), start=1):
                 if line.strip():
                     yield line if raw else decode_landed(line, target, number)
     except (OSError, EOFError) as exc:
