@@ -122,6 +122,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def children_peak_rss_mb() -> float:
+    """Peak RSS of the largest finished child process (e.g. a load's workers), in MB; 0 when none ran."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def reset_peak_rss() -> bool:
     """Reset the kernel's peak-RSS counter for this process (Linux >= 4.0); False when not possible."""
     try:
