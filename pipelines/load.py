@@ -5,14 +5,15 @@
     (12, 40)
 
 Normalisation runs the source module's `normalise`; authors become pseudonyms and personal data is
-redacted here, so neither a handle nor an e-mail address ever reaches the warehouse. Rows go in as one
-Arrow table (no row-by-row inserts). A rerun of the same records changes nothing.
+redacted here, so neither a handle nor an e-mail address ever reaches the warehouse. Rows go in as Arrow
+chunks (no row-by-row inserts); a load of more than one chunk is decoded, normalised and redacted by worker
+processes while this process, the one writer, upserts. A rerun of the same records changes nothing.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import collections
+import datetime as dt
 import hashlib
 import itertools
 import json
