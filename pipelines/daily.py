@@ -24,7 +24,7 @@ from pipelines.load import RunInfo, load_records, read_cursor, record_source_run
 from pipelines.pseudonyms import load_or_create_key
 from pipelines.sources import source_module
 from pipelines.sources.base import FetchContext, SourceError
-from pipelines.warehouse import open_warehouse, publish_snapshot
+from pipelines.warehouse import SNAPSHOT_META, open_warehouse, publish_snapshot, query_snapshot
 
 Progress = Callable[[str, int], None]  # (source name, records so far)
 
@@ -193,7 +193,8 @@ def check(settings: Settings, run_id: str) -> dict:
 
 
 def publish(settings: Settings, run_id: str | None = None) -> dict:
-    """Copy the warehouse to the snapshot analysts open; refused when today's quality gate failed critically."""
+    """Bring the snapshot analysts open up to date (incrementally, or a full copy when needed; the result says
+    which); refused when today's quality gate failed critically."""
     with open_warehouse(settings.paths.warehouse) as con:
         if run_id:
             blocked = con.execute(
@@ -205,7 +206,8 @@ def publish(settings: Settings, run_id: str | None = None) -> dict:
         path = publish_snapshot(con, settings.paths.warehouse, settings.paths.snapshot)
         if run_id:
             con.execute("UPDATE core.pipeline_runs SET published = true WHERE run_id = ?", [run_id])
-    return {"snapshot": str(path)}
+    _, rows = query_snapshot(path, f"SELECT mode, posts_copied FROM {SNAPSHOT_META}")
+    return {"snapshot": str(path), "mode": rows[0][0], "posts_copied": rows[0][1]}
 
 
 def _write_report(settings: Settings, day: dt.date) -> dict:

@@ -79,7 +79,8 @@ def mark_near_duplicates(con, run_id: str) -> int:
         return 0
     con.execute("DELETE FROM core.post_signatures WHERE post_id IN (SELECT post_id FROM core.posts WHERE run_id = ?)",
                 [run_id])
-    con.execute("UPDATE core.posts SET duplicate_of = NULL WHERE run_id = ? AND duplicate_of IS NOT NULL", [run_id])
+    con.execute("UPDATE core.posts SET duplicate_of = NULL, changed_at = now() "
+                "WHERE run_id = ? AND duplicate_of IS NOT NULL", [run_id])
     mine: dict[str, set[int]] = {}
     order: dict[str, int] = {}
     signature_rows: list[tuple[str, str]] = []
@@ -130,7 +131,7 @@ def mark_near_duplicates(con, run_id: str) -> int:
     if flagged:
         con.register("run_flags", pa.table({"post_id": list(flagged), "original": list(flagged.values())}))
         try:
-            con.execute("""UPDATE core.posts SET duplicate_of = f.original FROM run_flags f
+            con.execute("""UPDATE core.posts SET duplicate_of = f.original, changed_at = now() FROM run_flags f
                            WHERE core.posts.post_id = f.post_id""")
         finally:
             con.unregister("run_flags")

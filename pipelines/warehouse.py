@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -148,37 +150,116 @@ def open_warehouse(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
 # bytes (a 384-float vector per post outweighs its text), no view or report reads them, and copying them made
 # publishing grow with history far faster than the posts analysts query.
 SNAPSHOT_WITHOUT_ROWS = {("core", "post_embeddings"), ("core", "post_signatures")}
+SNAPSHOT_META = "listen_snapshot"  # main.listen_snapshot in the snapshot: when it was published, and how
+FULL_COPY_EVERY = timedelta(days=7)  # an incremental snapshot keeps freed pages; a weekly full copy drops them
+CLOCK_MARGIN = timedelta(hours=1)  # posts changed this long before the last publish are copied again
 
 
-def publish_snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path, snapshot: Path) -> Path:
-    """Copy the warehouse to `snapshot` atomically: readers see the old file or the new one, never half.
+def publish_snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path, snapshot: Path, *,
+                     full: bool = False) -> Path:
+    """Bring the analyst snapshot up to date atomically: readers see the old file or the new one, never half.
 
-    DuckDB itself writes the copy (the schema with COPY FROM DATABASE, then every table's rows but those of
-    SNAPSHOT_WITHOUT_ROWS, into a temp file, then rename). Copying the file with
-    the OS would open and close a second descriptor on the warehouse, and closing any descriptor drops this
-    process's POSIX lock on it: another process could then open the warehouse while we still write.
+    Daily, the previous snapshot file is copied (by the OS: it is not the warehouse) and brought up to date in
+    DuckDB: the posts changed since it was published (core.posts.changed_at, set by every writer of that
+    table) are replaced, every other table is copied whole (they are small). A full copy is made instead
+    (schema by COPY FROM DATABASE, then every table's rows but those of SNAPSHOT_WITHOUT_ROWS) when asked, when
+    there is no readable previous snapshot, when its schema or views differ from the warehouse's, when posts
+    were deleted (forget, retention: their text must not survive in the old file's free pages), or when the
+    last full copy is older than FULL_COPY_EVERY. Either way the result is written to a temp file and renamed.
+
+    The warehouse itself is never copied by the OS: opening and closing a second descriptor on it would drop
+    this process's POSIX lock, and another process could open the warehouse while we still write.
     """
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     tmp = snapshot.with_name(f".{snapshot.name}.{os.getpid()}.{int(time.time() * 1000)}.tmp")
-    source = con.execute("SELECT current_database()").fetchone()[0]
-    tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
-                         "ORDER BY 1, 2", [source]).fetchall()
+    source = con.execute("SELECT current_database()").fetchall()[0][0]
+    started = con.execute("SELECT now()").fetchall()[0][0]  # every change committed so far started before this
     try:
-        con.execute("ATTACH '" + str(tmp).replace("'", "''") + "' AS listen_snapshot_out")
-        try:
-            con.execute(f'COPY FROM DATABASE "{source}" TO listen_snapshot_out (SCHEMA)')  # tables, views, macros
-            for schema, table in tables:
-                if (schema, table) not in SNAPSHOT_WITHOUT_ROWS:
-                    con.execute(f'INSERT INTO listen_snapshot_out."{schema}"."{table}" '
-                                f'SELECT * FROM "{source}"."{schema}"."{table}"')
-        finally:
-            con.execute("DETACH listen_snapshot_out")
+        mode = "full"
+        if not full and snapshot.exists():
+            shutil.copyfile(snapshot, tmp)
+            _attach(con, tmp)
+            try:
+                mode = _update_in_place(con, source, started)
+            finally:
+                con.execute("DETACH listen_snapshot_out")
+            if mode != "incremental":
+                tmp.unlink()
+        if mode != "incremental":
+            _attach(con, tmp)
+            try:
+                _copy_whole(con, source, started, mode)
+            finally:
+                con.execute("DETACH listen_snapshot_out")
         os.replace(tmp, snapshot)
     except (OSError, duckdb.Error) as exc:
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)
         raise WarehouseError(f"could not publish snapshot {snapshot}: {exc}") from exc
     return snapshot
+
+
+def _attach(con, path: Path) -> None:
+    con.execute("ATTACH '" + str(path).replace("'", "''") + "' AS listen_snapshot_out")
+
+
+def _tables(con, database: str) -> list[tuple[str, str]]:
+    return con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
+                       "AND NOT (schema_name = 'main' AND table_name = ?) ORDER BY 1, 2",
+                       [database, SNAPSHOT_META]).fetchall()
+
+
+def _shape(con, database: str) -> tuple[list, list]:
+    """Every column (with type) and every view (with its SQL) of a database, to tell whether two agree."""
+    columns = con.execute("SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+                          "WHERE database_name = ? AND NOT (schema_name = 'main' AND table_name = ?) "
+                          "ORDER BY 1, 2, column_index", [database, SNAPSHOT_META]).fetchall()
+    views = con.execute("SELECT schema_name, view_name, sql FROM duckdb_views() WHERE database_name = ? "
+                        "AND NOT internal ORDER BY 1, 2", [database]).fetchall()
+    return columns, views
+
+
+def _copy_whole(con, source: str, started, reason: str) -> None:
+    con.execute(f'COPY FROM DATABASE "{source}" TO listen_snapshot_out (SCHEMA)')  # tables, views, macros
+    for schema, table in _tables(con, source):
+        if (schema, table) not in SNAPSHOT_WITHOUT_ROWS:
+            con.execute(f'INSERT INTO listen_snapshot_out."{schema}"."{table}" '
+                        f'SELECT * FROM "{source}"."{schema}"."{table}"')
+    con.execute(f"CREATE TABLE listen_snapshot_out.main.{SNAPSHOT_META} (published_at TIMESTAMPTZ, mode VARCHAR, "
+                f"full_at TIMESTAMPTZ, posts_copied BIGINT)")
+    con.execute(f"INSERT INTO listen_snapshot_out.main.{SNAPSHOT_META} VALUES (?, ?, ?, "
+                f'(SELECT count(*) FROM "{source}".core.posts))', [started, f"full ({reason})", started])
+
+
+def _update_in_place(con, source: str, started) -> str:
+    """Bring the attached copy of the previous snapshot up to date; 'incremental', or why a full copy is needed."""
+    try:
+        published_at, full_at = con.execute(
+            f"SELECT published_at, full_at FROM listen_snapshot_out.main.{SNAPSHOT_META}").fetchall()[0]
+    except (duckdb.Error, IndexError):
+        return "no record of the previous publish"
+    if started - full_at > FULL_COPY_EVERY:
+        return "weekly full copy"
+    if _shape(con, "listen_snapshot_out") != _shape(con, source):
+        return "schema or views changed"
+    deleted = con.execute(f'SELECT count(*) FROM listen_snapshot_out.core.posts o WHERE NOT EXISTS '
+                          f'(SELECT 1 FROM "{source}".core.posts p WHERE p.post_id = o.post_id)').fetchall()[0][0]
+    if deleted:
+        return "posts were deleted"
+    since = published_at - CLOCK_MARGIN
+    with transaction(con):
+        for schema, table in _tables(con, source):
+            if (schema, table) in SNAPSHOT_WITHOUT_ROWS or (schema, table) == ("core", "posts"):
+                continue
+            con.execute(f'DELETE FROM listen_snapshot_out."{schema}"."{table}"')
+            con.execute(f'INSERT INTO listen_snapshot_out."{schema}"."{table}" '
+                        f'SELECT * FROM "{source}"."{schema}"."{table}"')
+        changed = f'FROM "{source}".core.posts WHERE changed_at >= ?'
+        con.execute(f"DELETE FROM listen_snapshot_out.core.posts WHERE post_id IN (SELECT post_id {changed})", [since])
+        copied = con.execute(f"INSERT INTO listen_snapshot_out.core.posts SELECT * {changed}", [since]).fetchall()[0][0]
+        con.execute(f"UPDATE listen_snapshot_out.main.{SNAPSHOT_META} SET published_at = ?, mode = 'incremental', "
+                    f"posts_copied = ?", [started, copied])
+    return "incremental"
 
 
 def query_snapshot(snapshot: Path, sql: str, params: list | None = None):

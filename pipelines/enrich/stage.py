@@ -37,7 +37,7 @@ VECTORS_FOR = "SELECT post_id, vector FROM core.post_embeddings WHERE model = ? 
 UPDATE_POSTS = """
 UPDATE core.posts AS p
 SET lang = u.lang, sentiment = u.sentiment, sentiment_label = u.sentiment_label, intent = u.intent,
-    enriched_at = u.enriched_at, enrich_version = u.enrich_version
+    enriched_at = u.enriched_at, enrich_version = u.enrich_version, changed_at = now()
 FROM enrich_updates AS u
 WHERE p.post_id = u.post_id
 """

@@ -108,7 +108,8 @@ def _write_assignments(con, post_ids: list[str], topic_ids: np.ndarray, version:
     con.register("_assigned", pa.table({"post_id": post_ids, "topic_id": pa.array(topic_ids.astype(np.int32))}))
     try:
         con.execute(
-            """UPDATE core.posts SET topic_id = a.topic_id, topic_model_version = ?, topic_assigned_at = now()
+            """UPDATE core.posts SET topic_id = a.topic_id, topic_model_version = ?, topic_assigned_at = now(),
+                                     changed_at = now()
                FROM _assigned a WHERE core.posts.post_id = a.post_id""",
             [version],
         )
