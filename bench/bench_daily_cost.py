@@ -9,7 +9,7 @@ Setup (not timed): a seed install is built through the real pipeline (import -> 
 --seed posts, so a real topic model exists. For each history size the seed warehouse is copied and the history
 is synthesised directly in core.posts with SQL: real texts from the shared data, already enriched and assigned
 to the seed model's topics, spread over the year before the day, with a random unit vector per post in
-core.post_embeddings (--no-history-embeddings skips them). Pushing 1M posts through embedding would take hours
+core.post_embeddings (--no-history-embeddings skips them); then yesterday's snapshot is published. Pushing 1M posts through embedding would take hours
 on two cores and measures nothing about the daily job.
 
 Timed, in the order `listen run` runs them: ingest (an import file of --daily new posts: fetch, land, load),
@@ -119,15 +119,16 @@ def synthesise_history(root: Path, pool: TextPool, history: int, embeddings: boo
             f"""INSERT INTO core.posts (post_id, source, channel, native_id, community, kind, url, author_key,
                     created_at, fetched_at, first_loaded_at, body, content_hash, run_id, lang, sentiment,
                     sentiment_label, intent, enriched_at, enrich_version, topic_id, topic_model_version,
-                    topic_assigned_at, extra)
+                    topic_assigned_at, extra, changed_at)
                 SELECT 'survey:h' || r.range, 'survey', 'import', 'h' || r.range, 'survey', 'post',
                        'https://forum.example/t/h' || r.range, 'a_' || md5((r.range % ({history} // 4 + 1))::VARCHAR)[:20],
                        ?::TIMESTAMPTZ - to_seconds((hash(r.range) % (365 * 86400))::BIGINT), ?::TIMESTAMPTZ,
                        ?::TIMESTAMPTZ, p.text, md5(p.text), 'history', p.lang,
                        (hash(r.range * 7) % 200) / 100.0 - 1, 'neutral', 'other', ?::TIMESTAMPTZ, 'history',
-                       (?::INTEGER[])[(1 + hash(r.range * 3) % {len(topic_ids)})::BIGINT], ?, ?::TIMESTAMPTZ, '{{}}'
+                       (?::INTEGER[])[(1 + hash(r.range * 3) % {len(topic_ids)})::BIGINT], ?, ?::TIMESTAMPTZ, '{{}}',
+                       ?::TIMESTAMPTZ
                 FROM range({history}) r JOIN pool p ON p.i = hash(r.range) % {len(texts)}""",
-            [end, end, end, end, topic_ids, version, fitted_at - dt.timedelta(days=1)],
+            [end, end, end, end, topic_ids, version, fitted_at - dt.timedelta(days=1), fitted_at - dt.timedelta(days=1)],
         )
         # Every earlier day was quality-checked on its own day, after its enrichment and topic assignment: the
         # history's run counts as checked, and nothing of it changed since.
@@ -214,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
             root = Path(tmp) / f"h{history}"
             shutil.copytree(seed_root, root, ignore=shutil.ignore_patterns("exports", "snapshot.duckdb"))
             setup = synthesise_history(root, pool, history, not args.no_history_embeddings)
+            started = time.perf_counter()
+            from pipelines.daily import publish
+
+            publish(_settings(root))  # yesterday's snapshot, as every install that ran yesterday has one
+            setup += time.perf_counter() - started
             day = _day_in_fresh_process(root, daily)
             day.update(history=history, setup_seconds=setup)
             results.append(day)
