@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -153,6 +153,7 @@ SNAPSHOT_WITHOUT_ROWS = {("core", "post_embeddings"), ("core", "post_signatures"
 SNAPSHOT_META = "listen_snapshot"  # main.listen_snapshot in the snapshot: when it was published, and how
 FULL_COPY_EVERY = timedelta(days=7)  # an incremental snapshot keeps freed pages; a weekly full copy drops them
 CLOCK_MARGIN = timedelta(hours=1)  # posts changed this long before the last publish are copied again
+INCREMENTAL_AT_MOST = 0.1  # share of posts changed above which a full copy is cheaper (measured: 26 vs 3.3 us/post)
 
 
 def publish_snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path, snapshot: Path, *,
@@ -164,8 +165,9 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path, snapshot: 
     table) are replaced, every other table is copied whole (they are small). A full copy is made instead
     (schema by COPY FROM DATABASE, then every table's rows but those of SNAPSHOT_WITHOUT_ROWS) when asked, when
     there is no readable previous snapshot, when its schema or views differ from the warehouse's, when posts
-    were deleted (forget, retention: their text must not survive in the old file's free pages), or when the
-    last full copy is older than FULL_COPY_EVERY. Either way the result is written to a temp file and renamed.
+    were deleted (forget, retention: their text must not survive in the old file's free pages), when more than
+    INCREMENTAL_AT_MOST of the posts changed (a refit, a backfill), or when the last full copy is older than
+    FULL_COPY_EVERY. Either way the result is written to a temp file and renamed.
 
     The warehouse itself is never copied by the OS: opening and closing a second descriptor on it would drop
     this process's POSIX lock, and another process could open the warehouse while we still write.
@@ -175,20 +177,18 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path, snapshot: 
     source = con.execute("SELECT current_database()").fetchall()[0][0]
     started = con.execute("SELECT now()").fetchall()[0][0]  # every change committed so far started before this
     try:
-        mode = "full"
-        if not full and snapshot.exists():
+        plan = _plan(con, source, snapshot, started) if not full and snapshot.exists() else "full"
+        if isinstance(plan, datetime):  # posts changed since then are replaced in a copy of the previous file
             shutil.copyfile(snapshot, tmp)
             _attach(con, tmp)
             try:
-                mode = _update_in_place(con, source, started)
+                _update_in_place(con, source, started, plan)
             finally:
                 con.execute("DETACH listen_snapshot_out")
-            if mode != "incremental":
-                tmp.unlink()
-        if mode != "incremental":
+        else:
             _attach(con, tmp)
             try:
-                _copy_whole(con, source, started, mode)
+                _copy_whole(con, source, started, plan)
             finally:
                 con.execute("DETACH listen_snapshot_out")
         os.replace(tmp, snapshot)
@@ -231,22 +231,39 @@ def _copy_whole(con, source: str, started, reason: str) -> None:
                 f'(SELECT count(*) FROM "{source}".core.posts))', [started, f"full ({reason})", started])
 
 
-def _update_in_place(con, source: str, started) -> str:
-    """Bring the attached copy of the previous snapshot up to date; 'incremental', or why a full copy is needed."""
+def _plan(con, source: str, snapshot: Path, started) -> datetime | str:
+    """Read the previous snapshot (read-only; readers may have it open): the time from which changed posts must
+    be copied into it, or why a full copy is needed instead."""
     try:
-        published_at, full_at = con.execute(
-            f"SELECT published_at, full_at FROM listen_snapshot_out.main.{SNAPSHOT_META}").fetchall()[0]
-    except (duckdb.Error, IndexError):
-        return "no record of the previous publish"
-    if started - full_at > FULL_COPY_EVERY:
-        return "weekly full copy"
-    if _shape(con, "listen_snapshot_out") != _shape(con, source):
-        return "schema or views changed"
-    deleted = con.execute(f'SELECT count(*) FROM listen_snapshot_out.core.posts o WHERE NOT EXISTS '
-                          f'(SELECT 1 FROM "{source}".core.posts p WHERE p.post_id = o.post_id)').fetchall()[0][0]
-    if deleted:
-        return "posts were deleted"
-    since = published_at - CLOCK_MARGIN
+        con.execute("ATTACH '" + str(snapshot).replace("'", "''") + "' AS listen_snapshot_prev (READ_ONLY)")
+    except duckdb.Error:
+        return "previous snapshot unreadable"
+    try:
+        try:
+            published_at, full_at = con.execute(
+                f"SELECT published_at, full_at FROM listen_snapshot_prev.main.{SNAPSHOT_META}").fetchall()[0]
+        except (duckdb.Error, IndexError):
+            return "no record of the previous publish"
+        if started - full_at > FULL_COPY_EVERY:
+            return "weekly full copy"
+        if _shape(con, "listen_snapshot_prev") != _shape(con, source):
+            return "schema or views changed"
+        deleted = con.execute(f'SELECT count(*) FROM listen_snapshot_prev.core.posts o WHERE NOT EXISTS '
+                              f'(SELECT 1 FROM "{source}".core.posts p WHERE p.post_id = o.post_id)').fetchall()[0][0]
+        if deleted:
+            return "posts were deleted"
+        since = published_at - CLOCK_MARGIN
+        changed, total = con.execute(f'SELECT count(*) FILTER (changed_at >= ?), count(*) FROM "{source}".core.posts',
+                                     [since]).fetchall()[0]
+        if changed > INCREMENTAL_AT_MOST * total:
+            return f"{changed:,} of {total:,} posts changed"  # replacing rows costs ~8x copying them afresh
+        return since
+    finally:
+        con.execute("DETACH listen_snapshot_prev")
+
+
+def _update_in_place(con, source: str, started, since: datetime) -> None:
+    """Bring the attached copy of the previous snapshot up to date: posts changed since `since`, other tables whole."""
     with transaction(con):
         for schema, table in _tables(con, source):
             if (schema, table) in SNAPSHOT_WITHOUT_ROWS or (schema, table) == ("core", "posts"):
@@ -259,7 +276,6 @@ def _update_in_place(con, source: str, started) -> str:
         copied = con.execute(f"INSERT INTO listen_snapshot_out.core.posts SELECT * {changed}", [since]).fetchall()[0][0]
         con.execute(f"UPDATE listen_snapshot_out.main.{SNAPSHOT_META} SET published_at = ?, mode = 'incremental', "
                     f"posts_copied = ?", [started, copied])
-    return "incremental"
 
 
 def query_snapshot(snapshot: Path, sql: str, params: list | None = None):

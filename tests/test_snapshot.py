@@ -78,6 +78,7 @@ def test_incremental_snapshot_equals_a_full_copy_and_deletions_force_a_full_one(
 
     # days are seconds apart here: without the margin for clock steps, only what really changed is copied
     monkeypatch.setattr(pipelines.warehouse, "CLOCK_MARGIN", dt.timedelta(0))
+    monkeypatch.setattr(pipelines.warehouse, "INCREMENTAL_AT_MOST", 0.5)  # a small install: a third changes daily
     settings = make_install(write_config, CONFIG)
     today = dt.datetime.now(dt.timezone.utc).date()
     write(settings, posts(0, 40, today))
@@ -92,6 +93,13 @@ def test_incremental_snapshot_equals_a_full_copy_and_deletions_force_a_full_one(
     mode, copied = meta(settings)
     assert mode == "incremental"
     assert 17 <= copied < 30, copied  # the day's posts and the edited one, not the history
+    assert contents(settings.paths.snapshot) == contents(full_copy(settings, tmp_path))
+
+    # when most posts changed (a refit, a backfill), replacing rows costs more than a full copy
+    monkeypatch.setattr(pipelines.warehouse, "INCREMENTAL_AT_MOST", 0.1)
+    write(settings, posts(60, 20, today), "forum-3.jsonl")
+    day_run(settings, today)
+    assert meta(settings)[0] == "full (20 of 76 posts changed)"
     assert contents(settings.paths.snapshot) == contents(full_copy(settings, tmp_path))
 
     # another writer between runs (a follow-up answered) republishes incrementally, still equal
