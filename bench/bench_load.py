@@ -7,7 +7,7 @@ Each size runs in its own subprocess on a fresh warehouse, so peak RSS is that l
 exactly `daily.load_source`: stream the gzipped landed file, decode and normalise (pseudonymise, redact) chunks in
 worker processes (LISTEN_LOAD_WORKERS, default one per core), stage Arrow chunks, upsert, advance the cursor,
 record the source run, in one transaction. A replay of the same file (every row already there) is timed for sizes
-up to --replay-max. The smallest size is also loaded in one process (LISTEN_LOAD_WORKERS=1), which gives the
+up to --replay-max. The largest size is also loaded in one process (LISTEN_LOAD_WORKERS=1), which gives the
 workers' ratio and lets redaction (load.redact_many: one vectorised RE2 scan, then redact() on the texts it picks)
 be timed by wrapping it, so its share is visible.
 
@@ -84,8 +84,9 @@ def run_one(landed: Path, workdir: Path, replay: bool) -> dict:
     out = {"posts": result["fetched"], "new": result["new"], "seconds": first.seconds,
            "peak_rss_mb": first.peak_rss_mb, "worker_peak_rss_mb": children_peak_rss_mb(),
            "redact_seconds": redact_seconds[0], "redact_calls": redact_seconds[1],
-           # workers start only for a load of more than one chunk
-           "workers": load.load_workers() if result["fetched"] > load.LOAD_CHUNK else 1}
+           # workers start only for a load of POOL_FROM_CHUNKS chunks or more
+           "workers": load.load_workers() if result["fetched"] > (load.POOL_FROM_CHUNKS - 1) * load.LOAD_CHUNK
+           else 1}
     if replay:
         redact_seconds[:] = [0.0, 0]
         with measure() as again:
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             write_landed_file(landed, size)
             generate = time.perf_counter() - started
-            runs = [(None, size <= replay_max)] + ([(1, False)] if index == 0 else [])  # one process: smallest only
+            runs = [(None, size <= replay_max)] + ([(1, False)] if index == len(sizes) - 1 else [])  # largest
             for workers, replay in runs:
                 work = tmp / f"w{size}-{workers}"
                 work.mkdir()
