@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
                 work = tmp / f"w{size}-{workers}"
                 work.mkdir()
                 one = _subprocess(["--one", str(landed), str(work), "1" if replay else "0"], workers)
-                one.update(size=size, generate_seconds=generate, landed_mb=landed.stat().st_size / 2**20)
+                one.update(size=size, generate_seconds=generate, landed_mb=landed.stat().st_size / 2**20,
+                           forced_workers=workers)
                 results.append(one)
             landed.unlink()
 
@@ -193,11 +194,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{baseline['insert_seconds']:.1f}s)",
                 ["path", "posts", "wall s", "posts/s", "peak RSS MB", "worker RSS MB", "x baseline", "redact share"],
                 rows)
-    single = next((r for r in results if r["workers"] < 2), None)
-    parallel = next((r for r in results if r["workers"] >= 2 and single and r["posts"] == single["posts"]), None)
-    if single and parallel:
-        print(f"  workers: {single['seconds'] / parallel['seconds']:.2f}x one process on {single['posts']:,} posts")
-    if single:
+    for single in (r for r in results if r["forced_workers"] == 1):  # the same file, workers forced off
+        parallel = next((r for r in results if r["posts"] == single["posts"] and r["forced_workers"] is None), None)
+        if parallel and parallel["workers"] >= 2:
+            print(f"  workers: {single['seconds'] / parallel['seconds']:.2f}x one process on {single['posts']:,} posts")
         without = single["posts"] / max(1e-9, single["seconds"] - single["redact_seconds"])
         print(f"  one process, {single['posts']:,} posts: redaction {single['redact_seconds']:.1f}s over "
               f"{single['redact_calls']:,} texts; without it {without:,.0f} posts/s")
