@@ -40,6 +40,18 @@ def by_source(results):
     return {r["source"]: r for r in results}
 
 
+def ingest_served_feed(write_config, body: bytes):
+    """Serve `body` as the only feed of a fresh install from a one-off loopback server and ingest it once;
+    returns (settings, that source's result, seconds the ingest took)."""
+    server = Sandbox(services=())
+    server.route("/feed.rss", lambda request: Reply(body=body, content_type="application/rss+xml"))
+    with server:
+        settings = make(write_config, feed_source("feed", server.url("/feed.rss")))
+        started = time.monotonic()
+        result = ingest(settings, new_run_id())[0]
+    return settings, result, time.monotonic() - started
+
+
 # -- XML entity expansion --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("fault", ["entity_bomb", "quadratic_blowup"])
 def test_entity_expansion_is_refused_and_stored_posts_stay(write_config, sandbox, fault):
@@ -152,13 +164,8 @@ def test_feed_entry_with_5mb_of_text_is_bounded(write_config, sandbox):
             f'<item><guid>big-1</guid><title>Huge</title><description>{big}</description></item>'
             f'<item><guid>small-1</guid><title>Small</title><description>Normal entry</description></item>'
             f'</channel></rss>').encode()
-    server = Sandbox(services=())
-    server.route("/big.rss", lambda request: Reply(body=body, content_type="application/rss+xml"))
-    with server:
-        settings = make(write_config, feed_source("big", server.url("/big.rss")))
-        started = time.monotonic()
-        result = ingest(settings, new_run_id())[0]
-    assert time.monotonic() - started < 60
+    settings, result, seconds = ingest_served_feed(write_config, body)
+    assert seconds < 60
     assert result["status"] in {"ok", "partial"}, result
     assert scalar(settings, "SELECT body FROM core.posts WHERE native_id = 'small-1'") == "Normal entry"
     stored = scalar(settings, "SELECT length(body) FROM core.posts WHERE native_id = 'big-1'")
@@ -191,11 +198,8 @@ def test_html_and_js_in_feed_fields_is_reduced_to_text(write_config):
             f'<title>Hi &lt;script&gt;alert(1)&lt;/script&gt;</title><link>javascript:alert(1)</link>'
             f'<description><![CDATA[<p>Hello</p>{XSS}<iframe src="http://evil"></iframe>]]></description>'
             f'<author>{"&lt;b&gt;x&lt;/b&gt;"}</author></item></channel></rss>').encode()
-    server = Sandbox(services=())
-    server.route("/x.rss", lambda request: Reply(body=body, content_type="application/rss+xml"))
-    with server:
-        settings = make(write_config, feed_source("x", server.url("/x.rss")))
-        assert ingest(settings, new_run_id())[0]["new"] == 1
+    settings, result, _ = ingest_served_feed(write_config, body)
+    assert result["new"] == 1
     con = connect(settings.paths.warehouse, read_only=True)
     text, url = con.execute("SELECT coalesce(title, '') || ' ' || coalesce(body, ''), url FROM core.posts").fetchone()
     con.close()
