@@ -178,19 +178,14 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path, snapshot: 
     started = con.execute("SELECT now()").fetchall()[0][0]  # every change committed so far started before this
     try:
         plan = _plan(con, source, snapshot, started) if not full and snapshot.exists() else "full"
-        if isinstance(plan, datetime):  # posts changed since then are replaced in a copy of the previous file
+        incremental = isinstance(plan, datetime)  # posts changed since then are replaced in a copy of the old file
+        if incremental:
             shutil.copyfile(snapshot, tmp)
-            _attach(con, tmp)
-            try:
+        with _attached(con, tmp, "listen_snapshot_out"):
+            if incremental:
                 _update_in_place(con, source, started, plan)
-            finally:
-                con.execute("DETACH listen_snapshot_out")
-        else:
-            _attach(con, tmp)
-            try:
+            else:
                 _copy_whole(con, source, started, plan)
-            finally:
-                con.execute("DETACH listen_snapshot_out")
         os.replace(tmp, snapshot)
     except (OSError, duckdb.Error) as exc:
         tmp.unlink(missing_ok=True)
@@ -199,8 +194,25 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path, snapshot: 
     return snapshot
 
 
-def _attach(con, path: Path) -> None:
-    con.execute("ATTACH '" + str(path).replace("'", "''") + "' AS listen_snapshot_out")
+@contextlib.contextmanager
+def _attached(con, path: Path, alias: str, read_only: bool = False) -> Iterator[None]:
+    """`path` attached to `con` as `alias` for the block (ATTACH errors raise before it), detached after."""
+    con.execute("ATTACH '" + str(path).replace("'", "''") + f"' AS {alias}" + (" (READ_ONLY)" if read_only else ""))
+    try:
+        yield
+    finally:
+        con.execute(f"DETACH {alias}")
+
+
+def _copy_rows(con, source: str, skip: set, replace: bool = False) -> None:
+    """Every table's rows from `source` into the attached snapshot, but those in `skip` (emptied first if replace)."""
+    for schema, table in _tables(con, source):
+        if (schema, table) in skip:
+            continue
+        if replace:
+            con.execute(f'DELETE FROM listen_snapshot_out."{schema}"."{table}"')
+        con.execute(f'INSERT INTO listen_snapshot_out."{schema}"."{table}" '
+                    f'SELECT * FROM "{source}"."{schema}"."{table}"')
 
 
 def _tables(con, database: str) -> list[tuple[str, str]]:
@@ -221,10 +233,7 @@ def _shape(con, database: str) -> tuple[list, list]:
 
 def _copy_whole(con, source: str, started, reason: str) -> None:
     con.execute(f'COPY FROM DATABASE "{source}" TO listen_snapshot_out (SCHEMA)')  # tables, views, macros
-    for schema, table in _tables(con, source):
-        if (schema, table) not in SNAPSHOT_WITHOUT_ROWS:
-            con.execute(f'INSERT INTO listen_snapshot_out."{schema}"."{table}" '
-                        f'SELECT * FROM "{source}"."{schema}"."{table}"')
+    _copy_rows(con, source, SNAPSHOT_WITHOUT_ROWS)
     con.execute(f"CREATE TABLE listen_snapshot_out.main.{SNAPSHOT_META} (published_at TIMESTAMPTZ, mode VARCHAR, "
                 f"full_at TIMESTAMPTZ, posts_copied BIGINT)")
     con.execute(f"INSERT INTO listen_snapshot_out.main.{SNAPSHOT_META} VALUES (?, ?, ?, "
@@ -234,11 +243,11 @@ def _copy_whole(con, source: str, started, reason: str) -> None:
 def _plan(con, source: str, snapshot: Path, started) -> datetime | str:
     """Read the previous snapshot (read-only; readers may have it open): the time from which changed posts must
     be copied into it, or why a full copy is needed instead."""
-    try:
-        con.execute("ATTACH '" + str(snapshot).replace("'", "''") + "' AS listen_snapshot_prev (READ_ONLY)")
-    except duckdb.Error:
-        return "previous snapshot unreadable"
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(_attached(con, snapshot, "listen_snapshot_prev", read_only=True))
+        except duckdb.Error:
+            return "previous snapshot unreadable"
         try:
             published_at, full_at = con.execute(
                 f"SELECT published_at, full_at FROM listen_snapshot_prev.main.{SNAPSHOT_META}").fetchall()[0]
@@ -258,19 +267,12 @@ def _plan(con, source: str, snapshot: Path, started) -> datetime | str:
         if changed > INCREMENTAL_AT_MOST * total:
             return f"{changed:,} of {total:,} posts changed"  # replacing rows costs ~8x copying them afresh
         return since
-    finally:
-        con.execute("DETACH listen_snapshot_prev")
 
 
 def _update_in_place(con, source: str, started, since: datetime) -> None:
     """Bring the attached copy of the previous snapshot up to date: posts changed since `since`, other tables whole."""
     with transaction(con):
-        for schema, table in _tables(con, source):
-            if (schema, table) in SNAPSHOT_WITHOUT_ROWS or (schema, table) == ("core", "posts"):
-                continue
-            con.execute(f'DELETE FROM listen_snapshot_out."{schema}"."{table}"')
-            con.execute(f'INSERT INTO listen_snapshot_out."{schema}"."{table}" '
-                        f'SELECT * FROM "{source}"."{schema}"."{table}"')
+        _copy_rows(con, source, SNAPSHOT_WITHOUT_ROWS | {("core", "posts")}, replace=True)
         changed = f'FROM "{source}".core.posts WHERE changed_at >= ?'
         con.execute(f"DELETE FROM listen_snapshot_out.core.posts WHERE post_id IN (SELECT post_id {changed})", [since])
         copied = con.execute(f"INSERT INTO listen_snapshot_out.core.posts SELECT * {changed}", [since]).fetchall()[0][0]
