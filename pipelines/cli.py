@@ -6,7 +6,6 @@ Exit codes: 0 ok, 1 a stage or source failed (the message names it), 2 bad usage
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Optional

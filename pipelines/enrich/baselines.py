@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
 from pipelines.enrich.sentiment import SENTIMENT_DIR, label_for_score
 
