@@ -17,7 +17,7 @@ import duckdb
 from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -71,10 +71,23 @@ def _bullets(console: Console, lines: list[str]) -> None:
     console.print(grid)
 
 
+class _CountColumn(ProgressColumn):
+    """'1,600 posts' once something was counted; nothing for a stage that counts no posts (publish, report)."""
+
+    def render(self, task) -> Text:
+        return Text(f"{task.completed:>6,.0f} {task.fields['unit']}" if task.completed else "")
+
+
 def _progress(console: Console) -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                    TextColumn("{task.completed:>6,.0f} {task.fields[unit]}"), TimeElapsedColumn(),
-                    console=console, transient=False)
+    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), _CountColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def _done(progress: Progress, task: int, description: str | None = None) -> None:
+    """Mark a task finished: its bar fills, its spinner and clock stop."""
+    done = next(t.completed for t in progress.tasks if t.id == task)
+    progress.update(task, total=done, completed=done, **({"description": description} if description else {}))
+    progress.stop_task(task)
 
 
 class _FetchBars:
@@ -95,15 +108,24 @@ class _FetchBars:
         if self.finished:
             return
         self.finished = True
-        done = {task.id: task.completed for task in self.progress.tasks}
         for task in self.tasks.values():
-            self.progress.update(task, total=max(done.get(task, 0), 1), completed=max(done.get(task, 0), 1))
-            self.progress.stop_task(task)
+            _done(self.progress, task)
 
 
 def _warning_note(result: dict) -> str:
     count = len(result.get("warnings") or [])
-    return f"{count:,} warning{'s' if count != 1 else ''}: listen status --warnings" if count else ""
+    return f"{count:,} warning{'s' if count != 1 else ''}" if count else ""
+
+
+def _print_sources_run(results: list[dict], settings: Settings, console: Console) -> None:
+    if not results:
+        console.print(Text(f"no enabled sources in {settings.file}: add [[sources]] blocks (README, docs/sources.md)"))
+        return
+    console.print(_source_table(results))
+    warned = sum(len(r.get("warnings") or []) for r in results)
+    if warned:
+        console.print(Text(f"{warned:,} warning(s): listen status --warnings lists them (with file and line where "
+                           f"the source knows them)"))
 
 
 def _source_table(results: list[dict]) -> Table:
@@ -123,7 +145,7 @@ def ingest_with_progress(settings: Settings, *, only=None, console: Console) -> 
         bars = _FetchBars(progress)
         results = ingest(settings, new_run_id(), only=only, progress=bars)
         bars.finish()
-    console.print(_source_table(results))
+    _print_sources_run(results, settings, console)
     return results
 
 
@@ -134,8 +156,7 @@ def stage_progress(console: Console, name: str):
     with _progress(console) as progress:
         task = progress.add_task(name, total=None, unit="posts")
         yield lambda n=1: progress.advance(task, n)
-        progress.update(task, description=f"{name} done")
-        progress.stop_task(task)
+        _done(progress, task, f"{name} done")
 
 
 def run_with_progress(settings: Settings, *, day=None, only=None, report=True, console: Console):
@@ -151,9 +172,7 @@ def run_with_progress(settings: Settings, *, day=None, only=None, report=True, c
 
         def on_stage(stage) -> None:
             bars.finish()
-            task = current["task"]
-            progress.update(task, description=f"{stage.name} done")
-            progress.stop_task(task)
+            _done(progress, current["task"], f"{stage.name} done")
             mark = "[green]ok[/green]" if stage.ok else "[red]failed[/red]"
             progress.console.print(f"{stage.name:<9} {mark} {stage.seconds:6.1f}s  {escape(stage.error or '')}")
             start_next()
@@ -162,7 +181,7 @@ def run_with_progress(settings: Settings, *, day=None, only=None, report=True, c
         result = run_daily(settings, day=day, only=only, report=report, fetch_progress=bars,
                            stage_progress=lambda n=1: progress.advance(current["task"], n), on_stage=on_stage)
         progress.remove_task(current["task"])  # the one started after the last stage
-    console.print(_source_table(result.sources))
+    _print_sources_run(result.sources, settings, console)
     return result
 
 
@@ -274,16 +293,18 @@ def sql_shell(snapshot, console: Console) -> None:
 
 def print_next_steps(settings: Settings, console: Console) -> None:
     """After `listen init`: what to do next, for this config."""
-    config = settings.file
+    config = f"listen --config {settings.file}"
     enabled = [s.name for s in settings.sources if s.enabled]
-    if not enabled:
-        console.print(Text(f"next: add [[sources]] blocks to {config} (examples in README and docs/sources.md), then "
-                           f"run: listen --config {config} run    (or try everything on bundled data first: "
-                           f"listen demo)"))
-        return
-    console.print(Text(f"next: listen --config {config} run    fetches {len(enabled)} source(s) "
-                       f"({', '.join(enabled)}), enriches, finds topics, checks, publishes the snapshot and writes "
-                       f"the report; then: listen --config {config} status"))
+    if enabled:
+        steps = [(f"{config} run", f"fetch {len(enabled)} source(s) ({', '.join(enabled)}), enrich, find topics, "
+                                   f"check, publish the snapshot, write the report"),
+                 (f"{config} status", "what the run did, per source, with its warnings")]
+    else:
+        steps = [(f"edit {settings.file}", "add [[sources]] blocks (examples: README, docs/sources.md)"),
+                 (f"{config} run", "then fetch them and run the daily job"),
+                 ("listen demo", "or first try everything on bundled real data")]
+    console.print("next:")
+    _bullets(console, [f"{command}  —  {what}" for command, what in steps])
 
 
 def print_enrich_summary(detail: dict, console: Console) -> None:
@@ -382,8 +403,12 @@ def _stage_problems(stages_json) -> list[str]:
 
 
 def _print_runs(con, console: Console, origin: str) -> None:
+    """The last five runs: status, when, whether each published the snapshot; below, every failure's reason."""
     runs = con.execute("""SELECT run_id, status, started_at, finished_at, published, stages, message
                           FROM core.pipeline_runs ORDER BY started_at DESC LIMIT 5""").fetchall()
+    if not runs:
+        console.print("no runs yet: listen run (or listen demo)")
+        return
     publisher = None
     if origin == "snapshot":
         # Every table was copied while the publishing run was still going: it shows as running, unpublished.
@@ -393,6 +418,7 @@ def _print_runs(con, console: Console, origin: str) -> None:
                            f"recorded ({_when(published_at) or 'time unknown'}).", style="dim"))
     table = _table("run", "status", "started", "took", "published", title="last runs")
     problems: list[tuple[str, list[str]]] = []
+    published_with_problems = False
     for run_id, status, started, finished, published, stages, message in runs:
         if run_id == publisher:
             status, published = "publishing", True
@@ -404,17 +430,15 @@ def _print_runs(con, console: Console, origin: str) -> None:
             reasons = [message]
         if reasons:
             problems.append((run_id, reasons))
-    if not runs:
-        console.print("no runs yet: listen run (or listen demo)")
-        return
+            published_with_problems |= bool(published)
     console.print(table)
     for run_id, reasons in problems:
         console.print(Text(f"{run_id}:", style="bold"))
         _bullets(console, reasons)
-    if any(published for run_id, _, _, _, published, _, _ in runs if run_id in dict(problems)):
-        console.print(Text("A run whose check passed publishes the snapshot even when a source or a stage before it "
-                           "failed: analysts get the rest of the day's data; a critical quality failure keeps the "
-                           "last good snapshot.", style="dim"))
+    if published_with_problems:
+        console.print(Text("A run whose quality gate passed publishes the snapshot even when a source or a stage "
+                           "before the gate failed: analysts get what did arrive. A critical quality failure keeps "
+                           "the last good snapshot.", style="dim"))
 
 
 def _blocked(con, run_id: str) -> bool:

@@ -33,6 +33,7 @@ DEMO_FEEDS = [
     ("hn-newest", "hnrss-newest.rss", {}),
 ]
 DEMO_HANDLES = [f"reader{n:02d}" for n in range(1, 41)]
+SANDBOX_REDDIT_ENV = "REDDIT_CLIENT_ID=demo REDDIT_CLIENT_SECRET=demo REDDIT_USER_AGENT=listen-demo"
 
 
 def demo_import_records(now: dt.datetime, days: int = 28) -> list[dict]:
@@ -150,8 +151,9 @@ def run_demo(directory: Path, *, console: Console, serve: bool = False, wait=Non
         summarise(settings, console)
         _print_locations(settings, config_path, now.date(), console)
         if serve:
+            # the fake Reddit takes any credentials, but praw wants some; these are placeholders, not secrets
             console.print(f"[bold]serving[/bold]    the sandbox stays up on {sandbox.base_url} until Ctrl-C; in "
-                          f"another terminal: listen --config {escape(str(config_path))} run")
+                          f"another terminal: {SANDBOX_REDDIT_ENV} listen --config {escape(str(config_path))} run")
             try:
                 (wait or _wait_for_interrupt)()
             except KeyboardInterrupt:

@@ -4,7 +4,7 @@
     ...     con.execute("SELECT count(*) FROM posts").fetchone()
 
 One process writes (`listen run` or the DAG's pool-of-one tasks). Analysts never open the warehouse: they
-open the snapshot, an atomic copy published after each successful run (`publish_snapshot`).
+open the snapshot, an atomic copy published by each run whose quality gate passed (`publish_snapshot`).
 """
 
 from __future__ import annotations

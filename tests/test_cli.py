@@ -1,6 +1,7 @@
 """The CLI contract: help everywhere, exit codes, no tracebacks for user errors."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -164,13 +165,13 @@ def test_init_says_what_to_do_next(write_config, tmp_path, monkeypatch):
     empty = write_config('[warehouse]\npath = "data/w.duckdb"\n')
     assert main(["--config", str(empty), "init"]) == 0
     text = " ".join(console.export_text().split())
-    assert "next: add [[sources]] blocks" in text and "listen demo" in text
+    assert "add [[sources]] blocks" in text and "listen demo" in text
     (tmp_path / "a.jsonl").write_text('{"id": "1", "text": "hi"}\n', encoding="utf-8")
     with_source = write_config('[warehouse]\npath = "data/w.duckdb"\n[[sources]]\nname = "survey"\nkind = "import"\n'
                                'path = "a.jsonl"\n', name="two.toml")
     assert main(["--config", str(with_source), "init"]) == 0
     text = " ".join(console.export_text().split())
-    assert f"next: listen --config {with_source} run fetches 1 source(s) (survey)" in text
+    assert f"listen --config {with_source} run — fetch 1 source(s) (survey)" in text
 
 
 def test_topics_and_forget_print_sentences_not_dicts(snapshot_install, monkeypatch):
@@ -201,3 +202,22 @@ def test_check_summary_names_failures_by_column_and_check():
     text = console.export_text()
     assert "checked 40 posts: 2 expectations, 1 failed (0 critical); 3 posts quarantined" in text
     assert any(line.split() == ["posts", "lang", "in", "set", "3"] for line in text.splitlines())
+
+
+def test_sql_shell_explains_a_mistake_and_keeps_going(snapshot_install, monkeypatch):
+    console = _screen(monkeypatch)
+    lines = iter(["COPY posts TO '/tmp/listen-shell-leak.csv';", "SELECT count(*) AS n", "FROM posts;"])
+
+    def fake_input(prompt):
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    assert main(["--config", str(snapshot_install.file), "sql"]) == 0
+    screen = console.export_text()
+    text = " ".join(screen.split())
+    assert "file system operations are disabled" in text and "only queries the analyst snapshot" in text
+    assert any(line.split() == ["5"] for line in screen.splitlines())  # the next query still ran
+    assert not Path("/tmp/listen-shell-leak.csv").exists()

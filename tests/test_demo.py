@@ -82,4 +82,7 @@ def test_demo_serve_keeps_the_sandbox_up_until_interrupted(tmp_path, monkeypatch
 
     demo.run_demo(tmp_path / "d", console=console, serve=True, wait=wait)
     assert seen == {"status": 200}
-    assert "stays up on http://127.0.0.1:" in " ".join(console.export_text().split())
+    text = " ".join(console.export_text().split())
+    assert "stays up on http://127.0.0.1:" in text
+    assert f"REDDIT_CLIENT_ID=demo REDDIT_CLIENT_SECRET=demo REDDIT_USER_AGENT=listen-demo listen --config " \
+           f"{tmp_path / 'd' / 'listen.toml'} run" in text
