@@ -461,7 +461,7 @@ def _print_sources(con, console: Console) -> int:
                arg_max(status, started_at) AS last_status,
                arg_max(new, started_at) AS last_new,
                arg_max(coalesce(len(warnings), 0), started_at) AS last_warnings,
-               arg_max(error, started_at) AS last_error
+               arg_max_null(error, started_at) AS last_error  -- NULL when the last run had none
         FROM core.source_runs GROUP BY source ORDER BY source""").fetchall()
     if not health:
         return 0

@@ -204,3 +204,15 @@ def test_stage_errors_recorded_without_a_message_still_explain(survey_install, s
                     "false, 'failed: enrich')", [json.dumps([{"name": "enrich", "ok": False, "seconds": 0.0}])])
     assert main(["--config", str(survey_install.file), "status"]) == 0
     assert "enrich: failed (no message recorded; see the task log if Airflow ran it)" in " ".join(screen().split())
+
+
+def test_a_source_that_recovered_shows_no_old_error(survey_install, screen):
+    from pipelines.warehouse import open_warehouse
+
+    with open_warehouse(survey_install.paths.warehouse) as con:
+        con.execute("""INSERT INTO core.source_runs (run_id, source, started_at, finished_at, status, error) VALUES
+                       ('r1', 'survey', now() - INTERVAL 1 DAY, now() - INTERVAL 1 DAY, 'failed',
+                        'survey: no file matches survey.jsonl'),
+                       ('r2', 'survey', now(), now(), 'ok', NULL)""")
+    assert main(["--config", str(survey_install.file), "status"]) == 0
+    assert "no file matches" not in screen()
