@@ -46,7 +46,7 @@ def _table(*columns: str, title: str | None = None, right: tuple[str, ...] = ())
 
 
 def _when(value) -> str:
-    """A timestamp to the minute, in the warehouse's time zone ('2026-11-21 06:30'); '' for none."""
+    """A timestamp to the minute in local time, as DuckDB returns it (2026-11-21 06:30); empty for none."""
     if value is None:
         return ""
     return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, dt.datetime) else str(value)
