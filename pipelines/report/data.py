@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 from pipelines.report.connection import Window
 from pipelines.report.scores import topic_scores
@@ -22,6 +23,7 @@ QUOTE_CHARS = 220
 MAX_TOPICS = 5  # rising, and falling, each
 MAX_MAP_ROWS, MAX_MAP_COLS = 10, 8
 MAX_FOLLOW_UPS = 15
+MAX_WARNINGS = 25  # listed in Data health; `listen status --warnings` lists them all
 
 
 def rows(con, sql: str, params: list | None = None) -> list[dict]:
@@ -79,9 +81,22 @@ def _quotes(con, topic: int, period: str, intent: str | None = None, limit: int 
                  length(coalesce(r.body, '')) BETWEEN 60 AND 600 DESC, r.created_at DESC, r.post_id
         LIMIT ?""", [topic, period, intent, intent, limit])
     for q in picked:
-        text = q["body"] or q["title"] or ""
-        q["text"] = shorten(text, QUOTE_CHARS)
+        q["text"] = shorten(quote_text(q["title"], q["body"]), QUOTE_CHARS)
     return picked
+
+
+_REPEATED_OPENING = re.compile(r"^(.{12,200}?)(?:\s*\1)+", re.S)
+
+
+def quote_text(title: str | None, body: str | None) -> str:
+    """What a quote shows: the body (the title when there is none), once. Scraped comments often open with their
+    header twice ('10. april 2012 d. 17:35 - (0) 10. april 2012 d. 17:35 - (0) Det ville ...'): said once.
+
+        >>> quote_text("Title", "Title")
+        'Title'
+    """
+    text = (body or title or "").strip()
+    return _REPEATED_OPENING.sub(r"\1", text)
 
 
 def _topic_details(con, topic: int) -> dict:
@@ -154,13 +169,16 @@ def wishes_and_complaints(con) -> dict:
 
 def follow_ups(con, window: Window) -> list[dict]:
     """The open queue (follow_ups view) for posts written in this period, regulars first."""
-    return rows(con, """
+    found = rows(con, """
         SELECT f.post_id, f.url, f.channel, f.community, f.intent, f.topic_id, t.label, f.excerpt, f.created_at,
                f.reason, f.is_regular
         FROM follow_ups f LEFT JOIN topics t ON t.topic_id = f.topic_id
         WHERE CAST(f.created_at AS DATE) BETWEEN ? AND ?
         ORDER BY f.is_regular DESC, f.created_at DESC, f.post_id
         LIMIT ?""", [window.start, window.end, MAX_FOLLOW_UPS])
+    for row in found:
+        row["excerpt"] = quote_text(None, row["excerpt"])
+    return found
 
 
 def follow_up_count(con, window: Window) -> int:
@@ -208,7 +226,8 @@ def data_health(con, window: Window, sources: list[str]) -> dict:
         ),
         runs AS (
             SELECT source,
-                   max(finished_at) FILTER (WHERE status = 'ok') AS last_success,
+                   max(finished_at) FILTER (WHERE status IN ('ok', 'partial')) AS last_success,
+                   CAST(min(started_at) AS DATE) AS first_run,
                    count(*) FILTER (WHERE CAST(started_at AS DATE) BETWEEN ? AND ?) AS runs,
                    coalesce(sum(fetched) FILTER (WHERE CAST(started_at AS DATE) BETWEEN ? AND ?), 0) AS fetched,
                    count(*) FILTER (WHERE status = 'failed' AND CAST(started_at AS DATE) BETWEEN ? AND ?) AS errors,
@@ -230,11 +249,15 @@ def data_health(con, window: Window, sources: list[str]) -> dict:
                coalesce(r.errors, 0) AS errors, r.last_error, coalesce(q.n, 0) AS quarantined,
                coalesce(a.posts, 0) AS posts,
                round(a.unassigned / nullif(a.posts, 0), 3) AS unassigned_share,
-               ? - coalesce(r.days_with_success, 0) AS missing_days
+               -- days of the period since the source first ran (a source added yesterday has missed nothing
+               -- before that), each without an ok or partial run; a source that never ran missed them all
+               CASE WHEN r.first_run IS NULL THEN ?
+                    ELSE greatest(date_diff('day', greatest(CAST(? AS DATE), r.first_run), CAST(? AS DATE)) + 1, 0)
+                         - coalesce(r.days_with_success, 0) END AS missing_days
         FROM names n LEFT JOIN runs r USING (source) LEFT JOIN quarantined q USING (source)
         LEFT JOIN assigned a USING (source)
         ORDER BY n.source""",
-        [sources, start, end, start, end, start, end, start, end, start, end, window.days])
+        [sources, start, end, start, end, start, end, start, end, start, end, window.days, start, end])
     languages = rows(con, """
         SELECT lang, count(*) AS posts, round(count(*) / sum(count(*)) OVER (), 3) AS share
         FROM report_posts WHERE period = 'current' GROUP BY lang ORDER BY posts DESC, lang NULLS LAST""")
@@ -243,7 +266,21 @@ def data_health(con, window: Window, sources: list[str]) -> dict:
     unassigned = rows(con, """
         SELECT round(count(*) FILTER (WHERE topic < 0) / nullif(count(*), 0), 3) AS share
         FROM report_posts WHERE period = 'current'""")[0]["share"]
-    return {"sources": per_source, "languages": languages, "gaps": gaps, "unassigned_share": unassigned}
+    return {"sources": per_source, "languages": languages, "gaps": gaps, "unassigned_share": unassigned,
+            **source_warnings(con, window)}
+
+
+def source_warnings(con, window: Window) -> dict:
+    """The newest warnings source runs of this period recorded (bad rows, unreadable dates, ...), and how many
+    there were: {'warnings': [{'source', 'run_id', 'started_at', 'warning'}], 'warning_count': n}."""
+    in_period = "CAST(started_at AS DATE) BETWEEN ? AND ?"
+    listed = rows(con, f"""
+        SELECT r.source, r.run_id, r.started_at, w.warning
+        FROM source_runs r, unnest(r.warnings) WITH ORDINALITY AS w(warning, n)
+        WHERE {in_period} ORDER BY r.started_at DESC, r.source, w.n LIMIT ?""", [window.start, window.end, MAX_WARNINGS])
+    count = con.execute(f"SELECT coalesce(sum(len(warnings)), 0) FROM source_runs WHERE {in_period}",
+                        [window.start, window.end]).fetchone()[0]
+    return {"warnings": listed, "warning_count": int(count)}
 
 
 def actions(con) -> list[dict]:
