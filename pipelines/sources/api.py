@@ -71,6 +71,15 @@ class ApiRun:
         self.succeeded += 1
         return data, response.headers
 
+    def post_json(self, url: str, payload: dict):
+        """POST a JSON body (a login) and read the JSON answer; counts against the budget like a GET."""
+        self._spend()
+        try:
+            response = self.ctx.http.post_json(url, payload, source=self.source, max_bytes=self.max_bytes)
+        finally:
+            self.used += 1
+        return decode_json(response.body, f"{self.source}: POST {redact_url(url)}")
+
     def _spend(self) -> None:
         if self.used >= self.budget:
             raise StopRun(f"request budget of {self.budget} used up")
@@ -90,7 +99,8 @@ class ApiRun:
     def attempt(self, what: str, work) -> bool:
         """Run one listing or thread read; False when the run must end (budget, rate limit, broken server).
 
-        A 4xx answer is recorded against `what` and the run goes on; anything else that fails ends the run.
+        A 4xx answer or an unusable listing (SourceError) is recorded against `what` and the run goes on; a
+        request that failed otherwise (timeout, 5xx, too large, not JSON) ends the run.
         """
         if self.stopped:
             return False
@@ -103,7 +113,7 @@ class ApiRun:
             hint = self.hints.get(status)
             text = str(exc).removeprefix(f"{self.source}: ")
             self.failures.append(f"{what}: {text}" + (f"; {hint}" if hint else ""))
-            if status is None or status >= 500:
+            if isinstance(exc, FetchError) and (status is None or status >= 500):
                 self.stopped = "the server failed; later listings were not read"
         return not self.stopped
 

@@ -192,8 +192,10 @@ class _Run:
                               parent=status.get("in_reply_to_id"), edited=status.get("edited_at"))
         if not self.config.replies or status["id"] in self.conversations_read:
             return
-        if not (status.get("in_reply_to_id") or status.get("replies_count")) and not again:
-            self.tracked.remember(status["id"], count=status.get("replies_count") or 0)
+        replies = status.get("replies_count") or 0
+        if not again and ("root" in entry and entry.get("count") == replies  # read before, nothing new below it
+                          or not (status.get("in_reply_to_id") or replies)):  # no conversation to read
+            self.tracked.remember(status["id"], count=entry.get("count", replies))
             return
         self.conversations_read.add(status["id"])
         self.api.attempt(f"replies of status {status['id']}", lambda: self.read_context(status))
