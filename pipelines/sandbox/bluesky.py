@@ -16,7 +16,7 @@ recorded); past the limit the answer is 429 with the same headers.
 
 Options (sandbox.options): ``bluesky_clock`` (datetime: posts indexed later do not exist yet),
 ``bluesky_dates_end`` (datetime: dates shifted so the newest post lands there; the demo), ``bluesky_deleted``
-(URIs), ``bluesky_public_refuses`` (True: reads without a session answer 403, as the public AppView may for
+(URIs), ``bluesky_page_size`` (pages smaller than asked), ``bluesky_public_refuses`` (True: reads without a session answer 403, as the public AppView may for
 search), ``bluesky_accounts`` ({identifier: app password} accepted by createSession), ``bluesky_window``
 ((requests, seconds)) and ``endless_paging`` (every page returns a new cursor and the same posts).
 """
@@ -154,7 +154,7 @@ class BlueskyFake:
         return json_reply(session)
 
     def _limit(self, request: Request, default: int = 25) -> int:
-        return max(1, min(int(request.arg("limit") or default), 100))
+        return max(1, min(int(request.arg("limit") or default), 100, int(self.options.get("bluesky_page_size") or 100)))
 
     def search(self, request: Request) -> Reply:
         words = (request.arg("q") or "").lower().split()

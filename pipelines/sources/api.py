@@ -187,9 +187,10 @@ MAX_TRACKED = 2000
 class Tracked:
     """Threads (a matched status or topic and what hangs below it) remembered across runs, for ``revisit_days``.
 
-    Each entry: ``{"at": ISO time of the last activity, "count": replies/posts the API last reported,
-    "community": label, "items": {child id: source-specific info}, ...}``. The items let a later run tell which
-    children disappeared (deleted: a tombstone is loaded) and, with the parent, load that tombstone in place.
+    Each entry: ``{"at": ISO time of the last activity, "count": replies the API last reported, "community":
+    label, "items": {child id: {"parent": id, "sig": what changes when the child is edited or answered}}, ...}``.
+    The items let a later run tell which children changed or disappeared (deleted: a tombstone is loaded, in its
+    place in the thread thanks to the parent).
     """
 
     def __init__(self, state: dict | None):
@@ -205,6 +206,11 @@ class Tracked:
 
     def drop(self, key: str) -> None:
         self.threads.pop(key, None)
+
+    def with_items(self, keys: list[str]) -> list[tuple[str, str]]:
+        """(id, thread key) of each thread's own post, then of every reply remembered below it, thread by thread:
+        what a revisit asks the server about."""
+        return [pair for key in keys for pair in [(key, key)] + [(item, key) for item in self.threads[key]["items"]]]
 
     def due(self, now: dt.datetime, days: int, skip: set[str]) -> list[str]:
         """Threads active within `days`, newest first, except those already read this run."""

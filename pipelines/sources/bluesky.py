@@ -82,6 +82,7 @@ class _Run:
         self.tracked = Tracked(cursor.get("threads"))
         self.records: dict[str, dict] = {}
         self.threads_read: set[str] = set()
+        self.current: dict[str, dict] = {}  # matched posts as a revisit found them
 
     def cursor(self) -> dict:
         return {"listings": self.listings, "threads": self.tracked.state(self.ctx.now, self.config.revisit_days)}
@@ -217,38 +218,57 @@ class _Run:
         while isinstance(parent, dict) and parent.get("$type") == THREAD_POST:
             self.add(parent.get("post"), community)
             parent = parent.get("parent")
-        replies: dict[str, str | None] = {}
+        replies: dict[str, dict] = {}
         stack = list(thread.get("replies") or [])
         while stack:
             node = stack.pop()
             if isinstance(node, dict) and node.get("$type") == THREAD_POST and self.add(node.get("post"), community):
-                replies[node["post"]["uri"]] = _replying_to(node["post"])[1]
+                replies[node["post"]["uri"]] = {"parent": _replying_to(node["post"])[1],
+                                                "sig": str(node["post"].get("replyCount") or 0)}
                 stack.extend(node.get("replies") or [])
-        for gone in set(entry.get("items") or {}) - set(replies):
-            self.tombstone(gone, community=community, thread=entry.get("root"), parent=entry["items"][gone])
+        known = entry.get("items") or {}
+        for gone in set(known) - set(replies):
+            self.tombstone(gone, community=community, thread=entry.get("root"), parent=known[gone]["parent"])
         self.add(thread.get("post") or post, community)
         self.tracked.remember(post["uri"], count=(thread.get("post") or post).get("replyCount") or 0, items=replies)
 
     def revisit(self) -> None:
-        due = self.tracked.due(self.ctx.now, self.config.revisit_days, skip=set(self.records))
-        for start in range(0, len(due), GET_POSTS):
-            chunk = due[start:start + GET_POSTS]
-            if not self.api.attempt(f"revisit of {len(chunk)} posts", lambda: self._check(chunk)):
-                return
+        """Matched posts of the last revisit_days and the replies below them: deleted, or answered since?
 
-    def _check(self, uris: list[str]) -> None:
-        found = self.xrpc("app.bsky.feed.getPosts", [("uris", u) for u in uris])
+        One getPosts per 25 URIs; a thread is read again when its post's or any reply's reply count changed or a
+        reply is gone (the new read tells which, and tombstones it)."""
+        due = self.tracked.due(self.ctx.now, self.config.revisit_days, skip=set(self.records))
+        pairs = self.tracked.with_items(due)
+        stale: dict[str, dict] = {}
+        for start in range(0, len(pairs), GET_POSTS):
+            chunk = pairs[start:start + GET_POSTS]
+            if not self.api.attempt(f"revisit of {len(chunk)} posts", lambda: self._check(chunk, stale)):
+                return
+        for uri, post in stale.items():
+            if self.tracked.get(uri) and uri not in self.threads_read:
+                self.threads_read.add(uri)
+                if not self.api.attempt(f"thread of {uri}", lambda: self.read_thread(post)):
+                    return
+
+    def _check(self, pairs: list[tuple[str, str]], stale: dict[str, dict]) -> None:
+        found = self.xrpc("app.bsky.feed.getPosts", [("uris", uri) for uri, _ in pairs])
         current = {p["uri"]: p for p in (found.get("posts") or []) if isinstance(p, dict) and p.get("uri")} \
             if isinstance(found, dict) else {}
-        for uri in uris:
-            entry = self.tracked.get(uri)
+        for uri, key in pairs:
+            entry = self.tracked.get(key)
+            if entry is None:
+                continue  # its matched post is gone; its replies stay as they were
             post = current.get(uri)
-            if post is None:
+            if uri != key:
+                if post is None or entry["items"].get(uri, {}).get("sig") != str(post.get("replyCount") or 0):
+                    stale.setdefault(key, self.current[key])
+            elif post is None:
                 self.tombstone(uri, community=entry["community"], thread=entry.get("root"), parent=entry.get("parent"))
                 self.tracked.drop(uri)
-            elif (post.get("replyCount") or 0) != entry.get("count", 0):
-                self.add(post, entry["community"])
-                self.follow(post, entry["community"], again=True)
+            else:
+                self.current[key] = post
+                if (post.get("replyCount") or 0) != entry.get("count", 0):
+                    stale[key] = post
 
 
 def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:

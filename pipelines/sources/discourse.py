@@ -200,7 +200,7 @@ class _Run:
             for post in ((more or {}).get("post_stream") or {}).get("posts") or [] if isinstance(more, dict) else []:
                 if isinstance(post, dict) and isinstance(post.get("id"), int):
                     posts[post["id"]] = post
-        number_to_id = {v[0]: k for k, v in known.items()}
+        number_to_id = {item["number"]: post_id for post_id, item in known.items()}
         number_to_id.update({p.get("post_number"): str(p["id"]) for p in posts.values()})
         first = number_to_id.get(1) or entry.get("first") or (str(order[0]) if order else None)
         category = self.categories.get(topic.get("category_id"), {}).get("name")
@@ -213,7 +213,7 @@ class _Run:
                 continue
             number = post.get("post_number")
             parent = None if number == 1 else number_to_id.get(post.get("reply_to_post_number")) or first
-            item = [number, _signature(post), parent]
+            item = {"number": number, "sig": _signature(post), "parent": parent}
             if known.get(str(post["id"])) == item:
                 continue  # unchanged since it was loaded
             items[str(post["id"])] = item
@@ -225,9 +225,9 @@ class _Run:
         self.tracked.remember(key, at=topic.get("last_posted_at") or bumped_at, bumped=bumped_at or entry.get("bumped"),
                               community=community, first=first, items=items)
 
-    def tombstone(self, post_id: str, item: list, *, community: str, thread: str | None) -> None:
-        self.records[post_id] = {"id": int(post_id), "post_number": item[0], "_listen": {
-            "deleted": True, "community": community, "thread": thread, "parent": item[2]}}
+    def tombstone(self, post_id: str, item: dict, *, community: str, thread: str | None) -> None:
+        self.records[post_id] = {"id": int(post_id), "post_number": item["number"], "_listen": {
+            "deleted": True, "community": community, "thread": thread, "parent": item["parent"]}}
 
     def forget_topic(self, key: str, entry: dict) -> None:
         for post_id, item in (entry.get("items") or {}).items():

@@ -51,6 +51,11 @@ def id_order(status_id: str) -> tuple[int, str]:
     return len(status_id), status_id
 
 
+def signature(status: dict) -> str:
+    """What changes when a status is answered or edited."""
+    return f"{status.get('replies_count') or 0}|{status.get('edited_at') or ''}"
+
+
 def newest_id(current: str | None, statuses: list[dict]) -> str | None:
     return max([s["id"] for s in statuses] + ([current] if current else []), key=id_order, default=None)
 
@@ -82,6 +87,7 @@ class _Run:
         self.tracked = Tracked(cursor.get("threads"))
         self.records: dict[str, dict] = {}
         self.conversations_read: set[str] = set()
+        self.current: dict[str, dict] = {}  # matched statuses as a revisit found them
 
     def cursor(self) -> dict:
         return {"domain": self.domain, "listings": self.listings, "account_ids": self.account_ids,
@@ -114,7 +120,8 @@ class _Run:
         try:
             info = self.api.get_json(f"{self.base}/api/v2/instance")
         except FetchError as exc:
-            raise SourceError(f"{exc}; is {self.base} a Mastodon instance?") from None
+            raise SourceError(f"{exc}; " + self.api.hints.get(exc.status, f"is {self.base} a Mastodon instance?")) \
+                from None
         if not isinstance(info, dict) or not (info.get("domain") or info.get("uri")):
             raise SourceError(f"{self.config.name}: {self.base}/api/v2/instance does not describe a Mastodon "
                               f"instance; check the instance address")
@@ -214,34 +221,53 @@ class _Run:
         root = ancestors[0]["id"] if ancestors else (entry.get("root") or status["id"])
         for found in ancestors + [status] + descendants:
             self.add(found, community, thread=root)
-        replies = {s["id"]: s.get("in_reply_to_id") for s in descendants if s.get("visibility") in PUBLIC}
-        for gone in set(entry.get("items") or {}) - set(replies):
-            self.tombstone(gone, community=community, thread=root, parent=entry["items"][gone])
+        replies = {s["id"]: {"parent": s.get("in_reply_to_id"), "sig": signature(s)} for s in descendants
+                   if s.get("visibility") in PUBLIC}
+        known = entry.get("items") or {}
+        for gone in set(known) - set(replies):
+            self.tombstone(gone, community=community, thread=root, parent=known[gone]["parent"])
         self.tracked.remember(status["id"], root=root, count=status.get("replies_count") or 0, items=replies)
 
     def revisit(self) -> None:
-        """Matched statuses of the last revisit_days: edited, deleted, or with a changed reply count?"""
-        due = self.tracked.due(self.ctx.now, self.config.revisit_days, skip=set(self.records))
-        for start in range(0, len(due), MULTI_GET if self.multi_get else 1):
-            chunk = due[start:start + (MULTI_GET if self.multi_get else 1)]
-            if not self.api.attempt(f"revisit of {len(chunk)} statuses", lambda: self._check(chunk)):
-                return
+        """Matched statuses of the last revisit_days and the replies below them: edited, deleted, answered?
 
-    def _check(self, ids: list[str]) -> None:
-        current = self._current(ids)
-        for status_id in ids:
-            entry = self.tracked.get(status_id)
+        One multi-get per 20 ids; a conversation is read again when its status's or any reply's reply count
+        or edit time changed, or a reply is gone (the new read tells which, and tombstones it)."""
+        due = self.tracked.due(self.ctx.now, self.config.revisit_days, skip=set(self.records))
+        pairs = self.tracked.with_items(due)
+        stale: dict[str, dict] = {}
+        for start in range(0, len(pairs), MULTI_GET):
+            chunk = pairs[start:start + MULTI_GET]
+            if not self.api.attempt(f"revisit of {len(chunk)} statuses", lambda: self._check(chunk, stale)):
+                return
+        for key, status in stale.items():
+            if self.tracked.get(key) and key not in self.conversations_read:
+                self.conversations_read.add(key)
+                if not self.api.attempt(f"replies of status {key}", lambda: self.read_context(status)):
+                    return
+
+    def _check(self, pairs: list[tuple[str, str]], stale: dict[str, dict]) -> None:
+        current = self._current([status_id for status_id, _ in pairs])
+        for status_id, key in pairs:
+            entry = self.tracked.get(key)
+            if entry is None:
+                continue  # its matched status is gone; its replies stay as they were
             status = current.get(status_id)
-            if status is None or status.get("visibility") not in PUBLIC:
-                self.tombstone(status_id, community=entry["community"], thread=entry.get("root"),
-                               parent=entry.get("parent"))
-                self.tracked.drop(status_id)
+            gone = status is None or status.get("visibility") not in PUBLIC
+            if status_id != key:
+                if gone or entry["items"].get(status_id, {}).get("sig") != signature(status):
+                    stale.setdefault(key, self.current[key])
                 continue
+            if gone:
+                self.tombstone(key, community=entry["community"], thread=entry.get("root"), parent=entry.get("parent"))
+                self.tracked.drop(key)
+                continue
+            self.current[key] = status  # for a re-read below
             if status.get("edited_at") != entry.get("edited"):
                 self.add(status, entry["community"], thread=entry.get("root"))
+                self.tracked.remember(key, edited=status.get("edited_at"))
             if (status.get("replies_count") or 0) != entry.get("count", 0):
-                self.add(status, entry["community"], thread=entry.get("root"))
-                self.follow(status, entry["community"], again=True)
+                stale[key] = status
 
     def _current(self, ids: list[str]) -> dict[str, dict]:
         """The statuses that still exist, by id: one multi-get (Mastodon 4.3+), else one request per status."""
