@@ -41,7 +41,6 @@ class ApiRun:
         self.max_bytes = config.max_bytes
         self.headers = dict(headers or {})
         self.used = 0
-        self.succeeded = 0
         self.remaining: float | None = None
         self.reset_in: float | None = None
         self.failures: list[str] = []
@@ -68,7 +67,6 @@ class ApiRun:
             self.used += 1
         self._note_window(response.headers)
         data = decode_json(response.body, f"{self.source}: {redact_url(full)}")
-        self.succeeded += 1
         return data, response.headers
 
     def post_json(self, url: str, payload: dict):
@@ -118,8 +116,8 @@ class ApiRun:
         return not self.stopped
 
     def batch(self, records: list[dict], cursor: dict) -> Batch:
-        """The run's Batch; a SourceError when nothing could be read at all (the cursor then stays as it was)."""
-        if self.failures and not self.succeeded:
+        """The run's Batch; a SourceError when a listing failed and nothing was read (the cursor stays as it was)."""
+        if self.failures and not records:
             raise SourceError(f"{self.source}: " + "; ".join(self.failures))
         reasons = self.failures + ([self.stopped] if self.stopped and self.stopped not in " ".join(self.failures)
                                    else [])

@@ -142,8 +142,8 @@ class _Run:
                 if watermark and bumped and bumped <= watermark:
                     complete = complete or not pinned
                     continue
-                if self.hidden(topic.get("category_id")):
-                    continue
+                if self.hidden(topic.get("category_id")) or str(topic["id"]) in self.topics_read:
+                    continue  # a page repeating topics (a broken server) has nothing fresh and ends the paging
                 fresh += 1
                 top = max(filter(None, [top, bumped]), default=None)
                 self.read_topic(topic["id"], topic.get("bumped_at"))
