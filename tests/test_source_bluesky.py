@@ -56,6 +56,8 @@ def test_search_and_author_feed_with_threads(sandbox):
     assert len(own) >= 40 and {p["community"] for p in own} == {"bluesky @chriskenny.bsky.social"}
     reposted = "at://did:plc:n65dhyosfrm6t7jhzum76exq/app.bsky.feed.post/3lnneysi3ps2c"  # mickael.canouil.fr's post
     assert reposted not in found and reposted.rsplit("/", 1)[1] in repr(sandbox.bluesky.posts())  # reposts skipped
+    answered = found["at://did:plc:wpe35pganb6d4pg4ekmfy6u5/app.bsky.feed.post/3lof7sovfok2h"]["parent_id"]
+    assert answered in found  # the post the account answered, carried by its feed item
     part5 = found[PART5]
     assert part5["kind"] == "comment" and part5["parent_id"] == PART4
     assert part5["thread_id"] == THREAD + "3lpjqeaiz2k27"  # part 1/, never recorded

@@ -15,12 +15,14 @@ Paging follows the ``cursor`` the API returns. Search asks for the newest posts 
 newest one seen last run (``since``, an hour's overlap for late indexing); an author feed is read back to that
 same watermark. The watermark only moves when a listing was read to its end: a run cut short by ``max_pages``
 or the request budget reads the same stretch again next time (posts already stored are simply updated).
-Reposts are skipped; a pinned post does not end the paging.
+Reposts are skipped; a pinned post does not end the paging. A reply in an author feed comes with the post it
+answers and its thread's first post (the feed carries both): they are loaded too, at no extra request.
 
-Each matched post's thread (its parents and replies) is read once; matched posts stay remembered for
-``revisit_days``: one ``getPosts`` per 25 of them tells which were deleted (a tombstone is loaded: the stored text
-and author go) and which have a changed reply count (the thread is read again; replies that disappeared become
-tombstones). Bluesky posts cannot be edited.
+A matched post with replies has its thread read once (getPostThread: its parents and replies); a reply names
+its thread's root and its parent in its own record, so linking it costs nothing. Matched posts and the replies
+read below them stay remembered for ``revisit_days``: one ``getPosts`` per 25 tells which were deleted (a
+tombstone is loaded: the stored text and author go) and whose reply count changed (the thread is read again;
+replies that disappeared become tombstones). Bluesky posts cannot be edited.
 
 ``at://did/app.bsky.feed.post/rkey`` URIs are the posts' ids; their public links are
 ``https://bsky.app/profile/<handle>/post/<rkey>`` (the DID when the handle is unknown or invalid). Authors are
@@ -144,6 +146,9 @@ class _Run:
             posts, cursor = items_of(page), page.get("cursor") if isinstance(page, dict) else None
             fresh = 0
             for post, pinned in posts:
+                if pinned is None:  # context a feed item carries (the post a reply answers): kept, not followed
+                    self.add(post, community)
+                    continue
                 stamp = parse_time(post.get("indexedAt"))
                 if horizon and stamp and stamp < horizon and not pinned:
                     complete = True
@@ -178,6 +183,9 @@ class _Run:
                 reason = (item.get("reason") or {}).get("$type", "") if isinstance(item, dict) else ""
                 if isinstance(item, dict) and isinstance(item.get("post"), dict) and "reasonRepost" not in reason:
                     found.append((item["post"], "reasonPin" in reason))
+                    reply = item.get("reply") or {}  # the posts an account's reply answers: free context
+                    found += [(reply[part], None) for part in ("root", "parent") if isinstance(reply.get(part), dict)
+                              and reply[part].get("$type", "").endswith("#postView")]
             return found
 
         self.read_listing(f"author:{actor.lower()}", "app.bsky.feed.getAuthorFeed",
