@@ -93,6 +93,17 @@ def test_the_next_run_asks_only_for_what_is_new(sandbox):
     assert second.cursor["listings"]["search:redistricting"]["newest"].startswith("2025-05-19T17:10:09")
 
 
+def test_an_author_feed_is_read_back_only_to_the_last_run(sandbox):
+    cfg = config(sandbox, search=[], accounts=["chriskenny.bsky.social"], max_pages=20)
+    sandbox.options.update(bluesky_page_size=10, bluesky_clock=dt.datetime(2025, 5, 1, tzinfo=UTC))
+    first = run(cfg)
+    sandbox.options.pop("bluesky_clock")
+    sandbox.hits.clear()
+    second = run(cfg, first.cursor)
+    assert methods(sandbox).count("app.bsky.feed.getAuthorFeed") == 1  # the first page reaches last run's newest
+    assert second.cursor["listings"]["author:chriskenny.bsky.social"]["newest"].startswith("2025-05-05")
+
+
 def test_a_run_cut_short_reads_the_same_stretch_again(sandbox):
     cfg = config(sandbox)
     sandbox.options["bluesky_clock"] = dt.datetime(2025, 5, 19, 1, tzinfo=UTC)

@@ -142,12 +142,17 @@ def test_a_closed_rate_limit_window_ends_the_run_as_partial(sandbox):
 
 
 def test_a_short_rate_limit_window_is_waited_out(sandbox):
+    run(config(sandbox))
+    unlimited = len(sandbox.hits)
+    sandbox.hits.clear()
+    sandbox.mastodon.window.expire()
     sandbox.options["mastodon_window"] = (3, 2)
     ctx = fetch_context(NOW)
     ctx.http._sleep = lambda seconds: (ctx.http.waits.append(seconds), sandbox.mastodon.window.expire())
     batch = mastodon.fetch(config(sandbox), {}, ctx)
     assert batch.stopped_early is None and len(batch.records) == 31
     assert ctx.http.waits and all(0 < w <= 2 for w in ctx.http.waits)
+    assert len(sandbox.hits) == unlimited  # it waited before asking: the server never had to answer 429
 
 
 def test_429_with_reset_header_is_waited_for_by_the_client(sandbox):
@@ -162,7 +167,7 @@ def test_429_with_reset_header_is_waited_for_by_the_client(sandbox):
     ctx.http._sleep = sleep
     batch = mastodon.fetch(config(sandbox), {}, ctx)
     assert batch.stopped_early is None and len(batch.records) == 31
-    assert 0 < ctx.http.waits[0] <= 1  # from x-ratelimit-reset, as Mastodon sends no Retry-After
+    assert 0.5 < ctx.http.waits[0] <= 1  # until x-ratelimit-reset (Mastodon sends no Retry-After), not a backoff
 
 
 def test_search_needs_a_token_which_is_sent_but_never_stored(sandbox, monkeypatch):
@@ -201,3 +206,23 @@ def test_normalise_keeps_content_warnings_and_skips_media_only_statuses():
     post = mastodon.normalise(cfg, raw)
     assert post["title"] == "Film" and post["body"] == "Spoilers & more" and post["author"] == "a@m.example"
     assert mastodon.normalise(cfg, {**raw, "content": "", "spoiler_text": ""}) is None
+
+
+def test_only_public_and_unlisted_statuses_are_kept_and_boosts_are_skipped():
+    import json
+
+    from pipelines.sandbox.mastodon import load_instance
+    from pipelines.sandbox.server import Reply
+
+    recorded = next(iter(load_instance("dev")["statuses"].values()))
+    page = [{**recorded, "id": str(n), "visibility": visibility, "reblog": recorded if boost else None}
+            for n, (visibility, boost) in enumerate([("public", False), ("unlisted", False), ("private", False),
+                                                     ("direct", False), ("public", True)], start=1)]
+    server = Sandbox(services=())
+    server.route("/api/v2/instance", lambda request: Reply(body=b'{"domain": "m.example"}', content_type="application/json"))
+    server.route("/api/v1/timelines/tag/", lambda request: Reply(body=json.dumps(page).encode(),
+                                                                 content_type="application/json"))
+    with server:
+        batch = mastodon.fetch(MastodonSource(name="m", kind="mastodon", instance=server.base_url, hashtags=["x"],
+                                              replies=False), {}, fetch_context(NOW))
+    assert sorted(r["id"] for r in batch.records) == ["1", "2"]
