@@ -61,3 +61,9 @@ def shifted(value: str | None, offset: dt.timedelta) -> str | None:
         return value
     return (parse_stamp(value) + offset).astimezone(dt.timezone.utc).isoformat(timespec="milliseconds") \
         .replace("+00:00", "Z")
+
+
+def demo_dates_end(sandbox, option: str) -> None:
+    """Date a service's recordings for `listen demo`: its newest item lands where the feeds' does (an hour ago)."""
+    end = sandbox.options.get("feed_dates_end") or dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    sandbox.options.setdefault(option, end)

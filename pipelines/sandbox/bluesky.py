@@ -30,7 +30,7 @@ import json
 import secrets
 
 from pipelines.paths import SANDBOX_DATA
-from pipelines.sandbox.api_fakes import RateWindow, json_reply, parse_stamp, shifted
+from pipelines.sandbox.api_fakes import RateWindow, demo_dates_end, json_reply, parse_stamp, shifted
 from pipelines.sandbox.server import Reply, Request
 
 BLUESKY_DIR = SANDBOX_DATA / "bluesky"
@@ -246,8 +246,7 @@ def register(sandbox) -> None:
 
 def demo_sources(sandbox) -> list[str]:
     """The recorded search and author feed, dated so the newest recorded post lands an hour ago."""
-    end = sandbox.options.get("feed_dates_end") or dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
-    sandbox.options.setdefault("bluesky_dates_end", end)
+    demo_dates_end(sandbox, "bluesky_dates_end")
     return ["[[sources]]", 'name = "bluesky-redistricting"', 'kind = "bluesky"', 'search = ["redistricting"]',
             'accounts = ["chriskenny.bsky.social"]', f'base_url = "{sandbox.url("/bluesky")}"',
             f'login_url = "{sandbox.url("/bluesky")}"', ""]

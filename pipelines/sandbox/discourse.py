@@ -34,7 +34,7 @@ import re
 import time
 
 from pipelines.paths import SANDBOX_DATA
-from pipelines.sandbox.api_fakes import RateWindow, json_reply, parse_stamp, shifted
+from pipelines.sandbox.api_fakes import RateWindow, demo_dates_end, json_reply, parse_stamp, shifted
 from pipelines.sandbox.server import Reply, Request
 
 DISCOURSE_DIR = SANDBOX_DATA / "discourse"
@@ -223,7 +223,6 @@ def register(sandbox) -> None:
 
 def demo_sources(sandbox) -> list[str]:
     """The written Demo Notes forum (its staff-only category stays out), dated to end an hour ago."""
-    end = sandbox.options.get("feed_dates_end") or dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
-    sandbox.options.setdefault("discourse_dates_end", end)
+    demo_dates_end(sandbox, "discourse_dates_end")
     return ["[[sources]]", 'name = "forum-demonotes"', 'kind = "discourse"', f'url = "{sandbox.url("/discourse/demo")}"',
             'forum_name = "Demo Notes community"', ""]

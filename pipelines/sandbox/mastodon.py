@@ -34,7 +34,7 @@ import re
 from urllib.parse import urlencode
 
 from pipelines.paths import SANDBOX_DATA
-from pipelines.sandbox.api_fakes import RateWindow, json_reply, parse_stamp, shifted
+from pipelines.sandbox.api_fakes import RateWindow, demo_dates_end, json_reply, parse_stamp, shifted
 from pipelines.sandbox.server import Reply, Request
 from pipelines.text import html_to_text
 
@@ -227,7 +227,6 @@ def register(sandbox) -> None:
 
 def demo_sources(sandbox) -> list[str]:
     """The demo instance's #DemoNotes tag and support account, dated to end an hour ago."""
-    end = sandbox.options.get("feed_dates_end") or dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
-    sandbox.options.setdefault("mastodon_dates_end", end)
+    demo_dates_end(sandbox, "mastodon_dates_end")
     return ["[[sources]]", 'name = "mastodon-demonotes"', 'kind = "mastodon"',
             f'instance = "{sandbox.url("/mastodon/demo")}"', 'hashtags = ["DemoNotes"]', 'accounts = ["demonotes"]', ""]

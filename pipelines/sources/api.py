@@ -115,6 +115,12 @@ class ApiRun:
                 self.stopped = "the server failed; later listings were not read"
         return not self.stopped
 
+    def read_all(self, listings) -> None:
+        """attempt() each (what, work) in turn, until the run must end."""
+        for what, work in listings:
+            if not self.attempt(what, work):
+                return
+
     def batch(self, records: list[dict], cursor: dict) -> Batch:
         """The run's Batch; a SourceError when a listing failed and nothing was read (the cursor stays as it was)."""
         if self.failures and not records:
@@ -222,3 +228,50 @@ class Tracked:
         kept = [(parse_time(v.get("at")), k) for k, v in self.threads.items()]
         kept = sorted(((a, k) for a, k in kept if a and a >= horizon), reverse=True)[:MAX_TRACKED]
         return {k: self.threads[k] for _, k in kept}
+
+
+class SourceRun:
+    """One fetch of a JSON-API source: its listings' watermarks, the threads it keeps revisiting, its records.
+
+    A source subclasses it with its listings, its thread reads and ``revisit``; ``finish`` revisits what is due
+    and returns the Batch. The cursor holds ``listings`` and the remembered threads (under ``threads_key``).
+    """
+
+    threads_key = "threads"
+
+    def __init__(self, config, cursor: dict, ctx: FetchContext, api: ApiRun):
+        self.config, self.ctx, self.api = config, ctx, api
+        self.listings: dict = dict(cursor.get("listings") or {})
+        self.tracked = Tracked(cursor.get(self.threads_key))
+        self.records: dict[str, dict] = {}
+
+    def cursor(self) -> dict:
+        return {"listings": self.listings,
+                self.threads_key: self.tracked.state(self.ctx.now, self.config.revisit_days)}
+
+    def keep(self, key: str, record: dict) -> None:
+        self.records[key] = record
+        self.ctx.progress(len(self.records))
+
+    def revisit(self) -> None:
+        raise NotImplementedError
+
+    def revisit_threads(self, per_request: int, noun: str, check, reread, done: set[str]) -> None:
+        """Ask about the due threads' posts and replies `per_request` ids at a time (``check(pairs, stale)`` puts
+        threads that changed into `stale`: {key: the thread's post as now}), then read those threads again."""
+        pairs = self.tracked.with_items(self.tracked.due(self.ctx.now, self.config.revisit_days, skip=set(self.records)))
+        stale: dict[str, dict] = {}
+        for start in range(0, len(pairs), per_request):
+            chunk = pairs[start:start + per_request]
+            if not self.api.attempt(f"revisit of {len(chunk)} {noun}", lambda: check(chunk, stale)):
+                return
+        for key, post in stale.items():
+            if self.tracked.get(key) and key not in done:
+                done.add(key)
+                if not self.api.attempt(f"replies of {key}", lambda: reread(post)):
+                    return
+
+    def finish(self) -> Batch:
+        if self.config.revisit_days:
+            self.revisit()
+        return self.api.batch(list(self.records.values()), self.cursor())

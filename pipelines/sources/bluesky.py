@@ -39,7 +39,9 @@ import os
 import re
 
 from pipelines.http import FetchError
-from pipelines.sources.api import ApiRun, PageGuard, Tracked, parse_time
+from functools import partial
+
+from pipelines.sources.api import ApiRun, PageGuard, SourceRun, parse_time
 from pipelines.sources.base import Batch, FetchContext, SourceError
 
 PAGE_SIZE = 100  # the maximum of searchPosts and getAuthorFeed
@@ -75,19 +77,13 @@ def _replying_to(post: dict) -> tuple[str | None, str | None]:
     return (reply.get("root") or {}).get("uri"), (reply.get("parent") or {}).get("uri")
 
 
-class _Run:
+class _Run(SourceRun):
     def __init__(self, config, cursor: dict, ctx: FetchContext, api: ApiRun):
-        self.config, self.ctx, self.api = config, ctx, api
+        super().__init__(config, cursor, ctx, api)
         self.base = config.base_url
         self.logged_in = False
-        self.listings: dict = dict(cursor.get("listings") or {})
-        self.tracked = Tracked(cursor.get("threads"))
-        self.records: dict[str, dict] = {}
         self.threads_read: set[str] = set()
         self.current: dict[str, dict] = {}  # matched posts as a revisit found them
-
-    def cursor(self) -> dict:
-        return {"listings": self.listings, "threads": self.tracked.state(self.ctx.now, self.config.revisit_days)}
 
     # -- requests ----------------------------------------------------------------------------------------------
     def xrpc(self, method: str, params: dict | list):
@@ -124,8 +120,7 @@ class _Run:
         if not isinstance(post, dict) or not AT_URI.match(str(post.get("uri") or "")):
             return False
         known = self.records.get(post["uri"], {}).get("_listen", {})
-        self.records[post["uri"]] = {**slim_post(post), "_listen": {"community": known.get("community") or community}}
-        self.ctx.progress(len(self.records))
+        self.keep(post["uri"], {**slim_post(post), "_listen": {"community": known.get("community") or community}})
         return True
 
     def tombstone(self, uri: str, *, community: str, thread: str | None, parent: str | None) -> None:
@@ -245,18 +240,7 @@ class _Run:
 
         One getPosts per 25 URIs; a thread is read again when its post's or any reply's reply count changed or a
         reply is gone (the new read tells which, and tombstones it)."""
-        due = self.tracked.due(self.ctx.now, self.config.revisit_days, skip=set(self.records))
-        pairs = self.tracked.with_items(due)
-        stale: dict[str, dict] = {}
-        for start in range(0, len(pairs), GET_POSTS):
-            chunk = pairs[start:start + GET_POSTS]
-            if not self.api.attempt(f"revisit of {len(chunk)} posts", lambda: self._check(chunk, stale)):
-                return
-        for uri, post in stale.items():
-            if self.tracked.get(uri) and uri not in self.threads_read:
-                self.threads_read.add(uri)
-                if not self.api.attempt(f"thread of {uri}", lambda: self.read_thread(post)):
-                    return
+        self.revisit_threads(GET_POSTS, "posts", self._check, self.read_thread, self.threads_read)
 
     def _check(self, pairs: list[tuple[str, str]], stale: dict[str, dict]) -> None:
         found = self.xrpc("app.bsky.feed.getPosts", [("uris", uri) for uri, _ in pairs])
@@ -283,15 +267,9 @@ def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
     """Search hits and account posts since last run, their threads, then revisits, within the request budget."""
     api = ApiRun(ctx, config, hints={400: "check the search query or account handle"})
     run = _Run(config, dict(cursor or {}), ctx, api)
-    for query in config.search:
-        if not api.attempt(f"search {query!r}", lambda: run.read_search(query)):
-            break
-    for actor in config.accounts:
-        if not api.attempt(f"@{actor}", lambda: run.read_author(actor)):
-            break
-    if config.revisit_days:
-        run.revisit()
-    return api.batch(list(run.records.values()), run.cursor())
+    api.read_all([*((f"search {query!r}", partial(run.read_search, query)) for query in config.search),
+                  *((f"@{actor}", partial(run.read_author, actor)) for actor in config.accounts)])
+    return run.finish()
 
 
 def normalise(config, raw: dict) -> dict | None:

@@ -37,7 +37,9 @@ import re
 from urllib.parse import quote, urlsplit
 
 from pipelines.http import FetchError
-from pipelines.sources.api import ApiRun, PageGuard, Tracked, parse_time
+from functools import partial
+
+from pipelines.sources.api import ApiRun, PageGuard, SourceRun, parse_time
 from pipelines.sources.base import Batch, FetchContext, SourceError
 from pipelines.text import html_to_text
 
@@ -74,20 +76,16 @@ def _signature(post: dict) -> str:
     return f"{post.get('version')}:{int(bool(post.get('deleted_at') or post.get('user_deleted')))}"
 
 
-class _Run:
+class _Run(SourceRun):
+    threads_key = "topics"
+
     def __init__(self, config, cursor: dict, ctx: FetchContext, api: ApiRun):
-        self.config, self.ctx, self.api = config, ctx, api
+        super().__init__(config, cursor, ctx, api)
         self.base = config.url
         self.forum = config.forum_name or urlsplit(config.url).hostname
         self.categories: dict[int, dict] = {}
-        self.listings: dict = dict(cursor.get("listings") or {})
-        self.tracked = Tracked(cursor.get("topics"))
-        self.records: dict[str, dict] = {}
         self.topics_read: set[str] = set()
         self.allowed_restricted: set[int] = set()
-
-    def cursor(self) -> dict:
-        return {"listings": self.listings, "topics": self.tracked.state(self.ctx.now, self.config.revisit_days)}
 
     # -- categories and listings -------------------------------------------------------------------------------
     def read_categories(self) -> None:
@@ -217,9 +215,8 @@ class _Run:
             if known.get(str(post["id"])) == item:
                 continue  # unchanged since it was loaded
             items[str(post["id"])] = item
-            self.records[str(post["id"])] = {**{k: post.get(k) for k in POST_FIELDS}, "_listen": {
-                "community": community, "topic": about, "thread": first, "parent": parent, "base": self.base}}
-            self.ctx.progress(len(self.records))
+            self.keep(str(post["id"]), {**{k: post.get(k) for k in POST_FIELDS}, "_listen": {
+                "community": community, "topic": about, "thread": first, "parent": parent, "base": self.base}})
         for gone in set(known) - set(items):
             self.tombstone(gone, known[gone], community=entry.get("community") or community, thread=first)
         self.tracked.remember(key, at=topic.get("last_posted_at") or bumped_at, bumped=bumped_at or entry.get("bumped"),
@@ -253,12 +250,8 @@ def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
         run.read_categories()
     except FetchError as exc:
         raise SourceError(f"{exc}; " + api.hints.get(exc.status, f"is {config.url} a Discourse forum?")) from None
-    for key, path, what in run.listings_to_read():
-        if not api.attempt(what, lambda: run.read_listing(key, path, what)):
-            break
-    if config.revisit_days:
-        run.revisit()
-    return api.batch(list(run.records.values()), run.cursor())
+    api.read_all((what, partial(run.read_listing, key, path, what)) for key, path, what in run.listings_to_read())
+    return run.finish()
 
 
 def normalise(config, raw: dict) -> dict | None:

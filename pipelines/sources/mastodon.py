@@ -35,7 +35,9 @@ import os
 from urllib.parse import quote, urlsplit
 
 from pipelines.http import FetchError, link_url
-from pipelines.sources.api import ApiRun, PageGuard, Tracked, same_origin
+from functools import partial
+
+from pipelines.sources.api import ApiRun, PageGuard, SourceRun, same_origin
 from pipelines.sources.base import Batch, FetchContext, SourceError
 from pipelines.text import html_to_text
 
@@ -73,26 +75,22 @@ def access_headers(config) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-class _Run:
+class _Run(SourceRun):
     """One fetch: the listings read, the conversations followed, the records and cursor being built."""
 
     def __init__(self, config, cursor: dict, ctx: FetchContext, api: ApiRun):
-        self.config, self.ctx, self.api = config, ctx, api
+        super().__init__(config, cursor, ctx, api)
         self.base = config.instance
         self.authenticated = bool(api.headers)
         self.domain: str | None = cursor.get("domain")
-        self.listings: dict = dict(cursor.get("listings") or {})
         self.account_ids: dict = dict(cursor.get("account_ids") or {})
         self.multi_get: bool = cursor.get("multi_get", True)
-        self.tracked = Tracked(cursor.get("threads"))
-        self.records: dict[str, dict] = {}
         self.conversations_read: set[str] = set()
         self.current: dict[str, dict] = {}  # matched statuses as a revisit found them
 
     def cursor(self) -> dict:
-        return {"domain": self.domain, "listings": self.listings, "account_ids": self.account_ids,
-                "multi_get": self.multi_get,
-                "threads": self.tracked.state(self.ctx.now, self.config.revisit_days)}
+        return {**super().cursor(), "domain": self.domain, "account_ids": self.account_ids,
+                "multi_get": self.multi_get}
 
     # -- records -----------------------------------------------------------------------------------------------
     def add(self, status: dict, community: str, thread: str | None = None) -> bool:
@@ -102,10 +100,9 @@ class _Run:
         if status.get("visibility") not in PUBLIC:
             return False
         known = self.records.get(status["id"], {}).get("_listen", {})
-        self.records[status["id"]] = {**slim_status(status), "_listen": {
+        self.keep(status["id"], {**slim_status(status), "_listen": {
             "community": known.get("community") or community, "thread": thread or known.get("thread"),
-            "instance": self.domain}}
-        self.ctx.progress(len(self.records))
+            "instance": self.domain}})
         return True
 
     def tombstone(self, status_id: str, *, community: str, thread: str | None, parent: str | None) -> None:
@@ -160,7 +157,15 @@ class _Run:
                 return
             url, query = link, None
 
-    def read_search(self, community: str) -> None:
+    def read_tag(self, tag: str) -> None:
+        self.read_timeline(f"tag:{tag.lower()}", f"/api/v1/timelines/tag/{quote(tag)}", f"{self.domain} #{tag.lower()}")
+
+    def read_account(self, acct: str) -> None:
+        self.read_timeline(f"account:{acct.lower()}", f"/api/v1/accounts/{quote(self.account_id(acct))}/statuses",
+                           f"{self.domain} @{acct}", {"exclude_reblogs": "true"})
+
+    def read_search(self) -> None:
+        community = f"{self.domain} search: {self.config.search}"
         key = f"search:{self.config.search}"
         since = (self.listings.get(key) or {}).get("since")
         guard = PageGuard(self.api, community, self.config.max_pages, "older matches were skipped (raise max_pages)")
@@ -233,18 +238,7 @@ class _Run:
 
         One multi-get per 20 ids; a conversation is read again when its status's or any reply's reply count
         or edit time changed, or a reply is gone (the new read tells which, and tombstones it)."""
-        due = self.tracked.due(self.ctx.now, self.config.revisit_days, skip=set(self.records))
-        pairs = self.tracked.with_items(due)
-        stale: dict[str, dict] = {}
-        for start in range(0, len(pairs), MULTI_GET):
-            chunk = pairs[start:start + MULTI_GET]
-            if not self.api.attempt(f"revisit of {len(chunk)} statuses", lambda: self._check(chunk, stale)):
-                return
-        for key, status in stale.items():
-            if self.tracked.get(key) and key not in self.conversations_read:
-                self.conversations_read.add(key)
-                if not self.api.attempt(f"replies of status {key}", lambda: self.read_context(status)):
-                    return
+        self.revisit_threads(MULTI_GET, "statuses", self._check, self.read_context, self.conversations_read)
 
     def _check(self, pairs: list[tuple[str, str]], stale: dict[str, dict]) -> None:
         current = self._current([status_id for status_id, _ in pairs])
@@ -299,22 +293,11 @@ def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
                         403: f"the instance refuses this without a login: set ${config.token_env}"})
     run = _Run(config, dict(cursor or {}), ctx, api)
     run.read_instance()
-    for tag in config.hashtags:
-        community = f"{run.domain} #{tag.lower()}"
-        if not api.attempt(community, lambda: run.read_timeline(f"tag:{tag.lower()}",
-                                                                 f"/api/v1/timelines/tag/{quote(tag)}", community)):
-            break
-    for acct in config.accounts:
-        community = f"{run.domain} @{acct}"
-        if not api.attempt(community, lambda: run.read_timeline(
-                f"account:{acct.lower()}", f"/api/v1/accounts/{quote(run.account_id(acct))}/statuses", community,
-                {"exclude_reblogs": "true"})):
-            break
-    if config.search:
-        api.attempt(f"search {config.search!r}", lambda: run.read_search(f"{run.domain} search: {config.search}"))
-    if config.revisit_days:
-        run.revisit()
-    return api.batch(list(run.records.values()), run.cursor())
+    api.read_all([
+        *((f"{run.domain} #{tag.lower()}", partial(run.read_tag, tag)) for tag in config.hashtags),
+        *((f"{run.domain} @{acct}", partial(run.read_account, acct)) for acct in config.accounts),
+        *([(f"search {config.search!r}", run.read_search)] if config.search else [])])
+    return run.finish()
 
 
 def normalise(config, raw: dict) -> dict | None:
