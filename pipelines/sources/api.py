@@ -6,12 +6,12 @@ rate-limit window, JSON decoding with clear errors, guarded paging, and the thre
     >>> stopped = api.attempt("#dsb", lambda: read_timeline(...))   # False once the run must end
     >>> batch = api.batch(records, cursor)      # stopped_early says why the run ended before everything was read
 
-Every request counts against ``request_budget`` (a retried one once). The server's rate-limit headers (``x-ratelimit-*``,
-``ratelimit-*``) are read after each reply: when its window is used up the run waits for the reset if that is
-no longer than ``[http] max_retry_after``, else it ends early, keeping what it has ('partial'). A 429 is waited
-out by the HTTP client (Retry-After or the reset header); one it cannot wait out also ends the run early.
-A listing answering 4xx (an unknown tag, a private category) is recorded and the run goes on with the next;
-timeouts, oversized or malformed replies end the run. If nothing could be read at all the source fails.
+Every request counts against ``request_budget`` (a retried one once). The server's rate-limit headers
+(``x-ratelimit-*``, ``ratelimit-*``) are read after each reply: when its window is used up the run waits for the
+reset if that is no longer than ``[http] max_retry_after``, else it ends early, keeping what it has ('partial').
+A 429 is waited out by the HTTP client (Retry-After or the reset header); one it cannot wait out also ends the
+run early. A listing answering 4xx (an unknown tag, a private category) is recorded and the run goes on with the
+next; timeouts, 5xx, oversized or malformed replies end the run. A run with a failure and nothing read fails.
 """
 
 from __future__ import annotations
