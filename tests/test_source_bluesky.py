@@ -120,10 +120,11 @@ def test_a_run_cut_short_reads_the_same_stretch_again(sandbox):
 
 def test_login_only_where_the_public_appview_refuses(sandbox, monkeypatch):
     sandbox.options["bluesky_public_refuses"] = True
-    cfg = config(sandbox)
+    cfg = config(sandbox, search=["redistricting", "texas"])
     with pytest.raises(SourceError, match="refuses unauthenticated requests.*set BLUESKY_HANDLE and "
                                           "BLUESKY_APP_PASSWORD"):
         run(cfg)
+    assert len(sandbox.hits) == 1  # no login to try: the second search is not asked for
     monkeypatch.setenv("BLUESKY_HANDLE", HANDLE)
     monkeypatch.setenv("BLUESKY_APP_PASSWORD", "zzwrong-password")
     sandbox.options["bluesky_accounts"] = {HANDLE: PASSWORD}

@@ -226,3 +226,10 @@ def test_only_public_and_unlisted_statuses_are_kept_and_boosts_are_skipped():
         batch = mastodon.fetch(MastodonSource(name="m", kind="mastodon", instance=server.base_url, hashtags=["x"],
                                               replies=False), {}, fetch_context(NOW))
     assert sorted(r["id"] for r in batch.records) == ["1", "2"]
+
+
+def test_a_rate_limit_on_the_first_request_is_a_partial_run_with_nothing_lost(sandbox):
+    sandbox.options["mastodon_window"] = (0, 300)  # 429 at once, reset in 5 minutes: longer than max_retry_after
+    cursor = {"listings": {"tag:demonotes": {"since": "1"}}}
+    batch = run(config(sandbox), cursor)
+    assert batch.records == [] and batch.cursor == cursor and "rate-limited by the server" in batch.stopped_early

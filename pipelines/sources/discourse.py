@@ -89,7 +89,11 @@ class _Run(SourceRun):
 
     # -- categories and listings -------------------------------------------------------------------------------
     def read_categories(self) -> None:
-        found = self.api.get_json(f"{self.base}/categories.json", {"include_subcategories": "true"})
+        try:
+            found = self.api.get_json(f"{self.base}/categories.json", {"include_subcategories": "true"})
+        except FetchError as exc:
+            raise SourceError(f"{exc}; " + self.api.hints.get(exc.status, f"is {self.base} a Discourse forum?")) \
+                from None
         stack = list(((found or {}).get("category_list") or {}).get("categories") or []) if isinstance(found, dict) else []
         if not stack and not isinstance(found, dict):
             raise SourceError(f"{self.config.name}: {self.base}/categories.json is not a Discourse category list; "
@@ -246,10 +250,8 @@ def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
                         403: f"the forum needs a login to read this: set {config.api_key_env} and "
                              f"{config.api_username_env}"})
     run = _Run(config, dict(cursor or {}), ctx, api)
-    try:
-        run.read_categories()
-    except FetchError as exc:
-        raise SourceError(f"{exc}; " + api.hints.get(exc.status, f"is {config.url} a Discourse forum?")) from None
+    if not api.attempt("categories", run.read_categories) or api.failures:
+        return api.batch([], dict(cursor or {}))  # not a Discourse API, refused, or rate-limited
     api.read_all((what, partial(run.read_listing, key, path, what)) for key, path, what in run.listings_to_read())
     return run.finish()
 

@@ -292,7 +292,9 @@ def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
                  hints={401: f"check the access token in ${config.token_env}",
                         403: f"the instance refuses this without a login: set ${config.token_env}"})
     run = _Run(config, dict(cursor or {}), ctx, api)
-    run.read_instance()
+    api.attempt("instance", run.read_instance)
+    if not run.domain:  # not a Mastodon API, refused, or rate-limited: nothing else can be read
+        return api.batch([], dict(cursor or {}))
     api.read_all([
         *((f"{run.domain} #{tag.lower()}", partial(run.read_tag, tag)) for tag in config.hashtags),
         *((f"{run.domain} @{acct}", partial(run.read_account, acct)) for acct in config.accounts),
