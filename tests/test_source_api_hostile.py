@@ -191,3 +191,20 @@ def test_secrets_never_reach_logs_errors_reports_or_the_warehouse(write_config, 
         assert value.encode() not in outputs, f"{name} appears in the run's output"
         assert value.encode() not in files, f"{name} appears in a file"
     assert b"sandbox-session-" not in outputs + files  # the Bluesky session token either
+
+
+@pytest.mark.parametrize("kind, handle, text", [
+    ("mastodon", "@sofie_aarhus@mastodon.demo.example", "Mine noter fra i morges er væk"),
+    ("bluesky", "uhackett.bsky.social", "One key takeaway"),
+    ("discourse", "jonas_hh", "2000 Notizen"),
+])
+def test_forget_removes_an_author_of_each_api_source_with_the_handle_they_are_known_by(installed, kind, handle,
+                                                                                      text):
+    from pipelines.cli import main
+
+    settings, _ = installed(kind)
+    name = {"mastodon": "masto", "bluesky": "sky", "discourse": "forum"}[kind]
+    assert query(settings, "SELECT count(*) FROM core.posts WHERE body LIKE ?", [f"%{text}%"])[0][0] == 1
+    assert main(["--config", str(settings.file), "forget", "--author", handle, "--source", name]) == 0
+    assert query(settings, "SELECT count(*) FROM core.posts WHERE body LIKE ?", [f"%{text}%"])[0][0] == 0
+    assert text.encode() not in _everything_under(settings.paths.landing)
