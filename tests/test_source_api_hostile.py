@@ -174,7 +174,8 @@ def test_secrets_never_reach_logs_errors_reports_or_the_warehouse(write_config, 
         body += (f'[[sources]]\nname = "masto-search"\nkind = "mastodon"\ninstance = "{server.base_url}/mastodon/demo"\n'
                  f'search = "sync"\n\n[[sources]]\nname = "forum-refused"\nkind = "discourse"\n'
                  f'url = "{server.base_url}/discourse/demo"\napi_key_env = "NO_SUCH_KEY"\n'
-                 f'api_username_env = "NO_SUCH_USER"\n\n[report]\nout = "reports"\n')
+                 f'api_username_env = "NO_SUCH_USER"\n\n[report]\nout = "reports"\n'
+                 f'[enrich]\nembed = false\n[topics]\nembedding = "tfidf"\n')  # the whole job, without the model's cost
         settings = make_install(write_config, body, HTTP)
         main(["--config", str(settings.file), "run"])
         main(["--config", str(settings.file), "status"])
