@@ -96,6 +96,14 @@ class _Run(SourceRun):
             return self.api.get_json(f"{self.base}/xrpc/{method}", params)
 
     def login(self, refused_with: int) -> None:
+        """Log in once with the app password; without one, or when it is refused, nothing more is read."""
+        try:
+            self._login(refused_with)
+        except SourceError:
+            self.api.stopped = "the AppView wants a login that did not succeed"
+            raise
+
+    def _login(self, refused_with: int) -> None:
         handle = os.environ.get(self.config.handle_env, "").strip()
         password = os.environ.get(self.config.password_env, "").strip()
         if not (handle and password):
