@@ -2,11 +2,12 @@
 
     >>> result = run_demo(Path("demo"), console=Console())
 
-Starts the loopback sandbox (127.0.0.1, a free port) that replays recorded real feeds (and Reddit and App
-Store payloads where those services are present), writes `demo/listen.toml` pointing at it plus an import
-file, runs `init` and the daily job, writes the report and prints where everything is. The sandbox lives
-only while the demo runs (with `serve=True`, until Ctrl-C): rerunning `listen demo` starts a new one on a new
-port and rewrites the config's URLs; `listen airflow --demo` does the same for a scheduled demo.
+Starts the loopback sandbox (127.0.0.1, a free port) that replays recorded real feeds, Reddit, App Store,
+Mastodon, Bluesky and Discourse payloads (plus customer-like Mastodon statuses and a forum written by us in the
+recorded formats), writes `demo/listen.toml` pointing at it plus an import file, runs `init` and the daily job,
+writes the report and prints where everything is. The sandbox lives only while the demo runs (with
+`serve=True`, until Ctrl-C): rerunning `listen demo` starts a new one on a new port and rewrites the config's
+URLs; `listen airflow --demo` does the same for a scheduled demo.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from rich.text import Text
 
 from pipelines.config import load_settings
 from pipelines.paths import SANDBOX_DATA
-from pipelines.sandbox.server import Sandbox
+from pipelines.sandbox.server import SERVICES, Sandbox
 
 DEMO_FEEDS = [
     ("heise-developer", "heise.atom", {}),
@@ -82,11 +83,11 @@ def demo_config(sandbox: Sandbox, import_path: Path, extra_sources: list[str]) -
 
 
 def _service_sources(sandbox: Sandbox) -> list[str]:
-    """Config blocks each sandbox service offers for the demo (comment feeds, Reddit, App Store)."""
+    """Config blocks each sandbox service offers for the demo (comment feeds, Reddit, App Store, Mastodon, ...)."""
     blocks: list[str] = []
     import importlib
 
-    for service in ("feeds", "reddit", "appstore"):
+    for service in SERVICES:
         try:
             module = importlib.import_module(f"pipelines.sandbox.{service}")
         except ModuleNotFoundError:

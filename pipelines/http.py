@@ -9,7 +9,9 @@ Every failure raises FetchError naming the source, the URL and the cause, with a
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
+import json
 import re
 import threading
 import time
@@ -81,6 +83,64 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+EPOCH_FROM = 1_000_000_000  # a reset value this large is a Unix time, not seconds to wait
+
+
+def ratelimit_wait(headers: dict[str, str], now: float | None = None) -> float | None:
+    """Seconds until the server's rate-limit window resets, from whichever header style it sends; None if none.
+
+    Mastodon: ``x-ratelimit-reset`` = ISO 8601 time; Reddit: ``x-ratelimit-reset`` = seconds; IETF draft and
+    Bluesky: ``ratelimit-reset`` = seconds (the draft) or a Unix time (Bluesky). Headers are lower-cased.
+    """
+    value = (headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset") or "").strip()
+    if not value:
+        return None
+    now = now if now is not None else time.time()
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        when = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+        return max(0.0, when.timestamp() - now)
+    return max(0.0, number - now) if number >= EPOCH_FROM else max(0.0, number)
+
+
+def ratelimit_remaining(headers: dict[str, str]) -> float | None:
+    """Requests left in the current rate-limit window (``x-ratelimit-remaining`` or ``ratelimit-remaining``)."""
+    value = headers.get("x-ratelimit-remaining") or headers.get("ratelimit-remaining")
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def link_url(headers: dict[str, str], rel: str) -> str | None:
+    """The URL of one relation in an RFC 8288 ``Link`` header (Mastodon pages with rel="next"/"prev")."""
+    for link in requests.utils.parse_header_links(headers.get("link") or ""):
+        if rel in (link.get("rel") or "").split():
+            return link.get("url") or None
+    return None
+
+
+def decode_json(body: bytes, where: str):
+    """A JSON response body, or FetchError saying what came instead (HTML error page, cut body, bad bytes)."""
+    if not body.strip():
+        raise FetchError(f"{where}: empty response where JSON was expected; the next run will try again")
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise FetchError(f"{where}: response is not valid UTF-8 JSON; the next run will try again") from None
+    except RecursionError:
+        raise FetchError(f"{where}: JSON nested too deeply to read; refusing the response") from None
+    except ValueError as exc:
+        head = body[:60].decode("utf-8", "replace").strip()
+        raise FetchError(f"{where}: response is not valid JSON ({exc.msg} at character {exc.pos}; starts "
+                         f"{head!r}): check the URL, or the server is failing") from None
 
 
 @dataclass
@@ -186,6 +246,8 @@ class HttpClient:
                 return response
             if response.status in RETRY_STATUSES:
                 wait = parse_retry_after(response.headers.get("retry-after"))
+                if wait is None and response.status == 429:  # Mastodon and Bluesky say when their window resets
+                    wait = ratelimit_wait(response.headers)
                 if wait is not None and wait > self.max_retry_after:
                     raise FetchError(
                         f"{where}: HTTP {response.status}, server asks to retry after {wait:.0f}s, longer than the "
@@ -209,25 +271,42 @@ class HttpClient:
                 )
             return response
 
-    def _request_once(self, url: str, headers: dict[str, str], cap: int, where: str) -> Response:
+    def post_json(self, url: str, payload: dict, *, source: str = "", headers: dict[str, str] | None = None,
+                  max_bytes: int | None = None) -> Response:
+        """One POST of a JSON body (a login), through the same host gate, caps and errors as GET; no retries.
+        Raises FetchError for HTTP >= 400; neither the payload nor the headers ever appear in a message."""
+        if not re.match(r"^https?://", url):
+            raise FetchError(f"{source}: refusing to post to {redact_url(url)!r}: only http(s) URLs are allowed", url=url)
+        request_headers = {"User-Agent": self.user_agent, "Accept": "application/json",
+                           "Content-Type": "application/json", **(headers or {})}
+        where = f"{source}: POST {redact_url(url)}" if source else redact_url(url)
+        response = self._request_once(url, request_headers, max_bytes or self.max_bytes, where, method="POST",
+                                      data=json.dumps(payload).encode("utf-8"))
+        if response.status >= 400:
+            raise FetchError(f"{where}: HTTP {response.status}", status=response.status, url=url)
+        return response
+
+    def _request_once(self, url: str, headers: dict[str, str], cap: int, where: str, method: str = "GET",
+                      data: bytes | None = None) -> Response:
         gate = self._gate(url)
         with gate.lock:
             wait = gate.last + self.min_delay - time.monotonic()
             if wait > 0:
                 self._sleep(wait)
             try:
-                return self._stream(url, headers, cap, where)
+                return self._stream(url, headers, cap, where, method, data)
             finally:
                 gate.last = time.monotonic()
                 self.requests_made += 1
 
-    def _stream(self, url: str, headers: dict[str, str], cap: int, where: str) -> Response:
+    def _stream(self, url: str, headers: dict[str, str], cap: int, where: str, method: str = "GET",
+                data: bytes | None = None) -> Response:
         total = self.connect_timeout + self.read_timeout
         deadline = time.monotonic() + total
         try:
-            with self.session.get(
-                url, headers=headers, stream=True, timeout=(self.connect_timeout, self.read_timeout),
-                allow_redirects=True,
+            with self.session.request(
+                method, url, headers=headers, data=data, stream=True,
+                timeout=(self.connect_timeout, self.read_timeout), allow_redirects=method == "GET",
             ) as resp:
                 declared = resp.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > cap:

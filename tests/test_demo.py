@@ -17,6 +17,7 @@ def test_demo_runs_the_whole_job_on_bundled_data(tmp_path, capsys):
     try:
         channels = dict(con.execute("SELECT channel, count(*) FROM posts GROUP BY 1").fetchall())
         assert channels.get("feed", 0) >= 50 and channels.get("import", 0) >= 600
+        assert channels.get("mastodon", 0) >= 30 and channels.get("discourse", 0) >= 20 and channels.get("bluesky", 0) >= 25
         unenriched = con.execute("SELECT count(*) FROM posts WHERE lang IS NULL OR sentiment IS NULL "
                                  "OR intent IS NULL").fetchone()[0]
         assert unenriched == 0

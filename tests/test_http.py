@@ -122,3 +122,41 @@ def test_retry_after_accepts_http_dates():
 
 def test_urls_are_redacted_for_logs():
     assert redact_url("https://user:pw@host/x?access_token=abc&q=1") == "https://host/x?access_token=REDACTED&q=1"
+
+
+def test_rate_limit_reset_headers_in_each_servers_style():
+    from pipelines.http import ratelimit_remaining, ratelimit_wait
+
+    now = 1_747_676_484.0
+    assert ratelimit_wait({"x-ratelimit-reset": "2025-05-19T17:46:24Z"}, now) == 300.0  # Mastodon: an ISO time
+    assert ratelimit_wait({"ratelimit-reset": "1747676784"}, now) == 300.0  # Bluesky: a Unix time
+    assert ratelimit_wait({"ratelimit-reset": "42"}, now) == 42.0  # IETF draft and Reddit: seconds
+    assert ratelimit_wait({"x-ratelimit-reset": "soon"}, now) is None and ratelimit_wait({}, now) is None
+    assert ratelimit_remaining({"x-ratelimit-remaining": "0"}) == 0.0 and ratelimit_remaining({}) is None
+
+
+def test_link_header_and_json_bodies():
+    from pipelines.http import decode_json, link_url
+
+    headers = {"link": '<https://m.example/api/v1/x?max_id=5>; rel="next", <https://m.example/api/v1/x?min_id=9>; '
+                       'rel="prev"'}
+    assert link_url(headers, "prev") == "https://m.example/api/v1/x?min_id=9" and link_url({}, "next") is None
+    assert decode_json(b'{"a": [1]}', "src: u") == {"a": [1]}
+    for body, message in ((b"", "empty response"), (b"<html>busy</html>", "not valid JSON .*starts '<html>"),
+                          (b'{"a": "\xff"}', "not valid UTF-8"), (b"[" * 100_000, "nested too deeply")):
+        with pytest.raises(FetchError, match=message):
+            decode_json(body, "src: u")
+
+
+def test_post_json_goes_through_the_host_gate_and_never_echoes_the_payload(sandbox):
+    http = client()
+    url = sandbox.url("/bluesky/xrpc/com.atproto.server.createSession")
+    with pytest.raises(FetchError, match=r"sky: POST http://127\.0\.0\.1:\d+/bluesky/.*: HTTP 401") as err:
+        http.post_json(url, {"identifier": "a", "password": "zzsecretpw"}, source="sky")
+    assert "zzsecretpw" not in str(err.value)
+    sandbox.options["bluesky_accounts"] = {"a": "zzsecretpw"}
+    try:
+        assert http.post_json(url, {"identifier": "a", "password": "zzsecretpw"}).status == 200
+    finally:
+        sandbox.options.pop("bluesky_accounts")
+    assert http.requests_made == 2 and [m for m, _, _ in sandbox.hits[-2:]] == ["POST", "POST"]

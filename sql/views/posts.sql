@@ -1,8 +1,9 @@
 -- posts: one row per post, comment or review (quarantined rows excluded).
 -- Grain: post_id ('<source>:<native id>', stable across runs).
--- Columns: post_id, channel (reddit/feed/appstore/import), source, community, kind (post/comment/review),
---   thread_id, parent_id, url (public permalink), author_key (pseudonym, never the handle), created_at,
---   fetched_at, title, body (personal data redacted), rating, lang (ISO 639-1 or 'und'; NULL = not enriched yet),
+-- Columns: post_id, channel (reddit/feed/appstore/import/mastodon/bluesky/discourse), source, community,
+--   kind (post/comment/review), thread_id, parent_id, url (public permalink), author_key (pseudonym, never the
+--   handle), created_at, fetched_at, title, body (personal data redacted), rating, lang (ISO 639-1 or 'und';
+--   NULL = not enriched yet),
 --   sentiment [-1, 1], sentiment_label, intent (wish/complaint/question/praise/other), topic_id (NULL or -1 =
 --   unassigned), is_regular (author seen on an earlier day, across channels), plus is_deleted,
 --   duplicate_of (near-duplicate of an earlier post) and created_at_estimated (source gave no date).
