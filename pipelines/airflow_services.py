@@ -28,6 +28,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from pipelines.errors import ListenError
 from pipelines.paths import REPO_ROOT
 
 POOL = "listen_warehouse"
@@ -39,7 +40,7 @@ SERVICES = {
 }
 
 
-class AirflowServiceError(RuntimeError):
+class AirflowServiceError(ListenError):
     """Airflow could not be prepared or a service stopped; the message names it and points at its log."""
 
 

@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 a stage or source failed (the message names it), 2 bad usage
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import sys
 from pathlib import Path
 from typing import Optional
@@ -14,7 +15,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+try:  # typer >= 0.20 vendors its own click; older versions use click itself
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_exceptions
+
 from pipelines.config import ConfigError, load_settings
+from pipelines.errors import ListenError, StageFailed, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
                   help="community-listening: what customers talk about, where, and how they feel about it.")
@@ -26,14 +33,6 @@ app.add_typer(action_app, name="action")
 console = Console()
 err = Console(stderr=True)
 STATE: dict = {"config": None, "debug": False}
-
-
-class UsageError(Exception):
-    """Bad usage: exit code 2."""
-
-
-class StageFailed(Exception):
-    """A stage or source failed: exit code 1."""
 
 
 def settings():
@@ -293,10 +292,29 @@ def action_list():
     print_rows(columns, rows, "table", console)
 
 
+def exit_code_and_message(exc: BaseException) -> tuple[int, str]:
+    """The one place errors become exit codes and one readable line: 0 ok, 1 a stage or source failed, 2 bad usage
+    or config, 130 interrupted. Every error the product raises on purpose is a ListenError carrying both."""
+    if isinstance(exc, typer.Exit):
+        return exc.exit_code, ""
+    if isinstance(exc, (typer.Abort, KeyboardInterrupt)):
+        return 130, "interrupted"
+    if isinstance(exc, click_exceptions.ClickException):
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        return (2 if isinstance(exc, click_exceptions.UsageError) else 1), exc.format_message() + hint
+    if isinstance(exc, ListenError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, OSError):
+        reason = {errno.ENOSPC: "the disk is full", errno.EACCES: "permission denied",
+                  errno.EROFS: "the file system is read-only"}.get(exc.errno, exc.strerror or str(exc))
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return 1, f"{reason}{where}: free space or fix permissions, then rerun; nothing stored was lost"
+    return 1, f"unexpected {exc.__class__.__name__}: {exc} (rerun with --debug for the traceback)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps errors to exit codes and readable messages (no tracebacks unless --debug)."""
-    from pipelines.errors import classify
-
     argv = list(sys.argv[1:] if argv is None else argv)
     STATE["debug"] = "--debug" in argv
     try:
@@ -305,9 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     except Exception as exc:
-        code, message = classify(exc)
-        if code is None:
-            raise
+        code, message = exit_code_and_message(exc)
         if STATE["debug"]:
             err.print_exception()
         err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)

@@ -19,13 +19,14 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.config import Settings
+from pipelines.errors import ListenError
 from pipelines.landing import list_landed, rewrite_landed
 from pipelines.pseudonyms import load_or_create_key, normalise_handle, pseudonymise
 from pipelines.sources import source_module
 from pipelines.warehouse import connect, initialise, publish_snapshot, transaction
 
 
-class ForgetError(Exception):
+class ForgetError(ListenError):
     """Nothing matched, or the data could not be removed; says what to check."""
 
 

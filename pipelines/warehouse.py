@@ -20,10 +20,11 @@ from typing import Iterator
 
 import duckdb
 
+from pipelines.errors import ListenError
 from pipelines.paths import SQL_DIR
 
 
-class WarehouseError(Exception):
+class WarehouseError(ListenError):
     """The warehouse cannot be opened or written; the message says what to do."""
 
 

