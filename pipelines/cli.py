@@ -73,14 +73,14 @@ def run(
     source: list[str] = typer.Option([], "--source", help="Only these sources (repeatable)."),
     no_report: bool = typer.Option(False, "--no-report", help="Skip writing the report."),
 ):
-    """The whole daily job in-process: ingest, enrich, topics, check, publish snapshot, report."""
+    """The whole daily job in-process, the stages the Airflow DAG runs: fetch, load, duplicates, retention, enrich,
+    topics, check, trends, publish snapshot, report."""
     from pipelines.console import run_with_progress
 
     result = run_with_progress(settings(), day=_parse_date(date), only=source or None, report=not no_report,
                                console=console)
     if not result.ok:
-        raise StageFailed("; ".join([s["error"] or s["source"] for s in result.failed_sources]
-                                    + [s.error or s.name for s in result.stages if not s.ok]))
+        raise StageFailed("; ".join(result.failures))
 
 
 @app.command()
@@ -109,19 +109,34 @@ def enrich():
 def topics(refit: bool = typer.Option(False, "--refit", help="Refit the topic model now on the recent window.")):
     """Assign topics to new posts (transform); refit on schedule or with --refit; update trends."""
     from pipelines.console import stage_progress
-    from pipelines.daily import assign_topics
+    from pipelines.daily import assign_topics, new_run_id
 
+    cfg = settings()
     with stage_progress(console, "topics") as advance:
-        detail = assign_topics(settings(), refit=refit, progress=advance)
+        detail = assign_topics(cfg, refit=refit, progress=advance)
+    detail["trends"] = _trends(cfg, new_run_id())
     console.print(detail)
+
+
+def _trends(cfg, run_id: str) -> dict:
+    """The trends stage after `topics` or `check`, as in the daily job; StageFailed when its gate fails."""
+    from pipelines.daily import refresh_trends
+
+    trends = refresh_trends(cfg, run_id)
+    if trends["critical_failures"]:
+        raise StageFailed(f"{trends['critical_failures']} critical topic_trends expectation(s) failed in run "
+                          f"{run_id}; see `listen status`")
+    return {k: trends[k] for k in ("days", "rows")}
 
 
 @app.command()
 def check(run_id: Optional[str] = typer.Option(None, "--run-id", help="Record results under this run id.")):
-    """Run the data-quality suites on new rows; failing rows go to quarantine."""
+    """Run the data-quality suites on new rows (failing rows go to quarantine), then update trends."""
     from pipelines.daily import check as check_stage, new_run_id
 
-    detail = check_stage(settings(), run_id or new_run_id())
+    cfg, run_id = settings(), run_id or new_run_id()
+    detail = check_stage(cfg, run_id)
+    detail["trends"] = _trends(cfg, run_id)
     console.print(detail)
     if detail.get("critical_failures"):
         raise StageFailed(f"{detail['critical_failures']} critical expectation(s) failed; see `listen status`")

@@ -29,7 +29,8 @@ AIRFLOW_ENV = {
 }
 os.environ.update(AIRFLOW_ENV)
 
-HEAVY = ("duckdb", "pandas", "pyarrow", "great_expectations", "pipelines", "torch", "bertopic", "spacy")
+HEAVY = ("duckdb", "pandas", "pyarrow", "numpy", "msgspec", "fsspec", "great_expectations", "torch", "bertopic",
+         "spacy", "sklearn", "feedparser", "praw")
 PARSE_PROBE = """
 import json, sys, time
 from airflow.dag_processing.dagbag import DagBag
@@ -64,11 +65,15 @@ def test_dag_folder_parses_fast_without_errors_or_heavy_imports():
         assert seconds < 1.0, f"{file} took {seconds:.3f} s to parse"
 
 
-def test_shape_schedule_retries_and_pool(dag):
+def test_shape_schedule_retries_and_pool_follow_the_stage_list(dag):
+    from pipelines.daily import STAGES
+
     assert dag.catchup is False and dag.max_active_runs == 1
     assert dag.schedule == "@daily"
     assert set(dag.params) == {"config"}
-    order = ["start", "plan", "fetch", "load", "enrich", "topics", "check", "publish", "report", "finish"]
+    order = ["start", "plan"] + [stage.name for stage in STAGES] + ["finish"]
+    assert order[2:-1] == ["fetch", "load", "duplicates", "retention", "enrich", "topics", "check", "trends",
+                           "publish", "report"]
     assert sorted(dag.task_ids) == sorted(order)
     for upstream, downstream in zip(order, order[1:]):
         assert upstream in dag.get_task(downstream).upstream_task_ids, f"{upstream} >> {downstream}"
@@ -81,9 +86,11 @@ def test_shape_schedule_retries_and_pool(dag):
     assert fetch.pool != "listen_warehouse", "fetches must run in parallel"
     assert fetch.retries == 2 and fetch.retry_exponential_backoff and fetch.max_retry_delay
     # A failed source or stage must not stop later stages from running on what arrived.
-    for name in ("load", "enrich", "topics", "check", "report", "finish"):
+    for name in ("load", "duplicates", "retention", "enrich", "topics", "check", "trends", "report", "finish"):
         assert dag.get_task(name).trigger_rule == "all_done", name
-    assert dag.get_task("publish").trigger_rule == "all_success", "publish only after a passing check"
+    publish = dag.get_task("publish")
+    assert publish.trigger_rule == "all_success", "publish only after a passing check"
+    assert {"check", "trends"} <= publish.upstream_task_ids
 
 
 def test_assets_for_warehouse_and_report(dag):
