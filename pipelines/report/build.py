@@ -79,8 +79,7 @@ def _method_rows(data: dict, t: Strings, window, shipped: list[dict]) -> list[di
                 items.append({"item": f"{t('m_model_metrics')}: {key}", "value": shown})
     else:
         items.append({"item": t("m_topics"), "value": t("m_topics_none")})
-    how = t("m_scoring_topics") if data["topics"]["method"] == "topics" else t("m_scoring_own")
-    items.append({"item": t("m_scoring"), "value": how})
+    items.append({"item": t("m_scoring"), "value": t("m_scoring_topics")})
     if shipped:
         for m in shipped:
             value = m["value"]
