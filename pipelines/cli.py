@@ -15,11 +15,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-try:  # typer >= 0.20 vendors its own click; older versions use click itself
-    from typer._click import exceptions as click_exceptions
-except ImportError:  # pragma: no cover
-    from click import exceptions as click_exceptions
-
 from pipelines.config import ConfigError, load_settings
 from pipelines.errors import ListenError, StageFailed, UsageError
 
@@ -314,10 +309,10 @@ def exit_code_and_message(exc: BaseException) -> tuple[int, str]:
         return exc.exit_code, ""
     if isinstance(exc, (typer.Abort, KeyboardInterrupt)):
         return 130, "interrupted"
-    if isinstance(exc, click_exceptions.ClickException):
+    if isinstance(exc, typer.TyperException):  # click's usage errors (exit code 2) and other exceptions (1)
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        return (2 if isinstance(exc, click_exceptions.UsageError) else 1), exc.format_message() + hint
+        return getattr(exc, "exit_code", 1), exc.format_message() + hint
     if isinstance(exc, ListenError):
         return exc.exit_code, str(exc)
     if isinstance(exc, OSError):
