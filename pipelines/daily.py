@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipelines.config import Settings
-from pipelines.errors import StageFailed
+from pipelines.errors import ListenError, StageFailed
 from pipelines.http import HttpClient
 from pipelines.pseudonyms import load_or_create_key
 from pipelines.sources import source_module
@@ -282,8 +282,8 @@ def refresh_trends(settings: Settings, run_id: str) -> dict:
     with open_warehouse(settings.paths.warehouse) as con:
         refreshed = update_topic_trends(con)
         summary = check_trends(con, run_id, refreshed["days"])
-    return {"days": len(refreshed["days"]), "rows": refreshed["rows"], "critical_failures": summary["critical_failures"],
-            "results": summary["results"], "run_id": run_id}
+    return {"days": len(refreshed["days"]), "rows": refreshed["rows"], "run_id": run_id,
+            "critical_failures": summary["critical_failures"], "results": summary["results"]}
 
 
 def publish(settings: Settings, run_id: str | None = None) -> dict:
@@ -351,7 +351,7 @@ def execute_stage(stage: Stage, settings: Settings, run: Run, item: dict | None 
     try:
         detail = stage.run(settings, run, item) if stage.per_source else stage.run(settings, run)
     except Exception as exc:
-        cause = str(exc) if isinstance(exc, StageFailed) else f"{exc.__class__.__name__}: {exc}"
+        cause = str(exc) if isinstance(exc, ListenError) else f"{exc.__class__.__name__}: {exc}"
         return StageResult(stage.name, False, time.perf_counter() - started, error=f"{stage.name}: {cause}",
                            cause=exc)
     return StageResult(stage.name, True, time.perf_counter() - started, detail or {})
@@ -426,8 +426,9 @@ def _each_source(stage: Stage, settings: Settings, run: Run, items: list[dict]) 
 
     def one(item: dict) -> tuple[dict, StageResult]:
         result = execute_stage(stage, settings, run, item)
-        return (result.detail if result.ok else failed_outcome(item["source"], run, f"{item['source']}: {result.error}"),
-                result)
+        if result.ok:
+            return result.detail, result
+        return failed_outcome(item["source"], run, f"{item['source']}: {result.error}"), result
 
     if stage.needs_writer:
         done = [one(item) for item in items]

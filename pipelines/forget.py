@@ -6,8 +6,9 @@
 
 "Everywhere" means: core.posts, embeddings, quarantine, follow-up marks, topic representative ids, trend
 counts of the affected days (recomputed at once by forget; after retention by the daily run's trends stage), the
-landing zone (raw records are rewritten without the person's records), and the snapshot. DuckDB keeps freed pages in its file, so the warehouse is rewritten into a fresh file after a
-deletion: the deleted text is then gone from disk, not only from the tables.
+landing zone (raw records are rewritten without the person's records), and the snapshot. DuckDB keeps freed
+pages in its file, so the warehouse is rewritten into a fresh file after a deletion: the deleted text is then gone
+from disk, not only from the tables.
 """
 
 from __future__ import annotations

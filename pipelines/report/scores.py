@@ -1,11 +1,11 @@
 """Rising and falling topics, scored on the counts of the topic_trends contract.
 
     >>> topic_scores(con)[0]                   # after connection.prepare(con, window)
-    {'topic_id': 4, 'posts': 30, 'posts_prev': 10, 'score': 4.58}
+    {'topic_id': 4, 'posts': 30, 'posts_prev': 10, 'score': 2.95}
 
 The counts are the topic_trends rows of the period and the period before (`report_trends`; what a trend counts
-is in sql/refresh/topic_trends.sql), the score is `pipelines.topics.trends.rising_score`: the z-score of the log ratio of
-the topic's share now and before, with one pseudo-post in each period, so small counts stay near 0
+is in sql/refresh/topic_trends.sql), the score is `pipelines.topics.trends.rising_score`: the z-score of the log
+ratio of the topic's share now and before, with one pseudo-post in each period, so small counts stay near 0
 (1 -> 3 posts of 100 scores about 0.8, 10 -> 30 about 3.0). A topic that fell to zero keeps a (negative) score.
 """
 
