@@ -79,7 +79,7 @@ def run_with_progress(settings: Settings, *, day=None, only=None, report=True, c
                 progress.update(stage_task["id"], description=f"{stage.name} done")
                 stage_task["id"] = None
             mark = "[green]ok[/green]" if stage.ok else "[red]failed[/red]"
-            progress.console.print(f"{stage.name:<8} {mark} {stage.seconds:6.1f}s  {stage.error or ''}")
+            progress.console.print(f"{stage.name:<10} {mark} {stage.seconds:6.1f}s  {stage.error or ''}")
 
         result = run_daily(settings, day=day, only=only, report=report, fetch_progress=_FetchBars(progress),
                            stage_progress=stage_advance, on_stage=on_stage)
