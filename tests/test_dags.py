@@ -291,3 +291,31 @@ def test_listen_run_and_the_dag_leave_the_same_warehouse(dag, airflow_db, tmp_pa
         con.close()
     assert duplicates == 12 and old == 0 and counted == posts
     assert [s["name"] for s in stages] == [s.name for s in __import__("pipelines.daily").daily.STAGES]
+
+
+def test_a_stage_added_to_the_list_is_run_by_both_runners(monkeypatch, write_config, tmp_path):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from pipelines import daily
+    from pipelines.daily import Stage, run_daily
+
+    from helpers import import_source, make_install
+
+    calls = []
+    alerts = Stage("alerts", lambda settings, run: calls.append(run.run_id) or {"raised": 0},
+                   reads="topic_trends", writes="core.alerts", needs=("publish",))
+    at = [s.name for s in daily.STAGES].index("publish") + 1
+    monkeypatch.setattr(daily, "STAGES", daily.STAGES[:at] + (alerts,) + daily.STAGES[at:])
+
+    bag = DagBag(dag_folder=str(DAGS))  # the DAG file reads the list anew
+    assert bag.import_errors == {}
+    task = bag.dags["listen_daily"].get_task("alerts")
+    assert task.upstream_task_ids == {"publish", "start"} and task.downstream_task_ids == {"report"}
+    assert task.pool == "listen_warehouse" and task.trigger_rule == "all_success"
+
+    (tmp_path / "a.jsonl").write_text('{"id": "1", "text": "Die App stürzt beim Login ab"}\n', encoding="utf-8")
+    settings = make_install(write_config, import_source("a", "a.jsonl"))
+    monkeypatch.setattr(daily, "STAGES", (daily.STAGES_BY_NAME["fetch"], daily.STAGES_BY_NAME["load"], alerts))
+    result = run_daily(settings)
+    assert [s.name for s in result.stages] == ["fetch", "load", "alerts"] and result.ok
+    assert calls == [result.run_id]
