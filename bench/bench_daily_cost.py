@@ -83,7 +83,7 @@ def _write_import(root: Path, name: str, posts: list[dict]) -> None:
 
 def build_seed(root: Path, pool: TextPool, seed_posts: int, sentiment: str, embedding: str) -> dict:
     """A real install: seed posts imported, enriched and a topic model fitted."""
-    from pipelines.daily import assign_topics, enrich, ingest, init_install, new_run_id
+    from pipelines.daily import assign_topics, enrich, ingest, init_install, new_run_id, refresh_trends
 
     root.mkdir(parents=True)
     (root / "listen.toml").write_text(CONFIG.format(sentiment=sentiment, embedding=embedding), encoding="utf-8")
@@ -92,9 +92,11 @@ def build_seed(root: Path, pool: TextPool, seed_posts: int, sentiment: str, embe
     settings = _settings(root)
     init_install(settings)
     started = time.perf_counter()
-    ingest(settings, new_run_id(DAY - dt.timedelta(days=1)), day=DAY - dt.timedelta(days=1))
+    run_id = new_run_id(DAY - dt.timedelta(days=1))
+    ingest(settings, run_id, day=DAY - dt.timedelta(days=1))
     enrich(settings)
     topics = assign_topics(settings)
+    refresh_trends(settings, run_id)  # as the daily job does: the timed day then recounts only its own days
     return {"seconds": time.perf_counter() - started, "topics": topics.get("refit", {}).get("topics")}
 
 
