@@ -125,7 +125,8 @@ def test_services_on_loopback_run_a_triggered_dag(tmp_path):
                     time.sleep(2)
             api.unpause("listen_daily")
             run = api.trigger("listen_daily", conf={"config": str(config)})
-            state = api.wait_for_run("listen_daily", run["dag_run_id"], timeout=240, services=services)
+            # duplicates, retention and trends joined the DAG from the stage list: three more task start-ups
+            state = api.wait_for_run("listen_daily", run["dag_run_id"], timeout=360, services=services)
             tasks = {(t["task_id"], t.get("rendered_map_index") or t["map_index"]): t["state"]
                      for t in api.task_instances("listen_daily", run["dag_run_id"])}
         finally:
