@@ -43,7 +43,7 @@ from pipelines.enrich.labeled import (  # noqa: E402
     load_labeled,
 )
 from pipelines.enrich.language import detect_languages  # noqa: E402
-from pipelines.enrich.privacy import redact  # noqa: E402
+from pipelines.redaction import redact  # noqa: E402
 from pipelines.enrich.sentiment import label_for_score, lexicon_scorer, load_default_model  # noqa: E402
 
 LANGS = ("da", "de", "en")

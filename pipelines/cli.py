@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 a stage or source failed (the message names it), 2 bad usage
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import sys
 from pathlib import Path
 from typing import Optional
@@ -16,6 +17,7 @@ from rich.markup import escape
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from pipelines.config import ConfigError, load_settings
+from pipelines.errors import ListenError, StageFailed, UsageError
 
 
 class _PlainHelp:
@@ -61,14 +63,6 @@ app.add_typer(action_app, name="action")
 console = Console()
 err = Console(stderr=True)
 STATE: dict = {"config": None, "debug": False}
-
-
-class UsageError(Exception):
-    """Bad usage: exit code 2."""
-
-
-class StageFailed(Exception):
-    """A stage or source failed: exit code 1."""
 
 
 def settings():
@@ -124,15 +118,15 @@ def run(
     source: list[str] = SOURCE_OPTION,
     no_report: bool = typer.Option(False, "--no-report", help="Skip writing the report."),
 ):
-    """The whole daily job in-process: ingest, enrich, topics, check, publish snapshot, report."""
+    """The whole daily job in-process, the stages the Airflow DAG runs: fetch, load, duplicates, retention, enrich,
+    topics, check, trends, publish snapshot, report."""
     from pipelines.console import run_with_progress
 
     cfg = settings()
     day, only = _parse_date(date), _chosen_sources(cfg, source)
     result = run_with_progress(cfg, day=day, only=only, report=not no_report, console=console)
     if not result.ok:
-        raise StageFailed("; ".join([s["error"] or s["source"] for s in result.failed_sources]
-                                    + [s.error or s.name for s in result.stages if not s.ok]))
+        raise StageFailed("; ".join(result.failures))
 
 
 @app.command()
@@ -162,21 +156,36 @@ def enrich():
 def topics(refit: bool = typer.Option(False, "--refit", help="Refit the topic model now on the recent window.")):
     """Assign topics to new posts (transform); refit on schedule or with --refit; update trends."""
     from pipelines.console import print_topics_summary, stage_progress
-    from pipelines.daily import assign_topics
+    from pipelines.daily import assign_topics, new_run_id
 
+    cfg = settings()
     with stage_progress(console, "topics") as advance:
-        detail = assign_topics(settings(), refit=refit, progress=advance)
+        detail = assign_topics(cfg, refit=refit, progress=advance)
+    detail["trends"] = _trends(cfg, new_run_id())
     print_topics_summary(detail, console)
+
+
+def _trends(cfg, run_id: str) -> dict:
+    """The trends stage after `topics` or `check`, as in the daily job; StageFailed when its gate fails."""
+    from pipelines.daily import refresh_trends
+
+    trends = refresh_trends(cfg, run_id)
+    if trends["critical_failures"]:
+        raise StageFailed(f"{trends['critical_failures']} critical topic_trends expectation(s) failed in run "
+                          f"{run_id}; see `listen status`")
+    return {k: trends[k] for k in ("days", "rows")}
 
 
 @app.command()
 def check(run_id: Optional[str] = typer.Option(None, "--run-id", metavar="RUN_ID",
                                                help="Record results under this run id (default: a new one).")):
-    """Run the data-quality suites on new rows; failing rows go to quarantine."""
+    """Run the data-quality suites on new rows (failing rows go to quarantine), then update trends."""
     from pipelines.console import print_check_summary
     from pipelines.daily import check as check_stage, new_run_id
 
-    detail = check_stage(settings(), run_id or new_run_id())
+    cfg, run_id = settings(), run_id or new_run_id()
+    detail = check_stage(cfg, run_id)
+    detail["trends"] = _trends(cfg, run_id)
     print_check_summary(detail, console)
     if detail.get("critical_failures"):
         raise StageFailed(f"{detail['critical_failures']} critical expectation(s) failed; see `listen status`")
@@ -391,10 +400,29 @@ def action_list():
     print_rows(columns, rows, "table", console)
 
 
+def exit_code_and_message(exc: BaseException) -> tuple[int, str]:
+    """The one place errors become exit codes and one readable line: 0 ok, 1 a stage or source failed, 2 bad usage
+    or config, 130 interrupted. Every error the product raises on purpose is a ListenError carrying both."""
+    if isinstance(exc, typer.Exit):
+        return exc.exit_code, ""
+    if isinstance(exc, (typer.Abort, KeyboardInterrupt)):
+        return 130, "interrupted"
+    if isinstance(exc, typer.TyperException):  # click's usage errors (exit code 2) and other exceptions (1)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        return getattr(exc, "exit_code", 1), exc.format_message() + hint
+    if isinstance(exc, ListenError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, OSError):
+        reason = {errno.ENOSPC: "the disk is full", errno.EACCES: "permission denied",
+                  errno.EROFS: "the file system is read-only"}.get(exc.errno, exc.strerror or str(exc))
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return 1, f"{reason}{where}: free space or fix permissions, then rerun; nothing stored was lost"
+    return 1, f"unexpected {exc.__class__.__name__}: {exc} (rerun with --debug for the traceback)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps errors to exit codes and readable messages (no tracebacks unless --debug)."""
-    from pipelines.errors import classify
-
     argv = list(sys.argv[1:] if argv is None else argv)
     STATE["debug"] = "--debug" in argv
     try:
@@ -403,9 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     except Exception as exc:
-        code, message = classify(exc)
-        if code is None:
-            raise
+        code, message = exit_code_and_message(exc)
         if STATE["debug"]:
             err.print_exception()
         err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)

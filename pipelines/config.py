@@ -19,13 +19,17 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipelines.errors import ListenError
+
 DEFAULT_CONFIG = "listen.toml"
 CONFIG_ENV = "LISTEN_CONFIG"
 SUPPORTED_LANGS = ("da", "de", "en")
 
 
-class ConfigError(Exception):
+class ConfigError(ListenError):
     """A config file that cannot be used; the message says where and what to fix."""
+
+    exit_code = 2
 
 
 class _Strict(BaseModel):

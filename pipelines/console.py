@@ -174,7 +174,7 @@ def run_with_progress(settings: Settings, *, day=None, only=None, report=True, c
             bars.finish()
             _done(progress, current["task"], f"{stage.name} done")
             mark = "[green]ok[/green]" if stage.ok else "[red]failed[/red]"
-            progress.console.print(f"{stage.name:<9} {mark} {stage.seconds:6.1f}s  {escape(stage.error or '')}")
+            progress.console.print(f"{stage.name:<10} {mark} {stage.seconds:6.1f}s  {escape(stage.error or '')}")
             start_next()
 
         start_next()
@@ -331,7 +331,8 @@ def print_topics_summary(detail: dict, console: Console) -> None:
                            f"{assigned['model_version']}; {assigned.get('unassigned', 0):,} fit no topic"))
     else:
         console.print(Text(f"no topics assigned: {assigned.get('reason') or 'no model yet'}"))
-    console.print(f"topic trends: {detail.get('trend_rows', 0):,} rows updated")
+    trends = detail.get("trends") or {}
+    console.print(f"topic trends: {trends.get('rows', 0):,} rows for {trends.get('days', 0):,} changed day(s)")
 
 
 def _check_name(expectation: str) -> str:

@@ -29,9 +29,9 @@ import duckdb
 import msgspec
 import pyarrow as pa
 
-from pipelines.enrich.privacy import redact_many
 from pipelines.landing import decode_landed
 from pipelines.pseudonyms import pseudonymise
+from pipelines.redaction import redact_many
 from pipelines.sources import channel_for, source_module
 from pipelines.warehouse import WarehouseError, transaction
 
@@ -128,7 +128,7 @@ def normalise_records(config, records, run: RunInfo, key: bytes, *, start: int =
     cannot be normalised becomes a warning, not a crash. The last record with an id wins.
 
     Per record only the source's own `normalise` and the cheap field checks run in Python; redaction runs a
-    column at a time (privacy.redact_many) and the content hash is computed by DuckDB when staging.
+    column at a time (redaction.redact_many) and the content hash is computed by DuckDB when staging.
     `start` is the index of the first record (warnings' record numbers when called per chunk); `pseudonyms`
     caches one HMAC per handle across chunks. A record given as its JSON line (bytes) is decoded here; a line
     that is not JSON fails the load with a LandingError naming `origin` and the line.

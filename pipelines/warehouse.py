@@ -10,6 +10,7 @@ open the snapshot, an atomic copy published by each run whose quality gate passe
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -20,10 +21,11 @@ from typing import Iterator
 
 import duckdb
 
+from pipelines.errors import ListenError
 from pipelines.paths import SQL_DIR
 
 
-class WarehouseError(Exception):
+class WarehouseError(ListenError):
     """The warehouse cannot be opened or written; the message says what to do."""
 
 
@@ -128,10 +130,19 @@ def connect(path: Path | str, *, read_only: bool = False, config: dict | None = 
         raise WarehouseError(f"cannot open {path}: {text}") from exc
 
 
-def initialise(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Migrations then views; safe to call on every open."""
+def initialise(con: duckdb.DuckDBPyConnection, views_dir: Path = SQL_DIR / "views") -> list[str]:
+    """Migrations, then the views if their files changed since they were created (or one is missing); safe and
+    cheap on every open (re-creating every view costs each stage's open about 0.1 s)."""
     applied = apply_migrations(con)
-    create_views(con)
+    files = sorted(views_dir.glob("*.sql"))
+    fingerprint = hashlib.sha256(b"".join(path.name.encode() + path.read_bytes() for path in files)).hexdigest()
+    stored = con.execute("SELECT max(fingerprint) FROM core.view_fingerprint").fetchone()[0]
+    present = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    if applied or stored != fingerprint or not {path.stem for path in files} <= present:
+        create_views(con, views_dir)  # not in a transaction: create_views retries views whose dependencies come later
+        with transaction(con):
+            con.execute("DELETE FROM core.view_fingerprint")
+            con.execute("INSERT INTO core.view_fingerprint VALUES (?, now())", [fingerprint])
     return applied
 
 

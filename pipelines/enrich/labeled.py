@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.embeddings import EMBED_BATCH
+from pipelines.errors import ListenError
 
 # Sets whose licence allows shipping weights derived from them (see models/README.md).
 SHIPPABLE_SENTIMENT_SETS = (
@@ -46,7 +47,7 @@ DEV_SHARE_BUCKETS = 5  # one bucket of five = 20 % held out
 SAVE_EVERY = 1024
 
 
-class LabeledDataError(Exception):
+class LabeledDataError(ListenError):
     """A labeled set is missing or malformed; the message names the file."""
 
 

