@@ -118,6 +118,16 @@ def topics(refit: bool = typer.Option(False, "--refit", help="Refit the topic mo
 
 
 @app.command()
+def embed(everything: bool = typer.Option(False, "--all", help="Recompute every vector, not only missing ones.")):
+    """Give every stored post a vector of the configured backend ([topics] embedding), with progress.
+
+    Run it after changing the backend; rerun to continue an interrupted run."""
+    from pipelines.reembed import reembed_with_progress
+
+    reembed_with_progress(settings(), everything, console)
+
+
+@app.command()
 def check(run_id: Optional[str] = typer.Option(None, "--run-id", help="Record results under this run id.")):
     """Run the data-quality suites on new rows; failing rows go to quarantine."""
     from pipelines.daily import check as check_stage, new_run_id
