@@ -116,6 +116,25 @@ def test_worker_processes_give_the_same_vectors(model_file, encoder, monkeypatch
     assert np.allclose(vectors, encoder.embed(texts), atol=1e-5)
 
 
+def test_a_dead_worker_is_a_clear_error(model_file, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    from pipelines.embeddings import EmbeddingError
+
+    class DeadPool:
+        def submit(self, *args):
+            raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+        def shutdown(self, **kwargs):
+            pass
+
+    embedder = E5Embedder(model_file, workers=2)
+    embedder._pool = DeadPool()
+    with pytest.raises(EmbeddingError, match="worker process died.*LISTEN_EMBED_WORKERS=1"):
+        embedder.embed(["Appen er god"])
+    assert embedder._pool is None
+
+
 def test_bad_worker_count_is_named(monkeypatch):
     monkeypatch.setenv("LISTEN_EMBED_WORKERS", "two")
     with pytest.raises(ValueError, match="LISTEN_EMBED_WORKERS='two'"):

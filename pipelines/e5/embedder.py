@@ -21,12 +21,14 @@ import atexit
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
 from pipelines.e5.encoder import E5Encoder, Windows, cut_windows, length_sorted_batches
 from pipelines.e5.modelfile import E5ModelFile
 from pipelines.e5.tokenizer import PASSAGE_PREFIX, E5Tokenizer
+from pipelines.embeddings import EmbeddingError
 
 WORKERS_ENV = "LISTEN_EMBED_WORKERS"
 # Starting a worker (torch, numba, weights) costs ~3 s of one core: worth it from ~15 s of embedding.
@@ -118,9 +120,14 @@ class E5Embedder:
             for ids, lengths in padded:
                 yield self.local_encoder.forward(ids, lengths)
             return
-        pending = [pool.submit(_forward_in_worker, ids, lengths) for ids, lengths in padded]
-        for future in pending:
-            yield future.result()
+        try:
+            pending = [pool.submit(_forward_in_worker, ids, lengths) for ids, lengths in padded]
+            for future in pending:
+                yield future.result()
+        except BrokenProcessPool as exc:
+            self.close()
+            raise EmbeddingError(f"an embedding worker process died ({exc}); nothing was stored for this batch. If "
+                                 f"memory is short, set {WORKERS_ENV}=1 to embed in one process, then rerun") from exc
 
     def _worker_pool(self, tokens: int) -> ProcessPoolExecutor | None:
         if self._pool is None and tokens >= POOL_FROM_TOKENS:
@@ -144,6 +151,6 @@ class E5Embedder:
 
     def close(self) -> None:
         """Stop the worker processes (they are started again by the next big call)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
