@@ -104,7 +104,15 @@ def test_duplicates_are_embedded_once_and_order_is_kept(encoder):
     assert encoder.embed([]).shape == (0, 384)
 
 
-def test_worker_processes_give_the_same_vectors(model_file, encoder, monkeypatch, shared_data):
+def test_worker_processes_give_the_same_vectors(model_file, encoder, monkeypatch, shared_data, tmp_path):
+    import sys
+
+    # A parent whose main script cannot be run again, as under `airflow tasks run` (its re-import initialises
+    # Airflow in the child and dies): spawned workers must not depend on it.
+    script = tmp_path / "airflow_like_main.py"
+    script.write_text("raise SystemExit('the main script ran again in a worker')\n", encoding="utf-8")
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(script), raising=False)
+    monkeypatch.setattr(sys.modules["__main__"], "__spec__", None, raising=False)
     monkeypatch.setattr(embedder_module, "POOL_FROM_TOKENS", 100)
     texts = [t[:300] for t in _real_texts(shared_data, 4)]
     pooled = E5Embedder(model_file, workers=2)

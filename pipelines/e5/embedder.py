@@ -18,8 +18,11 @@ encoder in this process with torch's threads.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import logging
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -50,6 +53,23 @@ def embed_workers() -> int:
 
 
 _worker_encoder: E5Encoder | None = None
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _main_module_hidden():
+    """Spawned processes re-run the parent's main script before anything else (multiprocessing's `prepare`); under
+    `airflow tasks run` that initialises Airflow's ORM in the worker, which dies. The workers need nothing from
+    __main__ (their functions live in this module), so it is hidden from multiprocessing while they start."""
+    main = sys.modules.get("__main__")
+    saved = {name: main.__dict__.pop(name) for name in ("__file__", "__spec__") if main and name in main.__dict__}
+    if main is not None and "__spec__" in saved:
+        main.__spec__ = None
+    try:
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
 
 
 def _start_worker(parent: int, precision: str) -> None:
@@ -145,8 +165,18 @@ class E5Embedder:
                                          initializer=_start_worker, initargs=(os.getpid(), self.precision))
         atexit.register(self.close)
         probe = np.array([[self.config.bos, self.config.eos]]), np.array([2])
-        for future in [self._pool.submit(_forward_in_worker, *probe) for _ in range(self.workers)]:
-            future.result()
+        try:
+            with _main_module_hidden():  # every worker is started by these submits
+                started = [self._pool.submit(_forward_in_worker, *probe) for _ in range(self.workers)]
+            for future in started:
+                future.result()
+        except BrokenProcessPool as exc:
+            # embedding still works, on this process's threads; the log says why it is slower
+            log.warning("embedding worker processes could not start (%s): embedding in this process instead; "
+                        "set %s=1 to skip trying", exc, WORKERS_ENV)
+            self.close()
+            self.workers = 1
+            return False
         return True
 
     def close(self) -> None:
