@@ -177,6 +177,16 @@ def _trends(cfg, run_id: str) -> dict:
 
 
 @app.command()
+def embed(everything: bool = typer.Option(False, "--all", help="Recompute every vector, not only missing ones.")):
+    """Give every stored post a vector of the configured backend ([topics] embedding), with progress.
+
+    Run it after changing the backend; rerun to continue an interrupted run."""
+    from pipelines.reembed import reembed_with_progress
+
+    reembed_with_progress(settings(), everything, console)
+
+
+@app.command()
 def check(run_id: Optional[str] = typer.Option(None, "--run-id", metavar="RUN_ID",
                                                help="Record results under this run id (default: a new one).")):
     """Run the data-quality suites on new rows (failing rows go to quarantine), then update trends."""

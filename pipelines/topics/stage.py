@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.embeddings import require_vector_kind, vector_kind
 from pipelines.topics.model import MANIFEST_FILE, TopicModel, TopicModelError, fit_topics
 from pipelines.topics.stable_ids import match_topics
 from pipelines.warehouse import transaction
@@ -143,6 +144,9 @@ def refit_due(con, settings, now: datetime | None = None) -> str | None:
     if last is None:
         return "no model"
     version, fitted_at = last
+    model = current_model(con, settings)
+    if model is not None and model.embedding != vector_kind(cfg.embedding):
+        return f"[topics] embedding is now {vector_kind(cfg.embedding)!r}, the model was fitted on {model.embedding!r}"
     if (now or _now()) - fitted_at >= timedelta(days=cfg.refit_every_days):
         return "schedule"
     # drift: posts assigned by this model since it was fitted that no topic claims
@@ -303,6 +307,9 @@ def assign_new_posts(con, settings, progress=None) -> dict:
         model = current_model(con, settings)
         if model is None:  # pragma: no cover - refit just saved one
             raise TopicModelError(f"model {fitted.get('model_version')} was fitted but cannot be loaded")
+    require_vector_kind(model.embedding, vector_kind(cfg.embedding), f"topic model {model.version}",
+                        "its topics cannot place these vectors. Run `listen topics --refit` (it embeds the recent "
+                        "window with the configured backend) or set [topics] embedding back")
     result["model_version"] = model.version
     while True:
         ids = [r[0] for r in con.execute(
