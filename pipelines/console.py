@@ -138,6 +138,20 @@ def _open_for_status(settings: Settings):
         return connect(settings.paths.snapshot, read_only=True), "snapshot (a run is writing the warehouse)"
 
 
+def _topics_line(con) -> str:
+    """One line on the topic model: the one in use, or why there is none yet (not an error)."""
+    from pipelines.topics.stage import topics_state
+
+    state = topics_state(con)
+    if state["state"] == "fitted":
+        return (f"topics: model {state['model_version']} fitted {str(state['fitted_at'])[:16]} on "
+                f"{state['documents']:,} posts, {state['topics']} topics")
+    if state["state"] in ("waiting", "no_topics"):
+        return (f"topics: [yellow]{state['reason']}[/yellow] (checked {str(state['attempted_at'])[:16]}); "
+                f"the daily run tries again as posts arrive")
+    return "topics: no model yet; `listen run` or `listen topics` fits one once enough posts are stored"
+
+
 def print_status(settings: Settings, console: Console) -> None:
     con, origin = _open_for_status(settings)
     try:
@@ -168,6 +182,7 @@ def print_status(settings: Settings, console: Console) -> None:
             table.add_row(r[0], r[1], "[green]yes[/green]" if r[2] else "[red]no[/red]", str(r[3]),
                           "yes" if r[4] else "")
         console.print(table)
+        console.print(_topics_line(con))
         total = con.execute("SELECT count(*), max(fetched_at) FROM core.posts").fetchone()
         console.print(f"{total[0]:,} posts stored; last fetched {str(total[1] or 'never')[:19]}; "
                       f"as of {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}")

@@ -99,7 +99,7 @@ def test_refit_on_same_window_keeps_every_id_and_first_seen(con, settings):
     assert dict(con.execute("SELECT post_id, topic_id FROM core.posts").fetchall()) == ids_before
     assert dict(con.execute("SELECT topic_id, first_seen FROM core.topics").fetchall()) == seen_before
     models = con.execute("SELECT model_version, path, documents FROM core.topic_models").fetchall()
-    assert len(models) == 2 and all(Path(p, "model.safetensors").is_file() for _, p, _ in models)
+    assert len(models) == 2 and all(Path(p, "topic_embeddings.safetensors").is_file() for _, p, _ in models)
     assert refit(con, settings)["refit"] is False  # not forced, fitted just now
     third = refit(con, settings, force=True)
     kept = sorted(p.name for p in settings.paths.models.iterdir())
@@ -110,10 +110,10 @@ def _model(centroids, ids, keywords) -> TopicModel:
     c = np.asarray(centroids, dtype=np.float32)
     c /= np.linalg.norm(c, axis=1, keepdims=True)
     return TopicModel(version="v", embedding="e", dim=c.shape[1], lang_names=[], lang_means=np.zeros((0, c.shape[1])),
-                      global_mean=np.zeros(c.shape[1], np.float32), centroids=c, topic_ids=np.asarray(ids),
-                      threshold=0.0, keywords=keywords, keyword_weights=[[1.0] * len(k) for k in keywords],
-                      labels=[", ".join(k) for k in keywords], sizes=[10] * len(ids),
-                      representative_ids=[[] for _ in ids])
+                      global_mean=np.zeros(c.shape[1], np.float32), centroids=c, threshold=0.0, outliers=False,
+                      topic_ids=np.asarray(ids), keywords=keywords, keyword_weights=[[1.0] * len(k) for k in keywords],
+                      labels=[{"en": ", ".join(k)} for k in keywords], sizes=[10] * len(ids),
+                      lang_sizes=[{"en": 10} for _ in ids], representative_ids=[[] for _ in ids])
 
 
 def test_planted_split_merge_and_retirement_are_recorded():

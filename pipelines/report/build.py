@@ -57,6 +57,34 @@ def _opening(row: dict, t: Strings) -> str:
     return t(key, quote=shorten(row["excerpt"], OPENING_QUOTE_CHARS))
 
 
+def topic_method_text(model: dict, t: Strings) -> str:
+    """The topic model's method, from the parameters the fit recorded (core.topic_models.params["method"])."""
+    run = (model.get("params") or {}).get("method") or {}
+    if not run:  # a model fitted before the fit recorded what it ran: say only what is known
+        return t("m_topics_value", bertopic="?", version=model["model_version"], fitted=t.date(model["fitted_at"]),
+                 documents=t.int(model["documents"]), embedding="", clustering="", outliers="", words="")
+    langs = run.get("centred_languages") or []
+    embedding = (t("m_topics_embedding", embedding=run["embedding"], langs=", ".join(langs)) if langs
+                 else t("m_topics_embedding_one", embedding=run["embedding"]))
+    clustering = t("m_topics_clustering", fine=t.int(run["fine_clusters"]), pca=run["pca_components"],
+                   merge_at=t.num(run["merge_at"], 2), min_size=t.int(run["min_topic_size"]),
+                   size_source=t("m_size_configured" if run["min_topic_size_source"] == "configured" else "m_size_auto"))
+    outliers = (t("m_topics_outliers", quantile=t.pct(run["outlier_quantile"], 0)) if run["outliers"]
+                else t("m_topics_no_outliers"))
+    return t("m_topics_value", bertopic=run["bertopic"], version=model["model_version"],
+             fitted=t.date(model["fitted_at"]), documents=t.int(model["documents"]), embedding=embedding,
+             clustering=clustering, outliers=outliers, words=t("m_topics_words"))
+
+
+def topic_state_text(state: dict, t: Strings) -> str:
+    """Why there is no topic model yet: too few posts, or no topic among them (not a failure)."""
+    if state.get("state") == "waiting":
+        return t("m_topics_waiting", posts=t.int(state["posts"]), needed=t.int(state["needed"]))
+    if state.get("state") == "no_topics":
+        return t("m_topics_no_topics", posts=t.int(state["posts"]), min_size=t.int(state.get("min_topic_size") or 2))
+    return t("m_topics_none")
+
+
 def _method_rows(data: dict, t: Strings, window, shipped: list[dict]) -> list[dict]:
     method = data["method"]
     items = [{"item": t("m_window"), "value": t("m_window_value", start=t.date(window.start), end=t.date(window.end),
@@ -70,15 +98,13 @@ def _method_rows(data: dict, t: Strings, window, shipped: list[dict]) -> list[di
         items.append({"item": t("m_sentiment"), "value": t("m_sentiment_none")})
     model = method["topic_model"]
     if model:
-        items.append({"item": t("m_topics"), "value": t("m_topics_value", version=model["model_version"],
-                                                        fitted=t.date(model["fitted_at"]),
-                                                        documents=t.int(model["documents"]))})
+        items.append({"item": t("m_topics"), "value": topic_method_text(model, t)})
         for key, value in sorted((model.get("metrics") or {}).items()):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 shown = t.int(value) if float(value).is_integer() else t.num(value, 3)
                 items.append({"item": f"{t('m_model_metrics')}: {key}", "value": shown})
     else:
-        items.append({"item": t("m_topics"), "value": t("m_topics_none")})
+        items.append({"item": t("m_topics"), "value": topic_state_text(method.get("topic_state") or {}, t)})
     how = t("m_scoring_topics") if data["topics"]["method"] == "topics" else t("m_scoring_own")
     items.append({"item": t("m_scoring"), "value": how})
     if shipped:
