@@ -46,7 +46,7 @@ def planted():
 @pytest.fixture(scope="module")
 def planted_model(planted):
     rows, vectors = planted
-    return _fit(rows, vectors)
+    return _fit(rows, vectors, min_topic_size=5)  # 30 posts per label: topics of 5 or more
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,8 @@ def topic_method_text(model: dict, t: Strings) -> str:
     run = (model.get("params") or {}).get("method") or {}
     if not run:  # a model fitted before the fit recorded what it ran: say only what is known
         return t("m_topics_value", bertopic="?", version=model["model_version"], fitted=t.date(model["fitted_at"]),
-                 documents=t.int(model["documents"]), embedding="", clustering="", outliers="", words="")
+                 documents=t.int(model["documents"]), embedding="", clustering="", outliers="", words="",
+                 continued="")
     langs = run.get("centred_languages") or []
     embedding = (t("m_topics_embedding", embedding=run["embedding"], langs=", ".join(langs)) if langs
                  else t("m_topics_embedding_one", embedding=run["embedding"]))
@@ -71,9 +72,10 @@ def topic_method_text(model: dict, t: Strings) -> str:
                    size_source=t("m_size_configured" if run["min_topic_size_source"] == "configured" else "m_size_auto"))
     outliers = (t("m_topics_outliers", quantile=t.pct(run["outlier_quantile"], 0)) if run["outliers"]
                 else t("m_topics_no_outliers"))
+    continued = " " + t("m_topics_continued", n=t.int(run["previous_topics"])) if run.get("previous_topics") else ""
     return t("m_topics_value", bertopic=run["bertopic"], version=model["model_version"],
              fitted=t.date(model["fitted_at"]), documents=t.int(model["documents"]), embedding=embedding,
-             clustering=clustering, outliers=outliers, words=t("m_topics_words"))
+             clustering=clustering, outliers=outliers, words=t("m_topics_words"), continued=continued)
 
 
 def topic_state_text(state: dict, t: Strings) -> str:

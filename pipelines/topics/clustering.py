@@ -8,7 +8,9 @@ It receives the language-centred, L2-normalised post vectors (no further reducti
 `BaseDimensionalityReduction`) and:
 1. projects them with PCA (`n_components`) and over-clusters with k-means;
 2. joins fine clusters into topics (see `_join_fine_clusters`);
-3. turns each topic into a centroid, and labels every post with the **same rule** a saved BERTopic model
+3. refines: every post to its nearest centroid, centroids recomputed, topics below `min_cluster_size`
+   dissolved, until nothing moves (at most `refine_rounds`);
+4. turns each topic into a centroid, and labels every post with the **same rule** a saved BERTopic model
    uses in `transform()`: the highest cosine similarity among the topic embeddings, where row 0 is the
    outlier topic (see `nearest_topic`). A post whose best centroid similarity is below `threshold_`
    (a low quantile of the fitted posts' best similarity) is an outlier.
@@ -64,8 +66,9 @@ class CentroidClusterer:
     """k-means over-clustering, joined into topics, with nearest-centroid labels and an outlier threshold."""
 
     def __init__(self, min_cluster_size: int = 10, n_components: int = 50, fine_clusters_per_doc: float = 0.5,
-                 max_fine_clusters: int = 200, merge_at: float = 0.3, outlier_quantile: float = 0.05,
-                 refine_rounds: int = 2, seed: int = 42, warm_start: np.ndarray | None = None):
+                 max_fine_clusters: int = 400, merge_at: float = 0.35, outlier_quantile: float = 0.05,
+                 refine_rounds: int = 20, seed: int = 42, warm_start: np.ndarray | None = None,
+                 previous_topics: np.ndarray | None = None):
         self.min_cluster_size = min_cluster_size
         self.n_components = n_components
         self.fine_clusters_per_doc = fine_clusters_per_doc
@@ -75,6 +78,7 @@ class CentroidClusterer:
         self.refine_rounds = refine_rounds
         self.seed = seed
         self.warm_start = warm_start
+        self.previous_topics = previous_topics
 
     def get_params(self, deep: bool = False) -> dict:
         """The parameters as sklearn reports them (BERTopic and our method text read these)."""
@@ -87,18 +91,25 @@ class CentroidClusterer:
         vectors = normalise(np.asarray(X, dtype=np.float32))
         n = len(vectors)
         joined, self.fine_centroids_ = self._fine_clusters(vectors)
-        centroids = _centroids(vectors, joined, self.min_cluster_size)
+        centroids = self._continue_previous(_centroids(vectors, joined, self.min_cluster_size))
+        # refine: every post to its nearest centroid, centroids from their posts, topics below the minimum size
+        # dissolve; until nothing moves (a refit on unchanged posts then reproduces its start exactly)
+        for _ in range(int(self.refine_rounds)):
+            if not len(centroids):
+                break
+            nearest = np.argmax(vectors @ centroids.T, axis=1)
+            moved = _centroids(vectors, nearest, self.min_cluster_size)
+            if moved.shape == centroids.shape and np.array_equal(moved, centroids):
+                break
+            centroids = moved
+        self.centroids_ = centroids
         self.outliers_ = True  # without a centroid every post is an outlier
         self.threshold_ = 0.0
-        if len(centroids):
+        if len(centroids) and n:
             best = (vectors @ centroids.T).max(axis=1)
-            self.threshold_ = float(np.quantile(best, self.outlier_quantile)) if n else 0.0
+            self.threshold_ = float(np.quantile(best, self.outlier_quantile))
             self.outliers_ = bool(self.outlier_quantile > 0)
-        labels = np.full(n, -1, dtype=np.int64)
-        for _ in range(int(self.refine_rounds) + 1):
-            self.centroids_ = centroids
-            labels = self.predict(vectors)
-            centroids = _centroids(vectors, labels, self.min_cluster_size)
+        labels = self.predict(vectors)
         # the labels are what predict() gives with self.centroids_; a centroid nobody is nearest to goes
         # (dropping it changes no post's nearest topic)
         used = np.unique(labels[labels >= 0])
@@ -122,6 +133,20 @@ class CentroidClusterer:
     @property
     def topic_embeddings_(self) -> np.ndarray:
         return topic_matrix(self.centroids_, self.outliers_)
+
+    def _continue_previous(self, candidates: np.ndarray) -> np.ndarray:
+        """Start from the previous model's topics, plus the candidates none of them covers.
+
+        The refinement rounds then move each previous topic to where its posts are now (one that lost them
+        drops out below min_cluster_size), so a refit on an overlapping window keeps its topics where the
+        data did not change, instead of re-drawing every boundary."""
+        previous = self.previous_topics
+        if previous is None or not len(previous) or previous.shape[1] != candidates.shape[1]:
+            return candidates
+        if not len(candidates):
+            return normalise(previous)
+        covered = (candidates @ normalise(previous).T).max(axis=1) >= self.merge_at
+        return np.vstack([normalise(previous), candidates[~covered]])
 
     # ---- clustering ----
     def _fine_clusters(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

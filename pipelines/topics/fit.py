@@ -30,13 +30,13 @@ from pipelines.topics.model import LABEL_LANGS, TopicModel, TopicModelError, new
 
 DEFAULT_PARAMS = {
     "n_components": 50,  # PCA dimensions for the k-means step inside the clusterer
-    "fine_clusters_per_doc": 0.5,  # fine k = sqrt(n * this), clipped to [2, max_fine_clusters]
-    "max_fine_clusters": 200,
-    "merge_at": 0.3,  # fine clusters whose centroids' cosine exceeds this (average linkage) form one topic
+    "fine_clusters_per_doc": 0.5,  # fine k = n * this / min_topic_size, clipped to [2, max_fine_clusters]
+    "max_fine_clusters": 400,
+    "merge_at": 0.35,  # fine clusters whose centroids' cosine exceeds this (average linkage) form one topic
     "outlier_quantile": 0.05,  # posts less similar than this quantile of the fitted posts stay unassigned
-    "refine_rounds": 2,
+    "refine_rounds": 20,  # nearest-centroid rounds at most; they stop when no post moves
     "centre_languages": True,  # False: subtract one overall mean instead of one per language
-    "min_lang_docs": 20,  # a language needs this many posts for its own mean vector
+    "min_lang_docs": 10,  # a language needs this many posts for its own mean vector
     "top_n_words": 10,
     "label_words": 3,
     "representatives": 3,
@@ -108,8 +108,9 @@ def fit_topics(
         sizes=[], lang_sizes=[], representative_ids=[], params=params, window=dict(window or {}),
     )
     centred = model.centre(embeddings, langs)
-    warm = previous.fine_centroids if previous is not None and previous.embedding == embedding else None
-    topic_model, clusterer = _fit_bertopic(texts, centred, langs, params, warm)
+    same_space = previous is not None and previous.embedding == embedding and previous.dim == model.dim
+    warm = (previous.fine_centroids, previous.centroids) if same_space else (None, None)
+    topic_model, clusterer = _fit_bertopic(texts, centred, langs, params, *warm)
     topics = np.asarray(topic_model.topics_, dtype=np.int64)
     k = int(topics.max(initial=-1)) + 1
     # BERTopic renumbered the clusterer's labels by size: reorder its centroids the same way
@@ -134,7 +135,7 @@ def fit_topics(
     return model
 
 
-def _fit_bertopic(texts, centred, langs, params, warm):
+def _fit_bertopic(texts, centred, langs, params, warm_fine, previous_topics):
     from bertopic import BERTopic
     from bertopic.dimensionality import BaseDimensionalityReduction
     from bertopic.vectorizers import ClassTfidfTransformer
@@ -143,7 +144,8 @@ def _fit_bertopic(texts, centred, langs, params, warm):
     from pipelines.topics.representation import LanguageLabel, ReadableKeywords
     from pipelines.topics.vocabulary import keyword_text, make_vectorizer
 
-    clusterer = CentroidClusterer(min_cluster_size=params["min_topic_size"], warm_start=warm,
+    clusterer = CentroidClusterer(min_cluster_size=params["min_topic_size"], warm_start=warm_fine,
+                                  previous_topics=previous_topics,
                                   **{key: params[key] for key in CLUSTERER_PARAMS})
     representation = {"Main": ReadableKeywords(top_n_words=int(params["top_n_words"]))}
     for lang in LABEL_LANGS:
@@ -185,6 +187,7 @@ def _method(topic_model, clusterer, model: TopicModel, params: dict) -> dict:
         "merge_at": float(clusterer.merge_at),
         "outlier_quantile": float(clusterer.outlier_quantile),
         "outliers": bool(model.outliers),
+        "previous_topics": int(len(clusterer.previous_topics)) if clusterer.previous_topics is not None else 0,
         "min_topic_size": int(params["min_topic_size"]),
         "min_topic_size_source": params["min_topic_size_source"],
         "vectorizer": {"ngram_range": list(vectorizer.ngram_range), "stop_words": len(vectorizer.stop_words or []),
