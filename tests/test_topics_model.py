@@ -223,10 +223,27 @@ def test_language_centring_removes_a_pure_language_offset(planted):
     shifted = vectors.copy()
     shifted[1::2] += offset
     langs = ["en", "de"] * (len(rows) // 2)
+    # a backend without shipped language offsets: each language's mean comes from the window
     model = fit_topics([r["text"] for r in rows], shifted, langs, [r["id"] for r in rows], min_topic_size=5,
-                       min_lang_docs=10)
+                       embedding="vectors-without-offsets")
+    assert model.params["language_centring"] == "window means"
     topics, _ = model.assign(shifted, langs)
     en, de = topics[0::2], topics[1::2]
     # with the offset removed, topics mix both "languages" instead of splitting by them
     mixed = [t for t in set(topics) if t >= 0 and (en == t).sum() and (de == t).sum()]
     assert len(mixed) == len(model.topic_ids)
+
+
+def test_a_language_with_few_posts_on_one_subject_keeps_its_subject(customer):
+    """The demo's case: a handful of German posts, all about one thing. Subtracting their own mean would
+    remove exactly that; the offsets measured on parallel sentences remove only the language."""
+    rows, vectors = customer
+    keep = [i for i, r in enumerate(rows) if r["lang"] != "de" or r["subject"] == "app_crash"]
+    rows, vectors = [rows[i] for i in keep], vectors[keep]
+    model = _fit(rows, vectors)
+    assert model.params["language_centring"] == "shipped offsets"
+    topics, _ = model.assign(vectors, [r["lang"] for r in rows])
+    crash = Counter(t for r, t in zip(rows, topics) if r["subject"] == "app_crash")
+    german = [t for r, t in zip(rows, topics) if r["lang"] == "de"]
+    main, held = crash.most_common(1)[0]
+    assert main >= 0 and held >= 5 and german.count(main) == 2

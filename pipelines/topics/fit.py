@@ -5,9 +5,12 @@
     >>> model.topics()[0]["labels"]                                                  # {'da': ..., 'de': ...}
 
 The parts plugged into `BERTopic(...)`:
-- `embeddings=`: the stored post vectors, each minus the mean vector of its language (da/de/en, learned
-  here; other languages use the overall mean) and re-normalised. Multilingual embeddings otherwise group
-  posts by language before subject; centred, the three versions of one sentence land together.
+- `embeddings=`: the stored post vectors, each minus the mean vector of its language, re-normalised.
+  Multilingual embeddings otherwise group posts by language before subject; centred, the three versions of
+  one sentence land together. A language's mean is the window's language-free mean plus that language's
+  offset shipped for the backend (models/topics/language_offsets.json, measured on parallel da/de/en
+  sentences), or, for a backend without offsets, the mean of its posts in the window (da/de/en with at least
+  `min_lang_docs` posts; other languages use the overall mean).
 - `umap_model=BaseDimensionalityReduction()`: no UMAP (a numba compile per process, and topics that
   change between refits); `hdbscan_model=CentroidClusterer(...)`: k-means + joining, nearest-centroid
   labels (clustering.py).
@@ -22,7 +25,9 @@ model's `transform` assigns exactly as the clusterer labelled the fitted posts.
 
 from __future__ import annotations
 
+import json
 import time
+from functools import lru_cache
 
 import numpy as np
 
@@ -53,18 +58,46 @@ def auto_min_topic_size(n_posts: int) -> int:
     return int(np.clip(round(np.sqrt(max(n_posts, 0)) / 3.2), 3, 50))
 
 
-def language_means(embeddings: np.ndarray, langs: list[str | None], min_docs: int) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(languages with their own mean, their mean vectors, the overall mean)."""
+@lru_cache(maxsize=4)
+def shipped_language_offsets(embedding: str) -> dict[str, np.ndarray] | None:
+    """Per-language offsets measured on parallel sentences for this backend (models/topics/), or None."""
+    from pipelines.paths import MODELS_DIR
+
+    path = MODELS_DIR / "topics" / "language_offsets.json"
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8")).get(embedding)
+    except (OSError, ValueError):
+        return None
+    if not entry:
+        return None
+    return {lang: np.asarray(vector, dtype=np.float32) for lang, vector in entry["offsets"].items()}
+
+
+def language_means(embeddings: np.ndarray, langs: list[str | None], min_docs: int,
+                   embedding: str | None = None) -> tuple[list[str], np.ndarray, np.ndarray, str]:
+    """(languages with their own mean, those means, the mean for other languages, how they were found).
+
+    With offsets shipped for the backend (da/de/en, measured on parallel sentences), a language's mean is
+    the window's language-free mean plus its offset: right even when a language's few posts are all about
+    one thing. Otherwise each language with `min_docs` posts gets its own mean in the window."""
+    langs_arr = np.array([lang or "" for lang in langs])
+    offsets = shipped_language_offsets(embedding) if embedding else None
+    if offsets and len(next(iter(offsets.values()))) == embeddings.shape[1]:
+        names = sorted(offsets)
+        shift = np.zeros_like(embeddings)
+        for lang in names:
+            shift[langs_arr == lang] = offsets[lang]
+        base = (embeddings - shift).mean(axis=0).astype(np.float32)
+        return names, np.vstack([base + offsets[lang] for lang in names]).astype(np.float32), base, "shipped offsets"
     global_mean = embeddings.mean(axis=0).astype(np.float32)
     names, means = [], []
-    langs_arr = np.array([lang or "" for lang in langs])
     for lang in sorted(set(langs_arr.tolist()) - {"", "und"}):
         mask = langs_arr == lang
         if mask.sum() >= min_docs:
             names.append(lang)
             means.append(embeddings[mask].mean(axis=0))
     lang_means = np.vstack(means).astype(np.float32) if means else np.zeros((0, embeddings.shape[1]), np.float32)
-    return names, lang_means, global_mean
+    return names, lang_means, global_mean, "window means"
 
 
 def fit_topics(
@@ -97,10 +130,12 @@ def fit_topics(
               "min_topic_size_source": "configured" if min_topic_size else "adapted to the window"}
     started = time.perf_counter()
     if params["centre_languages"]:
-        lang_names, lang_means, global_mean = language_means(embeddings, langs, int(params["min_lang_docs"]))
+        lang_names, lang_means, global_mean, how = language_means(embeddings, langs, int(params["min_lang_docs"]),
+                                                                  embedding)
     else:  # one mean for all languages: removes the embedding space's common direction only
         lang_names, lang_means = [], np.zeros((0, embeddings.shape[1]), np.float32)
-        global_mean = embeddings.mean(axis=0).astype(np.float32)
+        global_mean, how = embeddings.mean(axis=0).astype(np.float32), "none"
+    params["language_centring"] = how
     model = TopicModel(
         version=version or new_version(), embedding=embedding, dim=int(embeddings.shape[1]), lang_names=lang_names,
         lang_means=lang_means, global_mean=global_mean, centroids=np.zeros((0, embeddings.shape[1]), np.float32),
@@ -141,15 +176,17 @@ def _fit_bertopic(texts, centred, langs, params, warm_fine, previous_topics):
     from bertopic.vectorizers import ClassTfidfTransformer
 
     from pipelines.topics.clustering import CentroidClusterer
-    from pipelines.topics.representation import LanguageLabel, ReadableKeywords
-    from pipelines.topics.vocabulary import keyword_text, make_vectorizer
+    from pipelines.topics.representation import LanguageLabel, PostWords, ReadableKeywords
+    from pipelines.topics.vocabulary import lemmas, make_vectorizer
 
     clusterer = CentroidClusterer(min_cluster_size=params["min_topic_size"], warm_start=warm_fine,
                                   previous_topics=previous_topics,
                                   **{key: params[key] for key in CLUSTERER_PARAMS})
+    lemma_lists = [lemmas(text, lang) for text, lang in zip(texts, langs)]
+    words = PostWords(list(langs), lemma_lists)
     representation = {"Main": ReadableKeywords(top_n_words=int(params["top_n_words"]))}
     for lang in LABEL_LANGS:
-        representation[lang] = LanguageLabel(lang, list(langs), list(texts), words=int(params["label_words"]))
+        representation[lang] = LanguageLabel(lang, words, n_words=int(params["label_words"]))
     topic_model = BERTopic(
         language="multilingual",  # "english" would strip every non-ASCII letter before c-TF-IDF
         umap_model=BaseDimensionalityReduction(),
@@ -161,7 +198,7 @@ def _fit_bertopic(texts, centred, langs, params, warm_fine, previous_topics):
         min_topic_size=int(params["min_topic_size"]),
         calculate_probabilities=False,
     )
-    keyword_docs = [keyword_text(text, lang) for text, lang in zip(texts, langs)]
+    keyword_docs = [" ".join(word.lower() for word in post) for post in lemma_lists]  # = keyword_text()
     try:
         topic_model.fit(keyword_docs, embeddings=centred)
     except ValueError as exc:  # CountVectorizer: "empty vocabulary" when no post has a content word
@@ -180,6 +217,7 @@ def _method(topic_model, clusterer, model: TopicModel, params: dict) -> dict:
         "bertopic": bertopic.__version__,
         "embedding": model.embedding,
         "centred_languages": list(model.lang_names),
+        "language_centring": params["language_centring"],
         "reduction": type(topic_model.umap_model).__name__,
         "clusterer": type(clusterer).__name__,
         "pca_components": int(clusterer.n_components_),

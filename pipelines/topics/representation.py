@@ -1,6 +1,7 @@
 """Topic words an editor can read, as BERTopic representation models: keywords, and a label per language.
 
-    >>> parts = {"Main": ReadableKeywords(), **{lang: LanguageLabel(lang, langs, texts) for lang in ("da", "de", "en")}}
+    >>> words = PostWords(langs, [lemmas(text, lang) for text, lang in zip(texts, langs)])
+    >>> parts = {"Main": ReadableKeywords(), **{lang: LanguageLabel(lang, words) for lang in ("da", "de", "en")}}
     >>> topic_model = BERTopic(representation_model=parts, ...).fit(keyword_docs, embeddings)
     >>> topic_model.get_topic(3)[:3]                  # [('levering', 0.21), ('zeitung', 0.18), ('avis', 0.15)]
     >>> topic_model.topic_aspects_["de"][3]           # [('Zeitung', 0.31), ('Zustellung', 0.22)]
@@ -73,24 +74,49 @@ class ReadableKeywords(BaseRepresentation):
         return {topic: distinct_words(words, self.top_n_words) or EMPTY for topic, words in topics.items()}
 
 
+class PostWords:
+    """What the three `LanguageLabel`s share: each post's language and lemmas, and once per fit the posts'
+    words as BERTopic's fitted vectorizer counts them (a word once per post)."""
+
+    def __init__(self, langs: list[str | None], lemma_lists: list[list[str]]):
+        self.langs = np.array([lang or "" for lang in langs], dtype=object)
+        self.lemma_lists = lemma_lists
+        self._bag: tuple[int, csr_matrix] | None = None
+        self._forms: dict[str, dict[str, str]] = {}
+
+    def bag(self, topic_model, documents) -> csr_matrix:
+        """(posts x vocabulary) 0/1 matrix in `documents` order, computed on the first call of a fit."""
+        key = id(documents)
+        if self._bag is None or self._bag[0] != key:
+            bag = topic_model.vectorizer_model.transform(documents["Document"].to_numpy(dtype=object)).tocsr()
+            bag.data[:] = 1
+            self._bag = (key, bag)
+        return self._bag[1]
+
+    def forms(self, lang: str) -> dict[str, str]:
+        """keyword -> its most frequent written form in this language's posts ('zeitung' -> 'Zeitung')."""
+        if lang not in self._forms:
+            self._forms[lang] = written_forms([words for words, post_lang in zip(self.lemma_lists, self.langs)
+                                               if post_lang == lang])
+        return self._forms[lang]
+
+
 class LanguageLabel(BaseRepresentation):
     """A 2-4 word label per topic from the posts in one language (an aspect named after the language)."""
 
-    def __init__(self, lang: str, langs: list[str | None], texts: list[str], words: int = 3, min_docs: int = 2,
-                 min_share: float = 0.05):
+    def __init__(self, lang: str, words: PostWords, n_words: int = 3, min_docs: int = 2, min_share: float = 0.05):
         self.lang = lang
-        self.langs = langs
-        self.texts = texts
         self.words = words
+        self.n_words = n_words
         self.min_docs = min_docs
         self.min_share = min_share
 
-    def get_params(self, deep: bool = False) -> dict:  # the per-post lists are data, not parameters
-        return {"lang": self.lang, "words": self.words, "min_docs": self.min_docs, "min_share": self.min_share}
+    def get_params(self, deep: bool = False) -> dict:  # the posts' words are data, not parameters
+        return {"lang": self.lang, "n_words": self.n_words, "min_docs": self.min_docs, "min_share": self.min_share}
 
     def extract_topics(self, topic_model, documents, c_tf_idf, topics):
         ids = documents["ID"].to_numpy(dtype=np.int64)
-        langs = np.array([lang or "" for lang in self.langs], dtype=object)[ids]
+        langs = self.words.langs[ids]
         topic_of = documents["Topic"].to_numpy(dtype=np.int64)
         sizes = Counter(topic_of.tolist())
         in_lang = langs == self.lang
@@ -105,17 +131,16 @@ class LanguageLabel(BaseRepresentation):
         classes = sorted(counts)  # every topic with posts in this language competes for its words
         rows = np.flatnonzero(in_lang)
         # a word counts once per post: a label word is one many posts use, not one post's repetition
-        vectorizer = clone(topic_model.vectorizer_model).set_params(binary=True)
-        try:
-            bag = vectorizer.fit_transform(documents["Document"].to_numpy(dtype=object)[rows])
-        except ValueError:  # only stop words in this language: no label
-            return out
+        bag = self.words.bag(topic_model, documents)[rows]
         membership = csr_matrix((np.ones(len(rows)), (np.searchsorted(classes, topic_of[rows]), np.arange(len(rows)))),
                                 shape=(len(classes), len(rows)))
         posts_with_word = (membership @ bag).tocsr()
+        present = np.flatnonzero(posts_with_word.getnnz(axis=0))  # words this language uses at all
+        posts_with_word = posts_with_word[:, present]
         # ClassTfidfTransformer normalises its input in place: give it a copy, the counts are needed below
         scores = clone(topic_model.ctfidf_model).fit(posts_with_word).transform(posts_with_word.copy()).tocsr()
-        words = vectorizer.get_feature_names_out()
+        words = topic_model.vectorizer_model.get_feature_names_out()[present]
+        forms = self.words.forms(self.lang)
         for row, topic in enumerate(classes):
             if topic not in labelled:
                 continue
@@ -123,26 +148,10 @@ class LanguageLabel(BaseRepresentation):
             order = np.argsort(-line.data, kind="stable")[:60]
             ranked = [(str(words[line.indices[i]]), float(line.data[i]), used_by[line.indices[i]]) for i in order]
             # words used in two posts or more first; a small topic may have none, then its best single ones
-            shared = distinct_words([(w, s) for w, s, n in ranked if n >= 2], self.words)
+            shared = distinct_words([(w, s) for w, s, n in ranked if n >= 2], self.n_words)
             picked = shared if len(shared) >= 2 else distinct_words(
-                [(w, s) for w, s, n in ranked if n >= 2] + [(w, s) for w, s, n in ranked if n < 2], self.words)
+                [(w, s) for w, s, n in ranked if n >= 2] + [(w, s) for w, s, n in ranked if n < 2], self.n_words)
             if picked:
-                members = ids[in_lang & (topic_of == topic)]
-                forms = written_forms([self.texts[i] for i in members], self.lang)
-                out[topic] = [(" ".join(forms.get(w, w) for w in word.split()), score) for word, score in picked]
-        return out
-        scores = clone(topic_model.ctfidf_model).fit(bag).transform(bag).tocsr()
-        words = vectorizer.get_feature_names_out()
-        for row, topic in enumerate(classes):
-            if topic not in labelled:
-                continue
-            line = scores.getrow(row)
-            order = np.argsort(-line.data, kind="stable")[:30]
-            ranked = [(str(words[line.indices[i]]), float(line.data[i])) for i in order]
-            picked = distinct_words(ranked, self.words)
-            if picked:
-                members = ids[in_lang & (topic_of == topic)]
-                forms = written_forms([self.texts[i] for i in members], self.lang)
                 out[topic] = [(" ".join(forms.get(w, w) for w in word.split()), score) for word, score in picked]
         return out
 

@@ -76,7 +76,7 @@ def lemma_table(lang: str) -> dict[str, str]:
         return {}
 
 
-def _lemmas(text: str, lang: str | None) -> list[str]:
+def lemmas(text: str, lang: str | None) -> list[str]:
     """The words of `text` as lemmas in spaCy's casing ('Zeitungen' -> 'Zeitung', 'wurden' -> 'werden')."""
     table = lemma_table(lang) if lang in KEYWORD_LANGS else {}
     words = _WORD.findall(_URL.sub(" ", (text or "").replace("’", "'")))
@@ -89,14 +89,14 @@ def _lemmas(text: str, lang: str | None) -> list[str]:
 
 def keyword_text(text: str, lang: str | None) -> str:
     """Lowercased lemmas of the words in `text` (no URLs, numbers or punctuation), for the vectorizer."""
-    return " ".join(lemma.lower() for lemma in _lemmas(text, lang))
+    return " ".join(lemma.lower() for lemma in lemmas(text, lang))
 
 
-def written_forms(texts: list[str], lang: str | None) -> dict[str, str]:
-    """keyword -> its most frequent written form in `texts` ('zeitung' -> 'Zeitung', 'netflix' -> 'Netflix')."""
+def written_forms(lemma_lists: list[list[str]]) -> dict[str, str]:
+    """keyword -> its most frequent written form among posts' `lemmas()` ('zeitung' -> 'Zeitung')."""
     seen: dict[str, Counter] = {}
-    for text in texts:
-        for lemma in _lemmas(text, lang):
+    for words in lemma_lists:
+        for lemma in words:
             seen.setdefault(lemma.lower(), Counter())[lemma] += 1
     return {word: forms.most_common(1)[0][0] for word, forms in seen.items()}
 
