@@ -247,3 +247,12 @@ def test_a_language_with_few_posts_on_one_subject_keeps_its_subject(customer):
     german = [t for r, t in zip(rows, topics) if r["lang"] == "de"]
     main, held = crash.most_common(1)[0]
     assert main >= 0 and held >= 5 and german.count(main) == 2
+
+
+def test_topics_are_narrower_for_short_posts():
+    from pipelines.topics.fit import auto_merge_at
+
+    short, _ = auto_merge_at(["card not arrived yet"] * 5)
+    medium, words = auto_merge_at(["word " * 20] * 5)
+    long, _ = auto_merge_at(["word " * 300] * 5)
+    assert short == 0.7 and long == 0.2 and words == 20 and short > medium > long

@@ -67,8 +67,10 @@ def topic_method_text(model: dict, t: Strings) -> str:
     langs = run.get("centred_languages") or []
     embedding = (t("m_topics_embedding", embedding=run["embedding"], langs=", ".join(langs)) if langs
                  else t("m_topics_embedding_one", embedding=run["embedding"]))
+    merge_source = (t("m_merge_auto", words=t.int(run["median_words"])) if run.get("median_words") is not None
+                    else t("m_merge_configured"))
     clustering = t("m_topics_clustering", fine=t.int(run["fine_clusters"]), pca=run["pca_components"],
-                   merge_at=t.num(run["merge_at"], 2), min_size=t.int(run["min_topic_size"]),
+                   merge_at=t.num(run["merge_at"], 2), merge_source=merge_source, min_size=t.int(run["min_topic_size"]),
                    size_source=t("m_size_configured" if run["min_topic_size_source"] == "configured" else "m_size_auto"))
     outliers = (t("m_topics_outliers", quantile=t.pct(run["outlier_quantile"], 0)) if run["outliers"]
                 else t("m_topics_no_outliers"))

@@ -66,7 +66,7 @@ class CentroidClusterer:
     """k-means over-clustering, joined into topics, with nearest-centroid labels and an outlier threshold."""
 
     def __init__(self, min_cluster_size: int = 10, n_components: int = 50, fine_clusters_per_doc: float = 0.5,
-                 max_fine_clusters: int = 400, merge_at: float = 0.35, outlier_quantile: float = 0.05,
+                 max_fine_clusters: int = 400, merge_at: float = 0.45, outlier_quantile: float = 0.05,
                  refine_rounds: int = 20, seed: int = 42, warm_start: np.ndarray | None = None,
                  previous_topics: np.ndarray | None = None):
         self.min_cluster_size = min_cluster_size

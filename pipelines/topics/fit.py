@@ -26,6 +26,7 @@ model's `transform` assigns exactly as the clusterer labelled the fitted posts.
 from __future__ import annotations
 
 import json
+import re
 import time
 from functools import lru_cache
 
@@ -37,7 +38,7 @@ DEFAULT_PARAMS = {
     "n_components": 50,  # PCA dimensions for the k-means step inside the clusterer
     "fine_clusters_per_doc": 0.5,  # fine k = n * this / min_topic_size, clipped to [2, max_fine_clusters]
     "max_fine_clusters": 400,
-    "merge_at": 0.35,  # fine clusters whose centroids' cosine exceeds this (average linkage) form one topic
+    "merge_at": None,  # fine clusters whose centroids' cosine exceeds this form one topic; None: auto_merge_at
     "outlier_quantile": 0.05,  # posts less similar than this quantile of the fitted posts stay unassigned
     "refine_rounds": 20,  # nearest-centroid rounds at most; they stop when no post moves
     "centre_languages": True,  # False: subtract one overall mean instead of one per language
@@ -47,8 +48,19 @@ DEFAULT_PARAMS = {
     "representatives": 3,
     "seed": 42,
 }
+_WORDS = re.compile(r"\w+")
 CLUSTERER_PARAMS = ("n_components", "fine_clusters_per_doc", "max_fine_clusters", "merge_at", "outlier_quantile",
                     "refine_rounds", "seed")
+
+
+def auto_merge_at(texts: list[str]) -> tuple[float, int]:
+    """(how similar two fine clusters must be to become one topic, the posts' median length in words).
+
+    Short posts make one point each, so their topics are narrow ("card not arrived", not "banking"); long
+    articles cover broad subjects. 0.7 for one-line messages (10 words), 0.43 at 20 words, 0.2 from about
+    45 words: 0.45 + 0.35 * log2(20 / median words), within 0.2..0.7."""
+    words = int(np.median([len(_WORDS.findall(text or "")) for text in texts])) if texts else 20
+    return float(np.clip(0.45 + 0.35 * np.log2(20 / max(words, 1)), 0.2, 0.7)), words
 
 
 def auto_min_topic_size(n_posts: int) -> int:
@@ -128,6 +140,9 @@ def fit_topics(
     size = int(min_topic_size) if min_topic_size else auto_min_topic_size(n)
     params = {**DEFAULT_PARAMS, **params, "min_topic_size": size,
               "min_topic_size_source": "configured" if min_topic_size else "adapted to the window"}
+    if params["merge_at"] is None:
+        params["merge_at"], params["median_words"] = auto_merge_at(texts)
+        params["merge_at"] = round(params["merge_at"], 3)
     started = time.perf_counter()
     if params["centre_languages"]:
         lang_names, lang_means, global_mean, how = language_means(embeddings, langs, int(params["min_lang_docs"]),
@@ -223,6 +238,7 @@ def _method(topic_model, clusterer, model: TopicModel, params: dict) -> dict:
         "pca_components": int(clusterer.n_components_),
         "fine_clusters": int(len(clusterer.fine_centroids_)),
         "merge_at": float(clusterer.merge_at),
+        "median_words": params.get("median_words"),
         "outlier_quantile": float(clusterer.outlier_quantile),
         "outliers": bool(model.outliers),
         "previous_topics": int(len(clusterer.previous_topics)) if clusterer.previous_topics is not None else 0,
