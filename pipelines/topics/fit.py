@@ -17,7 +17,7 @@ The parts plugged into `BERTopic(...)`:
 - `vectorizer_model`: unigrams and bigrams over spaCy lookup lemmas with da/de/en stop words; BERTopic
   sees each post as `keyword_text(text, lang)` (vocabulary.py).
 - `ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True)`.
-- `representation_model={"Main": ReadableKeywords(), "da"/"de"/"en": LanguageLabel(...)}`
+- `representation_model={"Main": ReadableKeywords(words), "da"/"de"/"en": LanguageLabel(lang, words)}`
   (representation.py): keywords without near-repeats, and one label per language as a BERTopic aspect.
 After the fit, `topic_embeddings_` are set to the clusterer's centroids (plus the outlier row), so a saved
 model's `transform` assigns exactly as the clusterer labelled the fitted posts.
@@ -199,7 +199,7 @@ def _fit_bertopic(texts, centred, langs, params, warm_fine, previous_topics):
                                   **{key: params[key] for key in CLUSTERER_PARAMS})
     lemma_lists = [lemmas(text, lang) for text, lang in zip(texts, langs)]
     words = PostWords(list(langs), lemma_lists)
-    representation = {"Main": ReadableKeywords(top_n_words=int(params["top_n_words"]))}
+    representation = {"Main": ReadableKeywords(words, top_n_words=int(params["top_n_words"]))}
     for lang in LABEL_LANGS:
         representation[lang] = LanguageLabel(lang, words, n_words=int(params["label_words"]))
     topic_model = BERTopic(

@@ -1,16 +1,17 @@
 """Topic words an editor can read, as BERTopic representation models: keywords, and a label per language.
 
     >>> words = PostWords(langs, [lemmas(text, lang) for text, lang in zip(texts, langs)])
-    >>> parts = {"Main": ReadableKeywords(), **{lang: LanguageLabel(lang, words) for lang in ("da", "de", "en")}}
+    >>> parts = {"Main": ReadableKeywords(words), **{lang: LanguageLabel(lang, words) for lang in ("da", "de", "en")}}
     >>> topic_model = BERTopic(representation_model=parts, ...).fit(keyword_docs, embeddings)
     >>> topic_model.get_topic(3)[:3]                  # [('levering', 0.21), ('zeitung', 0.18), ('avis', 0.15)]
     >>> topic_model.topic_aspects_["de"][3]           # [('Zeitung', 0.31), ('Zustellung', 0.22)]
 
 BERTopic sees each post as `vocabulary.keyword_text(text, lang)` (lemmas, no stop words, numbers, URLs,
 handles or redaction placeholders), so its c-TF-IDF counts "Zeitungen" and "Zeitung" as one word.
-- `ReadableKeywords` ("Main"): BERTopic's c-TF-IDF ranking over all languages, without near-repeats.
+- `ReadableKeywords` ("Main"): BERTopic's c-TF-IDF ranking over all languages, without near-repeats and
+  without two-word phrases nobody wrote.
 - `LanguageLabel` (one aspect per language): c-TF-IDF over only that language's posts (their topic against
-  the other topics in the same language), 2-4 words without near-repeats, each word in the form most
+  the other topics in the same language), 2-4 words without near-repeats or unwritten phrases, each in the form most
   often written in those posts ("Zeitung", "Netflix"). A topic gets a label in its main language and in
   every other language that holds at least `min_docs` and `min_share` of its posts; otherwise that aspect
   is empty for the topic.
@@ -65,13 +66,20 @@ def distinct_words(ranked: list[tuple[str, float]], n: int) -> list[tuple[str, f
 
 
 class ReadableKeywords(BaseRepresentation):
-    """BERTopic's c-TF-IDF words per topic with near-repeats removed, `top_n_words` of them."""
+    """BERTopic's c-TF-IDF words per topic, `top_n_words` of them, without near-repeats and without two-word
+    phrases nobody wrote (the vectorizer drops stop words before pairing: "limit for top-up" -> "limit top-up")."""
 
-    def __init__(self, top_n_words: int = 10):
+    def __init__(self, words: "PostWords", top_n_words: int = 10):
+        self.words = words
         self.top_n_words = top_n_words
 
+    def get_params(self, deep: bool = False) -> dict:
+        return {"top_n_words": self.top_n_words}
+
     def extract_topics(self, topic_model, documents, c_tf_idf, topics):
-        return {topic: distinct_words(words, self.top_n_words) or EMPTY for topic, words in topics.items()}
+        written = self.words.written_pairs()
+        return {topic: distinct_words([(w, s) for w, s in words if " " not in w or w in written], self.top_n_words)
+                or EMPTY for topic, words in topics.items()}
 
 
 class PostWords:
@@ -83,6 +91,7 @@ class PostWords:
         self.lemma_lists = lemma_lists
         self._bag: tuple[int, csr_matrix] | None = None
         self._forms: dict[str, dict[str, str]] = {}
+        self._pairs: set[str] | None = None
 
     def bag(self, topic_model, documents) -> csr_matrix:
         """(posts x vocabulary) 0/1 matrix in `documents` order, computed on the first call of a fit."""
@@ -92,6 +101,12 @@ class PostWords:
             bag.data[:] = 1
             self._bag = (key, bag)
         return self._bag[1]
+
+    def written_pairs(self) -> set[str]:
+        """Two-word phrases as posts wrote them (lowercase lemmas, side by side)."""
+        if self._pairs is None:
+            self._pairs = {f"{a.lower()} {b.lower()}" for words in self.lemma_lists for a, b in zip(words, words[1:])}
+        return self._pairs
 
     def forms(self, lang: str) -> dict[str, str]:
         """keyword -> its most frequent written form in this language's posts ('zeitung' -> 'Zeitung')."""
@@ -140,13 +155,14 @@ class LanguageLabel(BaseRepresentation):
         # ClassTfidfTransformer normalises its input in place: give it a copy, the counts are needed below
         scores = clone(topic_model.ctfidf_model).fit(posts_with_word).transform(posts_with_word.copy()).tocsr()
         words = topic_model.vectorizer_model.get_feature_names_out()[present]
-        forms = self.words.forms(self.lang)
+        forms, written = self.words.forms(self.lang), self.words.written_pairs()
         for row, topic in enumerate(classes):
             if topic not in labelled:
                 continue
             line, used_by = scores.getrow(row), posts_with_word.getrow(row).toarray().ravel()
             order = np.argsort(-line.data, kind="stable")[:60]
             ranked = [(str(words[line.indices[i]]), float(line.data[i]), used_by[line.indices[i]]) for i in order]
+            ranked = [(w, s, n) for w, s, n in ranked if " " not in w or w in written]
             # words used in two posts or more first; a small topic may have none, then its best single ones
             shared = distinct_words([(w, s) for w, s, n in ranked if n >= 2], self.n_words)
             picked = shared if len(shared) >= 2 else distinct_words(
