@@ -71,7 +71,7 @@ class TopicSettings(_Strict):
     window_days: int = Field(90, gt=0)
     refit_every_days: int = Field(7, gt=0)
     refit_unassigned_share: float = Field(0.35, gt=0, le=1)
-    min_topic_size: int = Field(10, ge=2)
+    min_topic_size: int | None = Field(None, ge=2)  # None: adapts to the window (topics/fit.py)
     keep_models: int = Field(5, ge=1)
     min_posts_to_fit: int = Field(30, ge=5)
 

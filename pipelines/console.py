@@ -403,6 +403,22 @@ def _stage_problems(stages_json) -> list[str]:
             for s in stages if isinstance(s, dict) and not s.get("ok")]
 
 
+def _topics_line(con) -> Text:
+    """One line on the topic model: the one in use, or why there is none yet (not an error)."""
+    from pipelines.topics.stage import topics_state
+
+    state = topics_state(con)
+    if state["state"] == "fitted":
+        return Text(f"topics: model {state['model_version']} fitted {str(state['fitted_at'])[:16]} on "
+                    f"{state['documents']:,} posts, {state['topics']} topics")
+    if state["state"] in ("waiting", "no_topics"):
+        line = Text("topics: ")
+        line.append(str(state["reason"]), style="yellow")
+        line.append(f" (checked {str(state['attempted_at'])[:16]}); the daily run tries again as posts arrive")
+        return line
+    return Text("topics: no model yet; `listen run` or `listen topics` fits one once enough posts are stored")
+
+
 def _print_runs(con, console: Console, origin: str) -> None:
     """The last five runs: status, when, whether each published the snapshot; below, every failure's reason."""
     runs = con.execute("""SELECT run_id, status, started_at, finished_at, published, stages, message
@@ -510,12 +526,27 @@ def _print_quality(con, console: Console) -> None:
     _bullets(console, notes)
 
 
+def _topics_line(con) -> str:
+    """One line on the topic model: the one in use, or why there is none yet (not an error)."""
+    from pipelines.topics.stage import topics_state
+
+    state = topics_state(con)
+    if state["state"] == "fitted":
+        return (f"topics: model {state['model_version']} fitted {str(state['fitted_at'])[:16]} on "
+                f"{state['documents']:,} posts, {state['topics']} topics")
+    if state["state"] in ("waiting", "no_topics"):
+        return (f"topics: [yellow]{state['reason']}[/yellow] (checked {str(state['attempted_at'])[:16]}); "
+                f"the daily run tries again as posts arrive")
+    return "topics: no model yet; `listen run` or `listen topics` fits one once enough posts are stored"
+
+
 def print_status(settings: Settings, console: Console) -> None:
     con, origin = _open_for_status(settings)
     try:
         _print_runs(con, console, origin)
         warnings = _print_sources(con, console)
         _print_quality(con, console)
+        console.print(_topics_line(con))
         total = con.execute("SELECT count(*), max(fetched_at) FROM core.posts").fetchone()
         console.print(f"{total[0]:,} posts stored; last fetched {_when(total[1]) or 'never'}; read from the {origin} "
                       f"at {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}")

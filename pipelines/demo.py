@@ -70,9 +70,6 @@ def demo_config(sandbox: Sandbox, import_path: Path, extra_sources: list[str]) -
         "[report]",
         'out = "reports"',
         "",
-        "[topics]",
-        "min_topic_size = 8",
-        "",
     ]
     for name, file, options in DEMO_FEEDS:
         lines += ["[[sources]]", f'name = "{name}"', 'kind = "feed"', f'url = "{sandbox.url("/feeds/" + file)}"']

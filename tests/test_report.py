@@ -328,7 +328,8 @@ def _insert_hostile(settings):
             "enriched_at": now, "enrich_version": "<script>v</script>", "topic_id": 6, "topic_model_version": "m1",
         } for h in HOSTILE]
         fixture_warehouse.insert_posts(con, posts)
-        con.execute("INSERT INTO core.topics VALUES (6, '<script>alert(7)</script>', "
+        con.execute("INSERT INTO core.topics (topic_id, label, keywords, size, first_seen, last_seen, status, "
+                    "model_version, representative_ids) VALUES (6, '<script>alert(7)</script>', "
                     "['<img src=x onerror=alert(8)>', 'javascript:alert(9)'], 2, ?, ?, 'active', 'm1', "
                     "['survey:x1'])", [now, now])
         fixture_warehouse.refresh_topic_trends(con)
