@@ -23,11 +23,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from pipelines.errors import ListenError
+from pipelines.e5.errors import EmbeddingError
 
 
-class EmbeddingError(ListenError):
-    """The configured embedding backend cannot be used; the message says what to install or set."""
 
 
 def require_vector_kind(fitted_on: str, given: str, what: str, fix: str) -> None:

@@ -31,7 +31,7 @@ import numpy as np
 from pipelines.e5.encoder import E5Encoder, Windows, cut_windows, length_sorted_batches
 from pipelines.e5.modelfile import E5ModelFile
 from pipelines.e5.tokenizer import PASSAGE_PREFIX, E5Tokenizer
-from pipelines.embeddings import EmbeddingError
+from pipelines.e5.errors import EmbeddingError
 
 WORKERS_ENV = "LISTEN_EMBED_WORKERS"
 # Starting a worker (torch, numba, weights) costs ~3 s of one core: worth it from ~15 s of embedding.

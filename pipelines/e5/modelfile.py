@@ -20,12 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.e5.errors import EmbeddingError
+
 QK = 32  # weights per Q4_0 block
 Q4_BLOCK_BYTES = 2 + QK // 2
 F32, Q4_0 = 0, 1
 
 
-class ModelFileError(Exception):
+class ModelFileError(EmbeddingError):
     """The model file is missing or not an E5S1 file; the message names the file."""
 
 
