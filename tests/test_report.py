@@ -293,7 +293,7 @@ def test_volumes_and_scores_are_read_from_topic_trends(install):
     settings, _ = install
     con = duckdb.connect(str(settings.paths.warehouse))
     try:  # 40 more posts of topic 3 today, as the trend table (and only it) says
-        con.execute("INSERT INTO core.topic_trends VALUES (?, 'feed', 'Example Blog', 3, 40, 0.9, -0.5)", [TODAY])
+        con.execute("INSERT INTO core.topic_trends VALUES (?, 'feed', 'Example Blog', 3, 40, 0.9, -0.5, 30)", [TODAY])
     finally:
         con.close()
     _, html, _ = _report(settings)
