@@ -510,9 +510,51 @@ def _print_quality(con, console: Console) -> None:
     _bullets(console, notes)
 
 
+ALERT_DAYS = 7  # `listen status` lists the alerts of this many days
+
+
+def _has_alerts(con) -> bool:
+    """Whether this database has the alerts tables (a snapshot published before migration 082 has not)."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'core' AND table_name = "
+                            "'alert_deliveries'").fetchone()[0])
+
+
+def print_alerts(con, settings: Settings, console: Console, days: int = ALERT_DAYS) -> int:
+    """The alerts raised for the last `days` days, newest first: a short table, then each message and where it
+    was sent (or why not); returns how many."""
+    from pipelines.alerts.messages import describe
+    from pipelines.alerts.store import recent_alerts
+    from pipelines.report.i18n import Strings
+
+    if not _has_alerts(con):
+        return 0
+    found = recent_alerts(con, dt.date.today() - dt.timedelta(days=days - 1), examples=False)
+    if not found:
+        console.print(Text(f"no alerts in the last {days} days", style="dim"))
+        return 0
+    t = Strings(settings.raw.alerts.lang or settings.raw.report.lang)
+    table = _table("raised", "kind", "about", "where", "score", "sent", title=f"alerts (last {days} days)",
+                   right=("score",))
+    lines = []
+    for a in found:
+        about = a["source"] if a["kind"] == "source_down" else (a["label"] or f"topic {a['topic_id']}")
+        sent = ", ".join(a["sent_to"]) if a["sent_to"] else ("failed" if a["send_errors"] else "no")
+        table.add_row(_when(a["raised_at"]), a["kind"].replace("_", " "), Text(about),
+                      Text(a["community"] or a["channel"] or ""), "" if a["score"] is None else f"{a['score']:.1f}",
+                      Text(sent, style="green" if a["sent_to"] else "red" if a["send_errors"] else "dim"))
+        lines.append(describe(a, t))
+        lines += [f"not sent: {error}" for error in a["send_errors"]]
+    console.print(table)
+    _bullets(console, lines)
+    if not settings.raw.alerts.send_to:
+        console.print(Text("alerts are not sent anywhere: add [[alerts.send_to]] blocks (docs/alerts.md)", style="dim"))
+    return len(found)
+
+
 def print_status(settings: Settings, console: Console) -> None:
     con, origin = _open_for_status(settings)
     try:
+        print_alerts(con, settings, console)
         _print_runs(con, console, origin)
         warnings = _print_sources(con, console)
         _print_quality(con, console)
