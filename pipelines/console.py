@@ -513,20 +513,14 @@ def _print_quality(con, console: Console) -> None:
 ALERT_DAYS = 7  # `listen status` lists the alerts of this many days
 
 
-def _has_alerts(con) -> bool:
-    """Whether this database has the alerts tables (a snapshot published before migration 082 has not)."""
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'core' AND table_name = "
-                            "'alert_deliveries'").fetchone()[0])
-
-
 def print_alerts(con, settings: Settings, console: Console, days: int = ALERT_DAYS) -> int:
     """The alerts raised for the last `days` days, newest first: a short table, then each message and where it
     was sent (or why not); returns how many."""
     from pipelines.alerts.messages import describe
-    from pipelines.alerts.store import recent_alerts
+    from pipelines.alerts.store import has_alerts, recent_alerts
     from pipelines.report.i18n import Strings
 
-    if not _has_alerts(con):
+    if not has_alerts(con):
         return 0
     found = recent_alerts(con, dt.date.today() - dt.timedelta(days=days - 1), examples=False)
     if not found:

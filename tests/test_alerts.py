@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+import re
 
 import pytest
 
@@ -292,3 +293,64 @@ def test_secrets_reach_no_table_file_or_output(delivering, smtp, sandbox, monkey
         assert secret not in out.out + out.err
         for path in files:
             assert secret.encode() not in path.read_bytes(), f"{secret} found in {path}"
+
+
+# -- where people see them: the top of the report, listen status ---------------------------------------------------
+@pytest.mark.parametrize("lang, heading, sentence", [
+    ("en", "## Alerts", r"“card arrival” on appstore · Bank app: \d+ posts in the last 2 days, [\d.]+ × its usual"),
+    ("da", "## Alarmer", r"“card arrival” på appstore · Bank app: \d+ indlæg de seneste 2 dage, [\d,]+ × emnets"),
+    ("de", "## Warnmeldungen", r"„card arrival“ auf appstore · Bank app: \d+ Beiträge in den letzten 2 Tagen, das"),
+])
+def test_the_report_opens_with_the_alerts_in_its_language(write_config, shared_data, lang, heading, sentence):
+    from pipelines.report import write_report
+
+    settings = _install(write_config)
+    _bank_history(settings, shared_data)
+    raise_and_send(settings, "run-1", DAY)
+    written = write_report(settings, as_of=DAY, formats=["md", "html", "csv"], lang=lang)
+    md = (written["dir"] / "editorial-report.md").read_text(encoding="utf-8")
+    assert md.index(heading) < md.index("## 1 ") and re.search(sentence, md)
+    assert "https://apps.example.org/review/spike-" in md
+    html = (written["dir"] / "editorial-report.html").read_text(encoding="utf-8")
+    assert html.index('id="alerts"') < html.index('id="headlines"') and 'class="alerts raised"' in html
+    assert (written["dir"] / "alerts.csv").read_text(encoding="utf-8").count("\n") == 2
+
+
+def test_a_report_without_alerts_says_so_and_an_old_snapshot_still_renders(write_config, shared_data):
+    from pipelines.report import write_report
+
+    settings = _install(write_config)
+    _bank_history(settings, shared_data, spike=0, noise=0)
+    raise_and_send(settings, "run-1", DAY)
+    written = write_report(settings, as_of=DAY, formats=["md"], lang="en")
+    assert "No alerts in this period" in (written["dir"] / "editorial-report.md").read_text(encoding="utf-8")
+    with open_warehouse(settings.paths.warehouse) as con:  # as a database from before migration 082
+        con.execute("DROP VIEW alerts")
+        con.execute("DROP TABLE core.alert_deliveries")
+    from pipelines.warehouse import connect
+    from pipelines.report.data import alerts
+    from pipelines.report.connection import Window
+
+    con = connect(settings.paths.warehouse, read_only=True)
+    try:
+        assert alerts(con, Window.ending(DAY, 7)) == []
+    finally:
+        con.close()
+
+
+def test_listen_status_lists_recent_alerts_and_why_one_was_not_sent(delivering, sandbox, capsys):
+    from pipelines.cli import main
+
+    sandbox.set_fault("/webhook/", "status:404")
+    today = dt.date.today()
+    with open_warehouse(delivering.paths.warehouse) as con:  # the history, moved so the spike is today
+        con.execute("UPDATE core.posts SET created_at = created_at + to_days(CAST(? AS INTEGER))", [(today - DAY).days])
+        con.execute("DELETE FROM core.topic_trends")
+        con.execute("INSERT INTO core.topic_trends_stale SELECT DISTINCT created_at::DATE FROM core.posts")
+        update_topic_trends(con)
+    raise_and_send(delivering, "run-1", today)
+    assert main(["--config", str(delivering.file), "status"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "alerts (last 7 days)" in out and "topic volume" in out and "card arrival" in out
+    assert "“card arrival” på appstore · Bank app" in out  # the message in the configured language (da)
+    assert "not sent: desk-slack: desk-slack: webhook answered HTTP 404" in out

@@ -23,6 +23,7 @@ from email.utils import formatdate, make_msgid
 from urllib.parse import urlsplit
 
 from pipelines.alerts.messages import email_text, webhook_body
+from pipelines.errors import ListenError
 from pipelines.http import FetchError, HttpClient, redact_url
 from pipelines.report.i18n import Strings
 
@@ -34,8 +35,9 @@ class SendOutcome:
     error: str | None = None
 
 
-class _Failed(Exception):
-    """A send that failed; `retry` says whether trying again may help. The message may still hold secrets."""
+class SendFailed(ListenError):
+    """A send that failed; `retry` says whether trying again may help. Caught inside `send`, whose outcome carries
+    the message with secrets scrubbed; never raised to the run."""
 
     def __init__(self, message: str, retry: bool):
         super().__init__(message)
@@ -55,7 +57,7 @@ def _env(name: str | None, destination: str) -> str | None:
         return None
     value = os.environ.get(name)
     if not value:
-        raise _Failed(f"environment variable {name} is not set; set it for the process that runs `listen run` "
+        raise SendFailed(f"environment variable {name} is not set; set it for the process that runs `listen run` "
                       f"(or the Airflow workers)", retry=False)
     return value
 
@@ -76,7 +78,7 @@ def _secrets(destination) -> dict[str, str]:
 
 
 def _smtp_send(destination, message: EmailMessage) -> None:
-    """One attempt to hand `message` to the SMTP server; _Failed says whether a retry may help."""
+    """One attempt to hand `message` to the SMTP server; SendFailed says whether a retry may help."""
     user, password = _env(destination.username_env, destination.name), _env(destination.password_env, destination.name)
     server = f"{destination.host}:{destination.port}"
     try:
@@ -94,32 +96,32 @@ def _smtp_send(destination, message: EmailMessage) -> None:
                 smtp.login(user or "", password or "")
             smtp.send_message(message)
     except smtplib.SMTPAuthenticationError as exc:
-        raise _Failed(f"SMTP server {server} refused the login ({exc.smtp_code}); check "
+        raise SendFailed(f"SMTP server {server} refused the login ({exc.smtp_code}); check "
                       f"${destination.username_env} and ${destination.password_env}", retry=False) from None
     except smtplib.SMTPNotSupportedError as exc:
-        raise _Failed(f"SMTP server {server} does not support what the config asks ({exc}); check `security` "
+        raise SendFailed(f"SMTP server {server} does not support what the config asks ({exc}); check `security` "
                       f"(starttls, ssl or none)", retry=False) from None
     except smtplib.SMTPRecipientsRefused as exc:
         refused = ", ".join(f"{address} ({code})" for address, (code, _) in exc.recipients.items())
-        raise _Failed(f"SMTP server {server} refused the recipients {refused}; check `to`", retry=False) from None
+        raise SendFailed(f"SMTP server {server} refused the recipients {refused}; check `to`", retry=False) from None
     except smtplib.SMTPSenderRefused as exc:
-        raise _Failed(f"SMTP server {server} refused the sender {exc.sender} ({exc.smtp_code}); check `sender`",
+        raise SendFailed(f"SMTP server {server} refused the sender {exc.sender} ({exc.smtp_code}); check `sender`",
                       retry=400 <= exc.smtp_code < 500) from None
     except smtplib.SMTPResponseException as exc:
         text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        raise _Failed(f"SMTP server {server} answered {exc.smtp_code} {text[:200]}",
+        raise SendFailed(f"SMTP server {server} answered {exc.smtp_code} {text[:200]}",
                       retry=400 <= exc.smtp_code < 500) from None
     except ssl.SSLError as exc:
-        raise _Failed(f"TLS with SMTP server {server} failed ({exc.reason or exc}); check `security` and `port` "
+        raise SendFailed(f"TLS with SMTP server {server} failed ({exc.reason or exc}); check `security` and `port` "
                       f"(465 is usually ssl, 587 starttls)", retry=False) from None
     except (smtplib.SMTPServerDisconnected, socket.timeout, TimeoutError) as exc:
-        raise _Failed(f"SMTP server {server} dropped the connection or timed out ({exc.__class__.__name__})",
+        raise SendFailed(f"SMTP server {server} dropped the connection or timed out ({exc.__class__.__name__})",
                       retry=True) from None
     except OSError as exc:
-        raise _Failed(f"cannot reach SMTP server {server} ({exc.strerror or exc.__class__.__name__})",
+        raise SendFailed(f"cannot reach SMTP server {server} ({exc.strerror or exc.__class__.__name__})",
                       retry=True) from None
     except smtplib.SMTPException as exc:
-        raise _Failed(f"SMTP server {server}: {exc.__class__.__name__}: {str(exc)[:200]}", retry=True) from None
+        raise SendFailed(f"SMTP server {server}: {exc.__class__.__name__}: {str(exc)[:200]}", retry=True) from None
 
 
 def _email(destination, alerts: list[dict], t: Strings, report_path: str | None) -> EmailMessage:
@@ -142,12 +144,12 @@ def _post(destination, alerts: list[dict], t: Strings, report_path: str | None, 
                                 json=webhook_body(alerts, t, destination.format, report_path),
                                 headers={"Content-Type": "application/json"})
     except FetchError as exc:  # the client already retried what retrying can help
-        raise _Failed(str(exc), retry=False) from None
+        raise SendFailed(str(exc), retry=False) from None
     if response.status >= 300:
         hint = {400: "the receiver rejected the body", 401: "the webhook needs other credentials",
                 403: "the webhook was revoked or is not allowed", 404: f"check ${destination.url_env}",
                 410: f"the webhook was deleted; update ${destination.url_env}"}.get(response.status, "")
-        raise _Failed(f"webhook answered HTTP {response.status}" + (f" ({hint})" if hint else ""), retry=False)
+        raise SendFailed(f"webhook answered HTTP {response.status}" + (f" ({hint})" if hint else ""), retry=False)
 
 
 def send(destination, alerts: list[dict], t: Strings, *, report_path: str | None = None, retries: int = 2,
@@ -169,7 +171,7 @@ def send(destination, alerts: list[dict], t: Strings, *, report_path: str | None
                 finally:
                     attempts = max(1, client.requests_made - before)
             return SendOutcome(True, attempts)
-        except _Failed as exc:
+        except SendFailed as exc:
             error = scrub(f"{destination.name}: {exc}", secrets)
             if not exc.retry or attempts > retries:
                 return SendOutcome(False, attempts, error)

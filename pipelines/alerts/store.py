@@ -14,7 +14,6 @@ import json
 
 from pipelines.alerts.detect import Alert
 from pipelines.alerts.messages import describe
-from pipelines.report.data import quote_text
 from pipelines.report.i18n import Strings
 from pipelines.warehouse import transaction
 
@@ -30,8 +29,15 @@ LIMIT $limit
 """
 
 EXAMPLES_SQL = """
-SELECT post_id, url, title, body FROM core.posts WHERE list_contains($ids, post_id) AND NOT is_deleted
+SELECT post_id, url, coalesce(nullif(trim(body), ''), title, '') FROM core.posts
+WHERE list_contains($ids, post_id) AND NOT is_deleted
 """
+
+
+def has_alerts(con) -> bool:
+    """Whether this database has the alerts tables (a snapshot published before migration 082 has not)."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'core' AND table_name = "
+                            "'alert_deliveries'").fetchone()[0])
 
 
 def _labels(con, topic_ids: set[int]) -> dict[int, str]:
@@ -73,7 +79,7 @@ def recent_alerts(con, since: dt.date, until: dt.date | None = None, limit: int 
         alert["example_post_ids"] = list(alert["example_post_ids"] or [])
     if examples:
         ids = sorted({post_id for a in found for post_id in a["example_post_ids"]})
-        posts = {row[0]: {"post_id": row[0], "url": row[1], "text": quote_text(row[2], row[3])}
+        posts = {row[0]: {"post_id": row[0], "url": row[1], "text": row[2]}
                  for row in (con.execute(EXAMPLES_SQL, {"ids": ids}).fetchall() if ids else [])}
         for alert in found:
             alert["examples"] = [posts[i] for i in alert["example_post_ids"] if i in posts]
