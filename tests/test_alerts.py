@@ -354,3 +354,36 @@ def test_listen_status_lists_recent_alerts_and_why_one_was_not_sent(delivering, 
     assert "alerts (last 7 days)" in out and "topic volume" in out and "card arrival" in out
     assert "“card arrival” på appstore · Bank app" in out  # the message in the configured language (da)
     assert "not sent: desk-slack: desk-slack: webhook answered HTTP 404" in out
+
+
+# -- the stage in the daily job -------------------------------------------------------------------------------------
+def test_the_daily_job_raises_and_sends_a_source_down_alert_once(write_config, sandbox, monkeypatch):
+    from pipelines.daily import STAGES_BY_NAME, run_daily
+
+    from helpers import FAST_HTTP, feed_source
+
+    monkeypatch.setenv("TEST_WEBHOOK_URL", sandbox.url(f"/webhook/services/{WEBHOOK_TOKEN}"))
+    sandbox.options["webhooks"].clear()
+    settings = load_settings(write_config(
+        '[warehouse]\npath = "data/w.duckdb"\n' + FAST_HTTP + '[enrich]\nsentiment = "lexicon"\n[topics]\n'
+        'embedding = "tfidf"\n[report]\nformats = ["md"]\n[alerts]\nbackoff = 0\n[[alerts.send_to]]\nname = "desk"\n'
+        'kind = "webhook"\nurl_env = "TEST_WEBHOOK_URL"\nformat = "json"\n'
+        + feed_source("shop-blog", sandbox.url("/feeds/heise.atom"))))
+    sandbox.set_fault("/feeds/heise.atom", "status:404")
+    assert STAGES_BY_NAME["alerts"].needs == ()  # a source alert is raised even when the gate stops publishing
+    first = run_daily(settings, day=DAY - dt.timedelta(days=1))
+    assert not first.ok and next(s for s in first.stages if s.name == "alerts").detail["new"] == 0
+    results = [run_daily(settings, day=DAY), run_daily(settings, day=DAY)]  # the second day, and a rerun of it
+    details = [next(s for s in r.stages if s.name == "alerts") for r in results]
+    assert [(d.ok, d.detail["new"], d.detail["sent"]) for d in details] == [(True, 1, 1), (True, 0, 0)]
+    [hook] = sandbox.options["webhooks"]
+    [alert] = hook["json"]["alerts"]
+    assert alert["alert_id"] == f"source_down:shop-blog:{DAY - dt.timedelta(days=1)}" and alert["source"] == "shop-blog"
+    assert "HTTP 404" in alert["message"] and alert["kind"] == "source_down"
+    stage_order = [s.name for s in results[0].stages]
+    assert stage_order.index("publish") < stage_order.index("alerts") < stage_order.index("report")
+    assert details[0].detail["snapshot"]  # the alerts changed after publish: the snapshot was brought up to date
+    from pipelines.warehouse import query_snapshot
+
+    _, rows = query_snapshot(settings.paths.snapshot, "SELECT alert_id, sent_to FROM alerts")
+    assert rows == [(alert["alert_id"], ["desk"])]
