@@ -545,6 +545,48 @@ def print_alerts(con, settings: Settings, console: Console, days: int = ALERT_DA
     return len(found)
 
 
+def print_alert_check(settings: Settings, day: dt.date, console: Console, top: int = 10) -> None:
+    """`listen alerts`: the strongest topic x channel moves of the window ending `day`, each with its counts,
+    score and why it is or is not an alert; then the sources failing day after day. Read-only."""
+    from pipelines.alerts.detect import failing_streaks, judged
+    from pipelines.alerts.store import has_alerts
+
+    config = settings.raw.alerts
+    con, origin = _open_for_status(settings)
+    try:
+        if not has_alerts(con):
+            console.print(f"the {origin} has no alerts tables yet: run `listen init` (it applies the migrations)")
+            return
+        moves = judged(con, config, day)[:top]
+        streaks = failing_streaks(con, day)
+    finally:
+        con.close()
+    recent_from = day - dt.timedelta(days=config.recent_days - 1)
+    console.print(f"{recent_from} – {day} against the {config.baseline_days} days before (read from the {origin}); "
+                  f"an alert needs min_posts {config.min_posts}, score >= {config.min_score:g} and a share grown "
+                  f">= {config.min_ratio:g}x (volume) or negative share up >= {100 * config.min_negative_rise:.0f} "
+                  f"points")
+    table = _table("kind", "topic", "channel", "now", "before", "score", "verdict", title="strongest moves",
+                   right=("now", "before", "score"))
+    for kind, c, detail in moves:
+        now, before = ((c.posts_now, c.posts_before) if kind == "topic_volume" else
+                       (f"{c.negative_now}/{c.posts_now}", f"{c.negative_before}/{c.posts_before}"))
+        verdict = detail["held"] or "alert"
+        table.add_row(kind.replace("topic_", "").replace("_", " "), str(c.topic_id), Text(c.channel), str(now),
+                      str(before), f"{detail['score']:.2f}", Text(verdict, style="red" if verdict == "alert" else ""))
+    if moves:
+        console.print(table)
+        console.print(Text("now/before: posts of the topic in the channel (volume), negative/all posts (negative "
+                           "share); topic names: listen sql \"SELECT topic_id, label FROM topics\"", style="dim"))
+    else:
+        console.print("no topic has posts in the recent window")
+    down = {name: s for name, s in streaks.items() if any(src.name == name and src.enabled for src in settings.sources)}
+    for name, streak in sorted(down.items()):
+        verdict = "alert" if streak["days"] >= config.source_down_days else f"below source_down_days {config.source_down_days}"
+        console.print(Text(f"source {name}: failed on {streak['days']} run day(s) in a row since {streak['since']} "
+                           f"({verdict})"))
+
+
 def print_status(settings: Settings, console: Console) -> None:
     con, origin = _open_for_status(settings)
     try:

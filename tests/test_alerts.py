@@ -35,28 +35,30 @@ def counts(now: int, channel_now: int, before: int, channel_before: int, negativ
 def test_a_topic_tripling_its_share_of_a_busy_channel_is_raised_with_the_reports_score():
     c = counts(now=36, channel_now=240, before=84, channel_before=1680)  # 5 % of the channel -> 15 %
     detail = judge_volume(c, DEFAULTS)
-    assert detail is not None and detail["ratio"] == pytest.approx(3.0)
+    assert detail["held"] is None and detail["ratio"] == pytest.approx(3.0)
     assert detail["score"] == rising_score(36, 240, 84, 1680) and detail["score"] > DEFAULTS.min_score
 
 
 def test_small_counts_and_a_busier_channel_are_not_alerts():
-    assert judge_volume(counts(now=3, channel_now=20, before=1, channel_before=280), DEFAULTS) is None  # 1 -> 3
-    assert judge_volume(counts(now=9, channel_now=30, before=6, channel_before=90), DEFAULTS) is None  # score 2.95
+    held = judge_volume(counts(now=3, channel_now=20, before=1, channel_before=280), DEFAULTS)["held"]  # 1 -> 3
+    assert held == "3 posts < min_posts 8"
+    held = judge_volume(counts(now=9, channel_now=30, before=6, channel_before=90), DEFAULTS)["held"]
+    assert held == "score 2.95 < min_score 3"
     everything_doubled = counts(now=168, channel_now=3360, before=84, channel_before=1680)
-    assert judge_volume(everything_doubled, DEFAULTS) is None
+    assert judge_volume(everything_doubled, DEFAULTS)["held"] == "score -0.04 < min_score 3"
     significant_but_small = counts(now=720, channel_now=6000, before=2000, channel_before=20000)  # 10 % -> 12 %
     assert rising_score(720, 6000, 2000, 20000) > DEFAULTS.min_score
-    assert judge_volume(significant_but_small, DEFAULTS) is None, "a 1.2x change is not worth a message"
+    assert judge_volume(significant_but_small, DEFAULTS)["held"] == "share x1.20 < min_ratio 2"
 
 
 def test_negative_share_needs_a_real_rise_in_enough_posts():
     rose = counts(now=30, channel_now=300, before=120, channel_before=1200, negative_now=21, negative_before=24)
     detail = judge_negative_share(rose, DEFAULTS)  # 20 % negative -> 70 %
-    assert detail is not None and detail["share_now"] == pytest.approx(0.7)
+    assert detail["held"] is None and detail["share_now"] == pytest.approx(0.7)
     few = counts(now=4, channel_now=300, before=120, channel_before=1200, negative_now=4, negative_before=24)
-    assert judge_negative_share(few, DEFAULTS) is None  # 4 of 4 negative: too few to tell
+    assert judge_negative_share(few, DEFAULTS)["held"] == "4 negative < min_posts 8"  # 4 of 4: too few
     no_history = counts(now=30, channel_now=300, before=2, channel_before=1200, negative_now=21, negative_before=0)
-    assert judge_negative_share(no_history, DEFAULTS) is None
+    assert judge_negative_share(no_history, DEFAULTS)["held"] == "topic history 2 posts < min_posts 8"
 
 
 # -- on real customer messages (banking77, real labels as topics) ---------------------------------------------------
@@ -387,3 +389,21 @@ def test_the_daily_job_raises_and_sends_a_source_down_alert_once(write_config, s
 
     _, rows = query_snapshot(settings.paths.snapshot, "SELECT alert_id, sent_to FROM alerts")
     assert rows == [(alert["alert_id"], ["desk"])]
+
+
+def test_listen_alerts_shows_each_move_and_why_it_was_or_was_not_raised(write_config, shared_data, capsys):
+    from pipelines.cli import main
+
+    settings = _install(write_config, '[[sources]]\nname = "blog"\nkind = "feed"\nurl = "http://127.0.0.1:9/x"\n')
+    topics = _bank_history(settings, shared_data, spike=20, noise=5)
+    with open_warehouse(settings.paths.warehouse) as con:
+        _source_day(con, "blog", DAY, "failed", "blog: connection refused")
+    assert main(["--config", str(settings.file), "alerts", "--date", str(DAY), "--top", "40"]) == 0
+    out = capsys.readouterr().out.replace("<\n", "< ")  # a verdict may wrap after its '<'
+    out = "\n".join(line for line in out.splitlines() if line.strip())
+    rows = {tuple(line.split()[:3]): line for line in out.splitlines() if line.startswith(" volume ")}
+    assert rows[("volume", str(topics[SPIKE]), "appstore")].rstrip().endswith("alert")
+    assert "posts <" in rows[("volume", str(topics["lost_or_stolen_phone"]), "appstore")]
+    assert "source blog: failed on 1 run day(s) in a row since 2026-11-21 (below source_down_days 2)" in \
+        " ".join(out.split())
+    assert query(settings, "SELECT count(*) FROM core.alerts") == [(0,)], "listen alerts only reads"

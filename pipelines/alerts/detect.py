@@ -121,31 +121,41 @@ def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def judge_volume(c: WindowCounts, config) -> dict | None:
-    """The detail of a topic_volume alert for these counts, or None when the jump is not beyond what small
-    counts explain (or too small to tell)."""
-    if c.posts_now < config.min_posts or c.channel_before < config.min_posts:
-        return None
+def judge_volume(c: WindowCounts, config) -> dict:
+    """The counts behind a topic_volume alert and its score; `held` says why it is not raised (None: raise it)."""
     score = rising_score(c.posts_now, c.channel_now, c.posts_before, c.channel_before)
     share_now, share_before = _share(c.posts_now, c.channel_now), _share(c.posts_before, c.channel_before)
-    ratio = share_now / share_before if share_before else float("inf")
-    if score < config.min_score or ratio < config.min_ratio:
-        return None
-    return {"score": score, "posts_now": c.posts_now, "posts_before": c.posts_before,
+    ratio = share_now / share_before if share_before else None
+    if c.posts_now < config.min_posts:
+        held = f"{c.posts_now} posts < min_posts {config.min_posts}"
+    elif c.channel_before < config.min_posts:
+        held = f"channel history {c.channel_before} posts < min_posts {config.min_posts}"
+    elif score < config.min_score:
+        held = f"score {score:.2f} < min_score {config.min_score:g}"
+    elif ratio is not None and ratio < config.min_ratio:
+        held = f"share x{ratio:.2f} < min_ratio {config.min_ratio:g}"
+    else:
+        held = None
+    return {"score": score, "held": held, "posts_now": c.posts_now, "posts_before": c.posts_before,
             "channel_now": c.channel_now, "channel_before": c.channel_before,
-            "share_now": share_now, "share_before": share_before,
-            "ratio": None if ratio == float("inf") else ratio}
+            "share_now": share_now, "share_before": share_before, "ratio": ratio}
 
 
-def judge_negative_share(c: WindowCounts, config) -> dict | None:
-    """The detail of a topic_negative_share alert for these counts, or None (see judge_volume)."""
-    if c.negative_now < config.min_posts or c.posts_before < config.min_posts:
-        return None
+def judge_negative_share(c: WindowCounts, config) -> dict:
+    """The counts behind a topic_negative_share alert and its score; `held` as for judge_volume."""
     score = rising_score(c.negative_now, c.posts_now, c.negative_before, c.posts_before)
     share_now, share_before = _share(c.negative_now, c.posts_now), _share(c.negative_before, c.posts_before)
-    if score < config.min_score or share_now - share_before < config.min_negative_rise:
-        return None
-    return {"score": score, "posts_now": c.posts_now, "posts_before": c.posts_before,
+    if c.negative_now < config.min_posts:
+        held = f"{c.negative_now} negative < min_posts {config.min_posts}"
+    elif c.posts_before < config.min_posts:
+        held = f"topic history {c.posts_before} posts < min_posts {config.min_posts}"
+    elif score < config.min_score:
+        held = f"score {score:.2f} < min_score {config.min_score:g}"
+    elif share_now - share_before < config.min_negative_rise:
+        held = f"{100 * (share_now - share_before):+.0f} points < min_negative_rise {100 * config.min_negative_rise:.0f}"
+    else:
+        held = None
+    return {"score": score, "held": held, "posts_now": c.posts_now, "posts_before": c.posts_before,
             "negative_now": c.negative_now, "negative_before": c.negative_before,
             "share_now": share_now, "share_before": share_before}
 
@@ -169,41 +179,53 @@ def window_counts(con, day: dt.date, recent_days: int, baseline_days: int) -> li
 
 
 def _recently_raised(con, day: dt.date, cooldown_days: int) -> set[tuple]:
-    """(kind, topic_id, channel) of topic alerts raised within cooldown_days of `day` (either side: a backfill)."""
+    """(kind, topic_id, channel) of topic alerts raised for other days within cooldown_days of `day` (either side:
+    a backfill); an alert of `day` itself is found again and stored once, by its key."""
     if cooldown_days <= 0:
         return set()
     rows = con.execute("SELECT kind, topic_id, channel FROM core.alerts WHERE kind IN ('topic_volume', "
-                       "'topic_negative_share') AND day > $day - $days AND day < $day + $days",
+                       "'topic_negative_share') AND day > $day - $days AND day < $day + $days AND day <> $day",
                        {"day": day, "days": cooldown_days}).fetchall()
     return {tuple(r) for r in rows}
+
+
+def judged(con, config, day: dt.date) -> list[tuple[str, WindowCounts, dict]]:
+    """Every (kind, counts, judgement) of the window ending `day`, for each topic x channel with posts now;
+    strongest score first. A judgement held back by the cooldown says so."""
+    cooling = _recently_raised(con, day, config.cooldown_days)
+    out = []
+    for c in window_counts(con, day, config.recent_days, config.baseline_days):
+        if c.topic_id < 0 or not c.posts_now:
+            continue  # posts without a topic are no subject to alert on
+        for kind, judge in JUDGES.items():
+            detail = judge(c, config)
+            if kind == "topic_negative_share" and not c.negative_now:
+                continue  # nothing negative now: no move, whatever the pseudo-counts make of tiny totals
+            if detail["held"] is None and (kind, c.topic_id, c.channel) in cooling:
+                detail["held"] = f"cooldown: raised in the last {config.cooldown_days} days"
+            out.append((kind, c, detail))
+    return sorted(out, key=lambda item: (-item[2]["score"], item[0], item[1].channel, item[1].topic_id))
 
 
 def topic_alerts(con, config, day: dt.date) -> list[Alert]:
     """Topic alerts for the window ending `day`, strongest first; none that was raised within the cooldown."""
     recent_from = day - dt.timedelta(days=config.recent_days - 1)
-    counts = window_counts(con, day, config.recent_days, config.baseline_days)
-    cooling = _recently_raised(con, day, config.cooldown_days)
     communities = {(c, t): m for c, t, m in con.execute(TOP_COMMUNITY_SQL, {"day": day,
                                                                            "recent_from": recent_from}).fetchall()}
     found = []
-    for c in counts:
-        if c.topic_id < 0:
-            continue  # posts without a topic are no subject to alert on
-        for kind, judge in JUDGES.items():
-            detail = judge(c, config)
-            if detail is None or (kind, c.topic_id, c.channel) in cooling:
-                continue
-            community = communities.get((c.channel, c.topic_id)) or None
-            examples = [r[0] for r in con.execute(EXAMPLES_SQL, {
-                "channel": c.channel, "topic_id": c.topic_id, "recent_from": recent_from, "day": day,
-                "negative": kind == "topic_negative_share", "community": community or "", "limit": EXAMPLES,
-            }).fetchall()]
-            found.append(Alert(topic_alert_id(day, kind, c.topic_id, c.channel), day, kind,
-                               score=round(detail.pop("score"), 3), topic_id=c.topic_id, channel=c.channel,
-                               community=community, example_post_ids=examples,
-                               detail={**detail, "recent_days": config.recent_days,
-                                       "baseline_days": config.baseline_days}))
-    return sorted(found, key=lambda a: (-a.score, a.alert_id))
+    for kind, c, detail in judged(con, config, day):
+        if detail.pop("held") is not None:
+            continue
+        community = communities.get((c.channel, c.topic_id)) or None
+        examples = [r[0] for r in con.execute(EXAMPLES_SQL, {
+            "channel": c.channel, "topic_id": c.topic_id, "recent_from": recent_from, "day": day,
+            "negative": kind == "topic_negative_share", "community": community or "", "limit": EXAMPLES,
+        }).fetchall()]
+        found.append(Alert(topic_alert_id(day, kind, c.topic_id, c.channel), day, kind,
+                           score=round(detail.pop("score"), 3), topic_id=c.topic_id, channel=c.channel,
+                           community=community, example_post_ids=examples,
+                           detail={**detail, "recent_days": config.recent_days, "baseline_days": config.baseline_days}))
+    return found
 
 
 def failing_streaks(con, day: dt.date) -> dict[str, dict]:
