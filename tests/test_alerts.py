@@ -407,3 +407,26 @@ def test_listen_alerts_shows_each_move_and_why_it_was_or_was_not_raised(write_co
     assert "source blog: failed on 1 run day(s) in a row since 2026-11-21 (below source_down_days 2)" in \
         " ".join(out.split())
     assert query(settings, "SELECT count(*) FROM core.alerts") == [(0,)], "listen alerts only reads"
+
+
+def test_webhook_bodies_escape_what_the_data_wrote():
+    from pipelines.alerts.messages import webhook_body
+    from pipelines.report.i18n import Strings
+
+    alert = {"alert_id": "a1", "kind": "topic_volume", "raised_at": dt.datetime(2026, 11, 21, 6, 30, tzinfo=UTC),
+             "topic_id": 3, "label": "<!channel> refund & <https://evil.example|click>", "channel": "reddit",
+             "community": "r/Denmark", "source": None, "score": 5.2,
+             "detail": {"posts_now": 30, "posts_before": 10, "ratio": 3.0, "recent_days": 2, "baseline_days": 28},
+             "examples": [{"post_id": "r:1", "url": "javascript:alert(1)", "text": "<!here> my refund"},
+                          {"post_id": "r:2", "url": "https://reddit.com/r/Denmark/comments/x/", "text": "late again"}]}
+    slack = webhook_body([alert], Strings("en"), "slack", None)["text"]
+    assert "<!channel>" not in slack and "&lt;!channel&gt; refund &amp; &lt;https://evil.example|click&gt;" in slack
+    assert "<!here>" not in slack and "javascript:" not in slack
+    assert "<https://reddit.com/r/Denmark/comments/x/|late again>" in slack
+    teams = webhook_body([alert], Strings("de"), "teams", None)
+    card = teams["attachments"][0]["content"]
+    assert card["type"] == "AdaptiveCard" and card["actions"] == [
+        {"type": "Action.OpenUrl", "title": "late again", "url": "https://reddit.com/r/Denmark/comments/x/"}]
+    assert any("das 3,0-Fache" in block["text"] for block in card["body"])
+    plain = webhook_body([alert], Strings("da"), "json", "/srv/reports/2026-11-21/editorial-report.html")
+    assert plain["alerts"][0]["examples"][0]["url"] is None and plain["alerts"][0]["score"] == 5.2

@@ -1,8 +1,8 @@
 """What moved: each topic x channel against its own history, and sources that keep failing.
 
-    >>> found = detect(con, AlertSettings(), day=date(2026, 11, 21), run_id="r1")
+    >>> found = detect(con, settings.raw.alerts, date(2026, 11, 21), settings.sources)
     >>> [(a.kind, a.topic_id, a.channel, round(a.score, 1)) for a in found]
-    [('topic_volume', 7, 'import', 6.3)]
+    [('topic_volume', 3, 'import', 7.9)]
 
 A topic alert compares the last `recent_days` days (up to the run's day) with the `baseline_days` before them,
 in one channel, on the topic_trends counts (what a trend row counts: sql/refresh/topic_trends.sql):
