@@ -320,7 +320,8 @@ def status(
                              help="With --warnings: runs of the last N days."),
     source: Optional[str] = typer.Option(None, "--source", metavar="NAME", help="With --warnings: only this source."),
 ):
-    """Last runs (what failed and why, whether the snapshot was published), per-source health, quality results."""
+    """Recent alerts (and where they were sent), last runs (what failed and why, whether the snapshot was
+    published), per-source health, quality results."""
     from pipelines.console import print_status, print_warnings
 
     if days <= 0:
@@ -332,6 +333,21 @@ def status(
         print_warnings(cfg, console, days=days, source=source)
     else:
         print_status(cfg, console)
+
+
+@app.command()
+def alerts(
+    date: Optional[str] = typer.Option(None, "--date", metavar="YYYY-MM-DD", help="The day checked (default today)."),
+    top: int = typer.Option(10, "--top", metavar="N", show_default=True, help="How many topic moves to show."),
+):
+    """What the daily alert check sees for a day: each topic x channel's move against its own history, its score,
+    and why it was or was not raised (min_posts, min_score, min_ratio, cooldown); sources failing day after day.
+    Reads only: nothing is stored or sent (the daily run does that)."""
+    from pipelines.console import print_alert_check
+
+    if top <= 0:
+        raise UsageError("--top must be a positive number")
+    print_alert_check(settings(), _parse_date(date) or dt.date.today(), console, top=top)
 
 
 @app.command()

@@ -38,7 +38,7 @@ DAY = (NOW - dt.timedelta(hours=3)).date()
 
 
 def add_trend(con, share: float, topic_id: int = 1) -> None:
-    con.execute("INSERT INTO core.topic_trends VALUES (?, 'feed', 'Blog', ?, 2, ?, -0.2)", [DAY, topic_id, share])
+    con.execute("INSERT INTO core.topic_trends VALUES (?, 'feed', 'Blog', ?, 2, ?, -0.2, 1)", [DAY, topic_id, share])
 
 
 @pytest.fixture

@@ -167,7 +167,7 @@ def test_rising_score_needs_evidence_not_just_a_ratio(con):
                 "'active', 'v', [])")
     rows = [(date(2026, 5, d), "reddit", "c", 5, n) for d, n in [(1, 1), (2, 1), (8, 6), (9, 7)]]
     rows += [(date(2026, 5, d), "reddit", "c", -1, 20) for d in (1, 2, 8, 9)]
-    con.executemany("INSERT INTO core.topic_trends VALUES (?, ?, ?, ?, ?, 0.5, 0)", rows)
+    con.executemany("INSERT INTO core.topic_trends VALUES (?, ?, ?, ?, ?, 0.5, 0, 0)", rows)
     top = rising_topics(con, days=7, as_of=date(2026, 5, 9))
     assert [(t["topic_id"], t["posts_now"], t["posts_before"]) for t in top] == [(5, 13, 2)]
     assert top[0]["score"] > 2 and top[0]["label"] == "login, password" and top[0]["channels"] == ["reddit"]

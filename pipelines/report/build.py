@@ -52,6 +52,25 @@ def _intent_table(name: str, groups: list[dict], t: Strings) -> Table:
     ], [{**g, "label": topic_name(g, t), "quotes": _quote_cards(g.get("quotes", []))} for g in groups])
 
 
+def _alert_rows(found: list[dict], t: Strings) -> list[dict]:
+    """Each alert in the report's language, with where it was sent and its example posts as quote cards."""
+    from pipelines.alerts.messages import describe, title
+
+    out = []
+    for a in found:
+        if a["sent_to"]:
+            sent = t("alert_sent_to", names=", ".join(a["sent_to"]))
+        elif a["send_errors"]:
+            sent = t("alert_not_sent", errors="; ".join(a["send_errors"]))
+        else:
+            sent = t("alert_no_destination")
+        out.append({"raised_at": a["raised_at"], "day": a["day"], "alert": title(a, t), "message": describe(a, t),
+                    "score": a["score"], "sent": sent, "kind": a["kind"],
+                    "quotes": [{"text": e["text"], "url": safe_url(e.get("url")), "where": e["post_id"],
+                                "created_at": None} for e in a.get("examples", [])]})
+    return out
+
+
 def _opening(row: dict, t: Strings) -> str:
     key = f"opening_{row['intent']}" if row["intent"] in {"wish", "complaint", "question"} else "opening_question"
     return t(key, quote=shorten(row["excerpt"], OPENING_QUOTE_CHARS))
@@ -141,6 +160,12 @@ def build_view(data: dict, t: Strings, window, *, source: str, measured: list[di
     empty = not totals["posts"]
     tables: dict[str, Table] = {}
     chart: dict[str, object] = dict.fromkeys(["daily", "channels", "scores", "map", "regulars"])
+
+    alerts = _alert_rows(data.get("alerts", []), t)
+    tables["alerts"] = Table("alerts", [
+        Column("raised_at", t("col_raised"), "datetime"), Column("alert", t("col_alert")),
+        Column("message", t("col_value")), Column("score", t("col_score"), "score"), Column("sent", t("col_sent"))],
+        alerts)
 
     tables["channels"] = Table("channels", [
         Column("channel", t("col_channel")),
@@ -273,6 +298,7 @@ def build_view(data: dict, t: Strings, window, *, source: str, measured: list[di
         "generated": t("generated", when=t.date(data["generated_at"]) + f" {data['generated_at']:%H:%M} UTC",
                        source=t("source_snapshot" if source == "snapshot" else "source_warehouse")),
         "headlines": headlines(data, t, window),
+        "alerts": alerts,
         "tables": tables,
         "charts": chart,
         "rising": rising,

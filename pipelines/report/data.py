@@ -28,6 +28,7 @@ MAX_TOPICS = 5  # rising, and falling, each
 MAX_MAP_ROWS, MAX_MAP_COLS = 10, 8
 MAX_FOLLOW_UPS = 15
 MAX_WARNINGS = 25  # listed in Data health; `listen status --warnings` lists them all
+MAX_ALERTS = 10  # at the top of the report; the `alerts` view holds them all
 
 
 def rows(con, sql: str, params: list | None = None) -> list[dict]:
@@ -331,10 +332,18 @@ def method(con, window: Window) -> dict:
     return {"topic_model": model[0] if model else None, "enrich_versions": versions, "topic_state": topics_state(con)}
 
 
+def alerts(con, window: Window) -> list[dict]:
+    """The alerts raised for the period's days (pipelines.alerts), newest first, with their example posts."""
+    from pipelines.alerts.store import has_alerts, recent_alerts
+
+    return recent_alerts(con, window.start, window.end, limit=MAX_ALERTS) if has_alerts(con) else []
+
+
 def collect(con, window: Window, sources: list[str]) -> dict:
     """Every section's numbers for `window` (call connection.prepare first)."""
     return {
         "generated_at": dt.datetime.now(dt.timezone.utc),
+        "alerts": alerts(con, window),
         "totals": totals(con),
         "channels": channels(con),
         "daily": daily(con, window),
