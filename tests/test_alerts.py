@@ -107,7 +107,8 @@ def _bank_history(settings, shared_data, *, spike: int = 20, noise: int = 3) -> 
     posts += [_post(f"app-reviews:noise-{n}", DAY, topics["lost_or_stolen_phone"], text, hour=n % 24)
               for n, text in enumerate(by_label["lost_or_stolen_phone"][:noise])]
     with open_warehouse(settings.paths.warehouse) as con:
-        con.executemany("INSERT INTO core.topics VALUES (?, ?, ?, 0, now(), now(), 'active', 'm1', [])",
+        con.executemany("INSERT INTO core.topics (topic_id, label, keywords, size, first_seen, last_seen, status, "
+                        "model_version, representative_ids) VALUES (?, ?, ?, 0, now(), now(), 'active', 'm1', [])",
                         [[topic, label.replace("_", " "), label.split("_")] for label, topic in topics.items()])
         _insert(con, posts)
         update_topic_trends(con)
