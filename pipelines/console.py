@@ -372,6 +372,14 @@ def print_forget_summary(summary: dict, console: Console) -> None:
         f"removed {summary.get('posts', 0):,} post(s) {whose}, {summary.get('embeddings', 0):,} embedding(s) and "
         f"{summary.get('landing_records', 0):,} landed record(s); the warehouse file was rewritten so no deleted "
         f"text survives in it" + ("; the snapshot was republished" if summary.get("snapshot") else "")))
+    topics = summary.get("topics") or {}
+    if topics.get("models_affected"):
+        refit = (f"the topic model was refitted without them (model {topics['refit']})" if topics.get("refit")
+                 else f"no topic model could be refitted now ({topics['refit_skipped']}); the next run fits one"
+                 if "refit_skipped" in topics else "the topic model in use had not seen them")
+        console.print(Text(
+            f"topics: {refit}; {len(topics.get('models_removed', [])):,} model folder(s) that had learnt from them "
+            f"deleted; {topics.get('topics_scrubbed', 0):,} older topic description(s) lost words only they used"))
 
 
 def _open_for_status(settings: Settings):

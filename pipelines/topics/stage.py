@@ -221,10 +221,11 @@ def _unchanged_since_last_attempt(con) -> dict | None:
     return {"refit": False, "state": last[1], "reason": last[4], "posts": last[2], "needed": last[3]}
 
 
-def refit(con, settings, force: bool = False, progress=None) -> dict:
-    """Fit a new model on the recent window when forced or due; keep ids, record lineage, reassign the window."""
+def refit(con, settings, force: bool = False, progress=None, reason: str | None = None) -> dict:
+    """Fit a new model on the recent window when forced or due; keep ids, record lineage, reassign the window.
+    A forced refit records `reason` (default 'forced') as why it ran."""
     cfg = settings.raw.topics
-    reason = "forced" if force else refit_due(con, settings)
+    reason = (reason or "forced") if force else refit_due(con, settings)
     if reason is None:
         return {"refit": False, "reason": "not due"}
     if reason == "no model":
