@@ -265,7 +265,7 @@ def refit(con, settings, force: bool = False, progress=None, reason: str | None 
             posts["text"], posts["vectors"], posts["lang"], posts["post_id"],
             embedding=get_backend(cfg.embedding).name, min_topic_size=cfg.min_topic_size,
             window={"start": window_start.isoformat(), "end": newest.isoformat(), "days": cfg.window_days},
-            previous=previous,
+            previous=previous, followed_terms=settings.followed_terms(),
         )
     except TopicModelError as exc:
         return _waiting(con, len(posts["post_id"]), cfg.min_posts_to_fit, f"no topics yet: {exc}", "no_topics",
