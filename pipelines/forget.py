@@ -32,7 +32,9 @@ from pipelines.warehouse import connect, initialise, publish_snapshot, transacti
 
 
 class ForgetError(ListenError):
-    """Nothing matched, or the data could not be removed; says what to check."""
+    """No stored data matches the handle or url given: a mistake in the command (exit 2); nothing was changed."""
+
+    exit_code = 2
 
 
 def _delete_posts(con, post_ids: list[str]) -> dict:

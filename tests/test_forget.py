@@ -152,10 +152,15 @@ def test_forget_with_too_few_posts_left_removes_the_model(write_config, tmp_path
     assert assign_topics(settings)["assigned"]["state"] == "waiting"
 
 
-def test_forget_unknown_author_is_an_error_with_advice(write_config, tmp_path, capsys):
+def test_forget_unknown_author_or_url_is_a_usage_error_with_advice(write_config, tmp_path, capsys):
     settings = _setup(write_config, tmp_path)
-    assert main(["--config", str(settings.file), "forget", "--author", "nobody", "--source", "forum"]) == 1
+    assert main(["--config", str(settings.file), "forget", "--author", "nobody", "--source", "forum"]) == 2
     assert "check the handle" in capsys.readouterr().err
+    assert main(["--config", str(settings.file), "forget", "--url", "https://forum.example/t/404"]) == 2
+    assert "copy the permalink" in capsys.readouterr().err
+    con = connect(settings.paths.warehouse, read_only=True)
+    assert con.execute("SELECT count(*) FROM core.posts").fetchone()[0] == 3  # nothing was touched
+    con.close()
 
 
 def test_retention_deletes_old_posts(write_config, tmp_path):
