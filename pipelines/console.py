@@ -132,7 +132,7 @@ def _source_table(results: list[dict]) -> Table:
     table = _table("source", "status", "fetched", "new", "note", title="sources", right=("fetched", "new"))
     for r in results:
         colour = {"ok": "green", "partial": "yellow", "failed": "red"}.get(r["status"], "white")
-        note = r.get("error") or _warning_note(r)
+        note = r.get("error") or _warning_note(r) or "; ".join(r.get("notes") or [])
         table.add_row(Text(r["source"]), Text(r["status"], style=colour), f"{r.get('fetched', 0):,}",
                       f"{r.get('new', 0):,}", Text(note))
     return table
@@ -486,17 +486,18 @@ def _print_sources(con, console: Console) -> int:
                arg_max(status, started_at) AS last_status,
                arg_max(new, started_at) AS last_new,
                arg_max(coalesce(len(warnings), 0), started_at) AS last_warnings,
-               arg_max_null(error, started_at) AS last_error  -- NULL when the last run had none
+               arg_max_null(error, started_at) AS last_error,  -- NULL when the last run had none
+               array_to_string(arg_max(coalesce(notes, []), started_at), '; ') AS last_notes
         FROM core.source_runs GROUP BY source ORDER BY source""").fetchall()
     if not health:
         return 0
-    table = _table("source", "last success", "last run", "new", "warnings", title="sources",
+    table = _table("source", "last success", "last run", "new", "warnings", "note", title="sources",
                    right=("new", "warnings"))
     errors = []
-    for source, success, status, new, warnings, error in health:
+    for source, success, status, new, warnings, error, notes in health:
         colour = {"ok": "green", "partial": "yellow", "failed": "red"}.get(status, "white")
         table.add_row(Text(source), _when(success) or Text("never", style="red"), Text(status, style=colour),
-                      f"{new:,}", f"{warnings:,}" if warnings else "")
+                      f"{new:,}", f"{warnings:,}" if warnings else "", Text(notes or ""))
         if error:
             errors.append(error if error.startswith(f"{source}:") else f"{source}: {error}")
     console.print(table)
