@@ -45,8 +45,9 @@ def _tick(progress, n: int) -> None:
 
 
 # ---- embeddings: one vector per post, reused by every refit ----
-def embed_missing(con, post_ids: list[str], embedding: str) -> int:
-    """Embed and store the posts in `post_ids` that have no vector from `embedding` yet; returns how many."""
+def embed_missing(con, post_ids: list[str], embedding: str, progress=None) -> int:
+    """Embed and store the posts in `post_ids` that have no vector from `embedding` yet; returns how many.
+    `progress(k)` as k more of them are embedded."""
     if not post_ids:
         return 0
     from pipelines.embeddings import get_backend
@@ -61,7 +62,7 @@ def embed_missing(con, post_ids: list[str], embedding: str) -> int:
     ).fetchall()
     if not todo:
         return 0
-    vectors = backend.embed([text or " " for _, text in todo])
+    vectors = backend.embed([text or " " for _, text in todo], progress=progress)
     import pyarrow as pa
 
     table = pa.table({
@@ -251,9 +252,7 @@ def refit(con, settings, force: bool = False, progress=None, reason: str | None 
                         f"(min_posts_to_fit) in the last {cfg.window_days} days")
     embedded = 0
     for i in range(0, len(ids), BATCH):
-        n = embed_missing(con, ids[i : i + BATCH], cfg.embedding)
-        embedded += n
-        _tick(progress, n)
+        embedded += embed_missing(con, ids[i : i + BATCH], cfg.embedding, progress)
     posts = load_posts(con, f"{in_window} AND {_TEXT} <> ''", [window_start], cfg.embedding)
     from pipelines.embeddings import get_backend
     from pipelines.topics.fit import auto_min_topic_size, fit_topics
