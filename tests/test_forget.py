@@ -148,8 +148,12 @@ def test_forget_with_too_few_posts_left_removes_the_model(write_config, tmp_path
     # 36 posts are left, 40 are needed: no model until more come, and the topics stage says so
     assert not Path(settings.paths.models).is_dir() or not any(Path(settings.paths.models).iterdir())
     from pipelines.daily import assign_topics
+    from pipelines.topics.stage import topics_state
 
     assert assign_topics(settings)["assigned"]["state"] == "waiting"
+    con = connect(settings.paths.warehouse, read_only=True)
+    assert topics_state(con)["state"] == "waiting"  # what status and the report say: not the removed model
+    con.close()
 
 
 def test_forget_unknown_author_or_url_is_a_usage_error_with_advice(write_config, tmp_path, capsys):

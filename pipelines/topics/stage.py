@@ -425,19 +425,21 @@ def topics_state(con) -> dict:
     {'state': 'fitted', 'model_version', 'fitted_at', 'documents', 'topics'} or
     {'state': 'waiting' | 'no_topics', 'reason', 'posts', 'needed', 'min_topic_size', 'attempted_at'} or
     {'state': 'none'}."""
-    model = con.execute("""SELECT m.model_version, m.fitted_at, m.documents,
-                                  (SELECT count(*) FROM core.topics t WHERE t.model_version = m.model_version)
-                           FROM core.topic_models m ORDER BY m.fitted_at DESC LIMIT 1""").fetchone()
-    if model:
-        return {"state": "fitted", "model_version": model[0], "fitted_at": model[1], "documents": model[2],
-                "topics": model[3]}
     import duckdb
 
+    model = con.execute("""SELECT m.model_version, m.fitted_at, m.documents,
+                                  (SELECT count(*) FROM core.topics t WHERE t.model_version = m.model_version), m.path
+                           FROM core.topic_models m ORDER BY m.fitted_at DESC LIMIT 1""").fetchone()
     try:
         last = con.execute("SELECT attempted_at, outcome, posts, needed, reason, min_topic_size "
                            "FROM core.topic_fit_attempts ORDER BY attempted_at DESC LIMIT 1").fetchone()
     except duckdb.CatalogException:  # a warehouse or snapshot from before migration 031
         last = None
+    # a model whose folder `listen forget` removed, with a later attempt that found too few posts, is not in use
+    removed = model is not None and not Path(model[4]).is_dir() and last is not None and last[0] > model[1]
+    if model and not removed:
+        return {"state": "fitted", "model_version": model[0], "fitted_at": model[1], "documents": model[2],
+                "topics": model[3]}
     if last is None:
         return {"state": "none"}
     return {"state": last[1], "attempted_at": last[0], "posts": last[2], "needed": last[3], "reason": last[4],
