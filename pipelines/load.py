@@ -261,7 +261,8 @@ def load_workers() -> int:
 
 def load_records(con, config, records, cursor: dict | None, run: RunInfo, key: bytes,
                  status: str = "ok", warnings: list[str] | None = None, error: str | None = None,
-                 chunk_size: int | None = None, origin: str | None = None) -> LoadResult:
+                 chunk_size: int | None = None, origin: str | None = None,
+                 notes: list[str] | None = None) -> LoadResult:
     """Upsert a source's records, advance its cursor and record the source run, all in one transaction.
 
     `records` may be any iterable of records, or of their JSON lines (a landed file streamed with
@@ -286,7 +287,7 @@ def load_records(con, config, records, cursor: dict | None, run: RunInfo, key: b
                     [config.name, json.dumps(cursor)],
                 )
             record_source_run(con, run, config.name, status=status, fetched=fetched, new=new, error=error,
-                              warnings=problems)
+                              warnings=problems, notes=notes)
     except Exception as exc:
         if isinstance(exc, (duckdb.IOException, OSError)):
             raise WarehouseError(f"{config.name}: could not write the warehouse ({str(exc).strip()[:300]}); nothing "
@@ -367,14 +368,18 @@ def _upsert_rows(con, table: pa.Table) -> int:
 
 
 def record_source_run(con, run: RunInfo, source: str, *, status: str, fetched: int = 0, new: int = 0,
-                      error: str | None = None, warnings: list[str] | None = None) -> None:
+                      error: str | None = None, warnings: list[str] | None = None,
+                      notes: list[str] | None = None) -> None:
     """Insert or replace this run's row for the source (a replayed load overwrites its own row)."""
     con.execute(
-        """INSERT INTO core.source_runs VALUES (?, ?, ?, now(), ?, ?, ?, ?, ?, ?)
+        """INSERT INTO core.source_runs (run_id, source, started_at, finished_at, status, fetched, new, error, warnings,
+                                         landing_path, notes)
+           VALUES (?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (run_id, source) DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status,
              fetched = excluded.fetched, new = excluded.new, error = excluded.error, warnings = excluded.warnings,
-             landing_path = excluded.landing_path""",
-        [run.run_id, source, run.started_at, status, fetched, new, error, stored_warnings(warnings), run.landing_path],
+             landing_path = excluded.landing_path, notes = excluded.notes""",
+        [run.run_id, source, run.started_at, status, fetched, new, error, stored_warnings(warnings), run.landing_path,
+         list(notes or [])],
     )
 
 

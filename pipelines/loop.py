@@ -21,6 +21,12 @@ class LoopError(ListenError):
     """A follow-up or action cannot be recorded; the message says what to check."""
 
 
+class LoopUsageError(LoopError):
+    """The command names a post or topic that is not stored, or gives no text: a mistake in the command (exit 2)."""
+
+    exit_code = 2
+
+
 def _republish(settings: Settings, con) -> None:
     """Refresh the analyst snapshot so the write shows there at once; only when a snapshot already exists.
 
@@ -45,7 +51,7 @@ def mark_follow_up_done(settings: Settings, post_id: str, note: str | None = Non
                 "SELECT post_id FROM core.posts WHERE post_id ILIKE ? ORDER BY post_id LIMIT 3",
                 [f"%{post_id.split(':')[-1]}%"]).fetchall()] if post_id else []
             hint = f" Did you mean {', '.join(similar)}?" if similar else ""
-            raise LoopError(f"no post with id {post_id!r}.{hint} Post ids look like '<source>:<native id>'; "
+            raise LoopUsageError(f"no post with id {post_id!r}.{hint} Post ids look like '<source>:<native id>'; "
                             f"copy one from `listen follow-up list`.")
         con.execute(
             """INSERT INTO core.follow_up_done (post_id, done_at, note) VALUES (?, now(), ?)
@@ -61,7 +67,7 @@ def add_action(settings: Settings, topic_id: int, text: str, owner: str | None =
     """Record a decision on a topic (decided today unless `decided_at` is given); returns the action id."""
     text = (text or "").strip()
     if not text:
-        raise LoopError('the action text is empty: say what was decided, e.g. listen action add --topic 7 "..."')
+        raise LoopUsageError('the action text is empty: say what was decided, e.g. listen action add --topic 7 "..."')
     _require_warehouse(settings)
     with open_warehouse(settings.paths.warehouse) as con:
         if not con.execute("SELECT 1 FROM core.topics WHERE topic_id = ?", [topic_id]).fetchone():
@@ -69,7 +75,7 @@ def add_action(settings: Settings, topic_id: int, text: str, owner: str | None =
                 "SELECT topic_id, label FROM core.topics WHERE status = 'active' ORDER BY size DESC LIMIT 5"
             ).fetchall()
             listing = "; ".join(f"{tid} {label}" for tid, label in known) or "none yet: run `listen topics`"
-            raise LoopError(f"no topic with id {topic_id}. Largest active topics: {listing}. "
+            raise LoopUsageError(f"no topic with id {topic_id}. Largest active topics: {listing}. "
                             f"All ids: `listen sql \"SELECT topic_id, label FROM topics\"`.")
         when = dt.datetime.combine(decided_at or dt.date.today(), dt.time(12, 0), tzinfo=dt.timezone.utc)
         action_id = con.execute(
@@ -112,4 +118,4 @@ def list_actions(settings: Settings) -> tuple[list[str], list[tuple]]:
         con.close()
 
 
-__all__ = ["LoopError", "WarehouseError", "add_action", "list_actions", "mark_follow_up_done"]
+__all__ = ["LoopError", "LoopUsageError", "WarehouseError", "add_action", "list_actions", "mark_follow_up_done"]

@@ -43,9 +43,10 @@ def reembed_posts(con, settings, everything: bool = False, progress=None) -> dic
         if everything:
             with transaction(con):
                 con.execute("DELETE FROM core.post_embeddings WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
-        embedded += embed_missing(con, ids, embedding)
-        if progress is not None:
-            progress(len(ids))
+        done = embed_missing(con, ids, embedding, progress)  # moves as the embedder finishes its batches
+        embedded += done
+        if progress is not None and len(ids) > done:
+            progress(len(ids) - done)
     model = current_model(con, settings)
     return {"kind": kind, "embedded": embedded, "replaced": replaced, "seconds": round(time.perf_counter() - started, 1),
             "topic_model": model.embedding if model else None,

@@ -188,7 +188,9 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, warehouse: Path, snapshot: 
     source = con.execute("SELECT current_database()").fetchall()[0][0]
     started = con.execute("SELECT now()").fetchall()[0][0]  # every change committed so far started before this
     try:
-        plan = _plan(con, source, snapshot, started) if not full and snapshot.exists() else "full"
+        # the reason of a full copy is recorded as listen_snapshot.mode 'full (<reason>)'
+        plan = ("asked for" if full else "no snapshot yet" if not snapshot.exists()
+                else _plan(con, source, snapshot, started))
         incremental = isinstance(plan, datetime)  # posts changed since then are replaced in a copy of the old file
         if incremental:
             shutil.copyfile(snapshot, tmp)

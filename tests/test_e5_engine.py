@@ -98,10 +98,21 @@ def test_fp32_and_bf16_paths_agree(model_file, encoder):
 def test_duplicates_are_embedded_once_and_order_is_kept(encoder):
     seen = []
     vectors = encoder.embed(["b", "a", "b", "c"], progress=seen.append)
-    assert sum(seen) == 3  # three distinct texts
+    assert sum(seen) == 4  # four texts done, three of them embedded
     assert np.array_equal(vectors[0], vectors[2])
     assert np.allclose(vectors[1], encoder.embed(["a"])[0], atol=1e-6)
     assert encoder.embed([]).shape == (0, 384)
+
+
+def test_progress_counts_texts_as_each_length_sorted_batch_ends(encoder, shared_data):
+    """A progress bar over posts moves batch by batch and ends at the number of texts given: a repeated text counts
+    each time, a long text (several windows, in two batches) once, when its last window is done."""
+    long_text = " ".join(_real_texts(shared_data, 4))
+    windows = encoder.windows([long_text]).weight
+    assert len(windows) >= 3  # its windows cannot share one batch (TOKEN_BUDGET)
+    seen = []
+    encoder.embed(["b", "a", "b", "c", long_text], progress=seen.append)
+    assert seen[0] == 4 and seen[-1] == 1 and sum(seen) == 5 and len(seen) >= 3
 
 
 def test_worker_processes_give_the_same_vectors(model_file, encoder, monkeypatch, shared_data, tmp_path):

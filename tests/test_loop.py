@@ -54,6 +54,19 @@ def test_unknown_post_id_is_a_loop_error_with_a_hint(install):
         mark_follow_up_done(settings, "p003", None)
 
 
+def test_unknown_ids_and_empty_text_exit_2_as_usage_mistakes(install, capsys):
+    from pipelines.cli import main
+
+    settings, _ = install
+    config = ["--config", str(settings.file)]
+    assert main([*config, "follow-up", "done", "p003"]) == 2
+    assert "no post with id 'p003'" in capsys.readouterr().err
+    assert main([*config, "action", "add", "--topic", "99", "something"]) == 2
+    assert "no topic with id 99" in capsys.readouterr().err
+    assert main([*config, "action", "add", "--topic", "2", "  "]) == 2
+    assert "the action text is empty" in capsys.readouterr().err
+
+
 def test_add_action_is_listed_with_before_and_after(install):
     settings, _ = install
     action_id = add_action(settings, 2, "  Roll back the login update  ", owner="app team",

@@ -43,11 +43,11 @@ def test_embed_replaces_other_kinds_resumably_and_says_a_refit_is_due(install, m
     calls = []
     real = reembed.embed_missing
 
-    def interrupted(con, ids, embedding):
+    def interrupted(con, ids, embedding, progress=None):
         if len(calls) == 2:
             raise KeyboardInterrupt  # Ctrl-C in the third batch
         calls.append(len(ids))
-        return real(con, ids, embedding)
+        return real(con, ids, embedding, progress)
 
     monkeypatch.setattr(reembed, "embed_missing", interrupted)
     with open_warehouse(install.paths.warehouse) as con, pytest.raises(KeyboardInterrupt):

@@ -405,6 +405,33 @@ def test_data_health_lists_the_sources_warnings_in_every_format(install):
     assert [r["warning"] for r in _csv(written["dir"], "warnings")] == warnings
 
 
+@pytest.mark.parametrize("lang,recorded", [
+    ("da", "Advarslerne citeres, som kilden registrerede dem, på engelsk."),
+    ("de", "Die Warnungen stehen so da, wie die Quelle sie aufgezeichnet hat, auf Englisch.")])
+def test_warnings_section_explains_itself_in_the_report_language(install, lang, recorded):
+    """Warnings are data and stay as recorded (English); everything the section says itself is in the report's
+    language, and it says that the warnings are quoted."""
+    settings, _ = install
+    today = dt.datetime.combine(TODAY, dt.time(7, 0), tzinfo=dt.timezone.utc)
+    warnings = ["survey.jsonl, line 3: not valid JSON (Expecting value)", "r-de: feed is not well-formed (SAXParseException: "
+                "mismatched tag); 3 entries recovered"]
+    _execute(settings, "UPDATE core.source_runs SET warnings = ?, started_at = ? WHERE source = 'r-de' "
+                       "AND run_id = 'run-0'", [warnings, today])
+    _, html, _ = _report(settings, lang=lang)
+    text = " ".join(re.sub(r"<[^>]+>", " ", html.split(f"<h3>{STRINGS[lang]['warnings_title']}</h3>")[1]
+                           .split("<h2")[0]).split())
+    assert recorded in text and "listen status --warnings --days 7" in text
+    own = text
+    for warning in warnings:
+        assert warning in own.replace("&#39;", "'")
+        own = own.replace(warning, "")
+    for key in ("col_source", "col_run_started", "col_warning"):
+        assert STRINGS[lang][key] in own
+    english = [STRINGS["en"][key] for key in ("col_source", "col_run_started", "col_warning")]
+    english += [part.strip() for part in re.split(r"\{\w+\}", STRINGS["en"]["warnings_note"]) if len(part.strip()) > 12]
+    assert [e for e in english if e in own] == []
+
+
 def test_data_health_says_when_there_are_no_warnings(install):
     settings, _ = install
     _, html, md = _report(settings, lang="de")

@@ -83,7 +83,7 @@ def test_incremental_snapshot_equals_a_full_copy_and_deletions_force_a_full_one(
     today = dt.datetime.now(dt.timezone.utc).date()
     write(settings, posts(0, 40, today))
     day_run(settings, today)
-    assert meta(settings)[0] == "full (full)"  # the first publish has nothing to build on
+    assert meta(settings)[0] == "full (no snapshot yet)"  # the first publish has nothing to build on
 
     # the next day's export: 15 new posts, one post edited (enrichment and topic redone), a repost
     records = posts(3, 1, today, edited=3) + posts(40, 15, today)
@@ -131,6 +131,9 @@ def test_a_changed_schema_or_a_foreign_snapshot_file_gets_a_full_copy(write_conf
     publish(settings)
     assert meta(settings)[0] == "full (no record of the previous publish)"
     assert contents(settings.paths.snapshot) == contents(full_copy(settings, tmp_path))
+    asked = connect(full_copy(settings, tmp_path), read_only=True)
+    assert asked.execute(f"SELECT mode FROM {SNAPSHOT_META}").fetchall() == [("full (asked for)",)]
+    asked.close()
 
 
 def test_every_update_of_posts_sets_changed_at():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -198,3 +199,51 @@ def test_daily_assignment_does_not_import_bertopic(con, settings):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+FOLLOWING = {
+    "mastodon": 'kind = "mastodon"\ninstance = "https://mastodon.example"\nhashtags = ["#DemoNotes"]\n',
+    "bluesky": 'kind = "bluesky"\nsearch = ["demonotes lang:en"]\n',
+    "reddit": 'kind = "reddit"\nsubreddits = ["DemoNotes"]\n',
+    "discourse": 'kind = "discourse"\nurl = "https://forum.example"\ncategories = ["demonotes"]\n',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FOLLOWING))
+def test_what_a_source_follows_is_no_stop_word_of_another_kind_but_its_own(write_config, kind):
+    from pipelines.config import load_settings
+    from pipelines.topics.vocabulary import followed_stop_words
+
+    settings = load_settings(write_config(f'[[sources]]\nname = "s"\n{FOLLOWING[kind]}'))
+    assert followed_stop_words(settings.followed_terms()) == {"demonotes"}  # search operators ("lang:en") go
+
+
+def test_followed_terms_are_never_topic_keywords_or_labels(write_config, con):
+    """Every post of a hashtag source carries the hashtag: fitted without the source's config it names topics
+    ("demonotes"), with it no keyword or label has it, and the method text says why."""
+    from pipelines.config import load_settings
+    from pipelines.report.build import topic_method_text
+    from pipelines.report.i18n import Strings
+    from pipelines.topics.stage import refit
+
+    posts = Path(__file__).parent / "data" / "topics" / "customer_posts.jsonl"
+    rows = [{"text": f"{json.loads(line)['text']} #DemoNotes"} for line in posts.read_text(encoding="utf-8").splitlines()]
+    _insert(con, rows)
+    base = '[warehouse]\npath = "data/warehouse.duckdb"\n[topics]\nembedding = "tfidf"\nmin_topic_size = 3\n'
+
+    def words_of_topics(settings) -> str:
+        assert refit(con, settings, force=True)["refit"]
+        return " ".join(str(r) for r in con.execute(
+            "SELECT lower(concat_ws(' ', label, keywords::VARCHAR, labels::VARCHAR)) FROM core.topics "
+            "WHERE status = 'active'").fetchall())
+
+    assert "demonotes" in words_of_topics(load_settings(write_config(base)))
+    following = load_settings(write_config(base + f'[[sources]]\nname = "m"\n{FOLLOWING["mastodon"]}'))
+    assert "demonotes" not in words_of_topics(following)
+    params = json.loads(con.execute("SELECT params FROM core.topic_models ORDER BY fitted_at DESC LIMIT 1").fetchone()[0])
+    assert params["followed_words"] == ["demonotes"]
+    model = {"model_version": "v", "fitted_at": START, "documents": len(rows), "params": params}
+    for lang, says in (("en", "Words the sources follow (hashtags, searches, subreddit and category names; 1 in all)"),
+                       ("da", "Ord, som kilderne følger (hashtags, søgninger, subreddit- og kategorinavne; 1 i alt)"),
+                       ("de", "Wörter, denen die Quellen folgen (Hashtags, Suchen, Subreddit- und Kategorienamen; 1 insgesamt)")):
+        assert says in topic_method_text(model, Strings(lang))

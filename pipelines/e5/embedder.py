@@ -101,7 +101,8 @@ class E5Embedder:
         self._pool: ProcessPoolExecutor | None = None
 
     def embed(self, texts: list[str], progress=None, prefix: str = PASSAGE_PREFIX) -> np.ndarray:
-        """L2-normalised vectors (n, 384) in the order given; `progress(k)` as k more distinct texts are done."""
+        """L2-normalised vectors (n, 384) in the order given; `progress(k)` after each length-sorted batch, as k
+        more of the given texts are done (a repeated text counts each time; the calls add up to len(texts))."""
         if not texts:
             return np.zeros((0, self.config.hidden), dtype=np.float32)
         unique: dict[str, int] = {}
@@ -110,10 +111,14 @@ class E5Embedder:
         windows = self.windows(distinct, prefix)
         sums = np.zeros((len(distinct), self.config.hidden), dtype=np.float64)
         batches = length_sorted_batches(windows.lengths())
+        windows_left = np.bincount(windows.text_of, minlength=len(distinct))  # a long text has several windows
+        copies = np.bincount(which, minlength=len(distinct))
         for batch, means in zip(batches, self._forward_all(windows, batches)):
             np.add.at(sums, windows.text_of[batch], means * windows.weight[batch, None])
             if progress is not None:
-                progress(len(np.unique(windows.text_of[batch])))
+                touched = np.unique(windows.text_of[batch])
+                np.subtract.at(windows_left, windows.text_of[batch], 1)
+                progress(int(copies[touched[windows_left[touched] == 0]].sum()))
         totals = np.bincount(windows.text_of, weights=windows.weight, minlength=len(distinct))
         sums /= totals[:, None]
         sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)

@@ -54,13 +54,23 @@ def _vectors_table(post_ids: list[str], vectors: np.ndarray) -> pa.Table:
 
 
 def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = None) -> dict:
-    """Enrich (and embed) every post with ``enriched_at IS NULL``; returns counts and seconds."""
+    """Enrich (and embed) every post with ``enriched_at IS NULL``; returns counts and seconds.
+
+    ``progress(k)`` counts posts: it moves as the embedder finishes each of its length-sorted batches (embedding is
+    most of the time), and the rest of a batch's posts count once they are written."""
     started = time.perf_counter()
     enrich_settings = settings.raw.enrich
     backend_name = settings.raw.topics.embedding
     enricher: Enricher | None = None
     backend = None
     enriched = embedded = 0
+    reported = [0]  # posts of this batch counted while embedding
+
+    def tick(n: int) -> None:
+        if progress and n:
+            reported[0] += n
+            progress(n)
+
     while True:
         rows = con.execute(SELECT_BATCH, [backend_name, enrich_settings.batch_size]).df()
         if rows.empty:
@@ -72,12 +82,13 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
         live = np.flatnonzero(~deleted)
         embed_idx = [i for i in live if enrich_settings.embed and rows["needs_vector"].iat[i]]
         new_vectors = None
+        reported[0] = 0
         if embed_idx:
             if backend is None:
                 from pipelines.embeddings import get_backend
 
                 backend = get_backend(backend_name)
-            new_vectors = backend.embed([texts[i] for i in embed_idx])
+            new_vectors = backend.embed([texts[i] for i in embed_idx], progress=tick)
 
         # The classifier reuses the warehouse vectors when they come from the backend it was trained on.
         vectors = None
@@ -112,7 +123,7 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
         enriched += len(rows)
         embedded += len(embed_idx)
         if progress:
-            progress(len(rows))
+            progress(len(rows) - reported[0])
     return {"enriched": enriched, "embedded": embedded, "seconds": round(time.perf_counter() - started, 2)}
 
 

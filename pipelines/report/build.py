@@ -108,9 +108,11 @@ def topic_method_text(model: dict, t: Strings) -> str:
     outliers = (t("m_topics_outliers", quantile=t.pct(run["outlier_quantile"], 0)) if run["outliers"]
                 else t("m_topics_no_outliers"))
     continued = " " + t("m_topics_continued", n=t.int(run["previous_topics"])) if run.get("previous_topics") else ""
+    followed = (run.get("vectorizer") or {}).get("followed_words")
+    words = t("m_topics_words") + (" " + t("m_topics_followed", n=t.int(followed)) if followed else "")
     return t("m_topics_value", bertopic=run["bertopic"], version=model["model_version"],
              fitted=t.date(model["fitted_at"]), documents=t.int(model["documents"]), embedding=embedding,
-             clustering=clustering, outliers=outliers, words=t("m_topics_words"), continued=continued)
+             clustering=clustering, outliers=outliers, words=words, continued=continued)
 
 
 def topic_state_text(state: dict, t: Strings) -> str:

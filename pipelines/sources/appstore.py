@@ -21,7 +21,7 @@ import datetime as dt
 import json
 
 from pipelines.http import FetchError
-from pipelines.sources.base import Batch, FetchContext, SourceError
+from pipelines.sources.base import NOT_MODIFIED, Batch, FetchContext, SourceError
 
 ACCEPT = "application/json, text/javascript;q=0.9, */*;q=0.1"
 LANG_OF_COUNTRY = {"dk": "da", "de": "de", "at": "de", "us": "en", "gb": "en", "au": "en", "ie": "en", "nz": "en"}
@@ -86,7 +86,7 @@ def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
         except FetchError as exc:
             raise SourceError(str(exc)) from None
         if response.not_modified:
-            return Batch(records=[], cursor=cursor, warnings=["reviews not modified since last run (HTTP 304)"])
+            return Batch(records=[], cursor=cursor, notes=[NOT_MODIFIED])
         page_one = page_one or response
         reviews, app, has_next = parse_page(response.body, f"{config.name}: {url}")
         if app and not app_name:

@@ -37,9 +37,13 @@ class FetchContext:
     progress: Callable[[int], None] = lambda advance: None  # called with records fetched so far (for progress bars)
 
 
+NOT_MODIFIED = "not modified since the last run (HTTP 304)"  # a quiet day: a note, not a warning
+
+
 @dataclass
 class Batch:
     records: list[dict]
     cursor: dict
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # problems someone should look at (bad rows, dates)
+    notes: list[str] = field(default_factory=list)  # worth knowing, nothing to do ("not modified (HTTP 304)")
     stopped_early: str | None = None  # why the run ended before everything was read (budget, page cap)

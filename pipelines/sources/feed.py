@@ -15,7 +15,7 @@ import email.utils
 import re
 
 from pipelines.http import FetchError
-from pipelines.sources.base import Batch, FetchContext, SourceError
+from pipelines.sources.base import NOT_MODIFIED, Batch, FetchContext, SourceError
 from pipelines.sources.feed_comments import fetch_comment_feeds
 from pipelines.sources.feed_parsing import ACCEPT, entry_id, feed_records, parse_feed
 from pipelines.text import html_to_text
@@ -61,7 +61,7 @@ def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
     except FetchError as exc:
         raise SourceError(str(exc)) from None
     if response.not_modified:
-        return Batch(records=[], cursor=cursor, warnings=["feed not modified since last run (HTTP 304)"])
+        return Batch(records=[], cursor=cursor, notes=[NOT_MODIFIED])
     parsed = parse_feed(response.body, response.content_type, f"{config.name}: {config.url}")
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")

@@ -14,7 +14,8 @@ The parts plugged into `BERTopic(...)`:
 - `umap_model=BaseDimensionalityReduction()`: no UMAP (a numba compile per process, and topics that
   change between refits); `hdbscan_model=CentroidClusterer(...)`: k-means + joining, nearest-centroid
   labels (clustering.py).
-- `vectorizer_model`: unigrams and bigrams over spaCy lookup lemmas with da/de/en stop words; BERTopic
+- `vectorizer_model`: unigrams and bigrams over spaCy lookup lemmas without da/de/en stop words and without
+  the words the sources follow (`followed_terms`: hashtags, searches, subreddit and category names); BERTopic
   sees each post as `keyword_text(text, lang)` (vocabulary.py).
 - `ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True)`.
 - `representation_model={"Main": ReadableKeywords(words), "da"/"de"/"en": LanguageLabel(lang, words)}`
@@ -123,10 +124,12 @@ def fit_topics(
     version: str | None = None,
     window: dict | None = None,
     previous: TopicModel | None = None,
+    followed_terms: list[str] | tuple[str, ...] = (),
     **params,
 ) -> TopicModel:
     """Fit a BERTopic model on one window; topic ids are BERTopic's 0..k-1 until matched to the previous
-    model (`stable_ids.match_topics`). `previous` (the model in use) warm-starts the clustering."""
+    model (`stable_ids.match_topics`). `previous` (the model in use) warm-starts the clustering.
+    `followed_terms` (Settings.followed_terms()) never become keywords or labels."""
     unknown = set(params) - set(DEFAULT_PARAMS)
     if unknown:
         raise TopicModelError(f"unknown topic parameters {sorted(unknown)}; known: {sorted(DEFAULT_PARAMS)}")
@@ -140,6 +143,9 @@ def fit_topics(
     size = int(min_topic_size) if min_topic_size else auto_min_topic_size(n)
     params = {**DEFAULT_PARAMS, **params, "min_topic_size": size,
               "min_topic_size_source": "configured" if min_topic_size else "adapted to the window"}
+    from pipelines.topics.vocabulary import followed_stop_words
+
+    params["followed_words"] = sorted(followed_stop_words(followed_terms))
     if params["merge_at"] is None:
         params["merge_at"], params["median_words"] = auto_merge_at(texts)
         params["merge_at"] = round(params["merge_at"], 3)
@@ -206,7 +212,7 @@ def _fit_bertopic(texts, centred, langs, params, warm_fine, previous_topics):
         language="multilingual",  # "english" would strip every non-ASCII letter before c-TF-IDF
         umap_model=BaseDimensionalityReduction(),
         hdbscan_model=clusterer,
-        vectorizer_model=make_vectorizer(),
+        vectorizer_model=make_vectorizer(params["followed_words"]),
         ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
         representation_model=representation,
         top_n_words=int(params["top_n_words"]),
@@ -245,7 +251,7 @@ def _method(topic_model, clusterer, model: TopicModel, params: dict) -> dict:
         "min_topic_size": int(params["min_topic_size"]),
         "min_topic_size_source": params["min_topic_size_source"],
         "vectorizer": {"ngram_range": list(vectorizer.ngram_range), "stop_words": len(vectorizer.stop_words or []),
-                       "vocabulary": len(vectorizer.vocabulary_)},
+                       "followed_words": len(params["followed_words"]), "vocabulary": len(vectorizer.vocabulary_)},
         "ctfidf": {"name": type(topic_model.ctfidf_model).__name__,
                    "reduce_frequent_words": bool(topic_model.ctfidf_model.reduce_frequent_words)},
         "representation": {name: type(part).__name__ for name, part in topic_model.representation_model.items()},

@@ -45,8 +45,9 @@ def _tick(progress, n: int) -> None:
 
 
 # ---- embeddings: one vector per post, reused by every refit ----
-def embed_missing(con, post_ids: list[str], embedding: str) -> int:
-    """Embed and store the posts in `post_ids` that have no vector from `embedding` yet; returns how many."""
+def embed_missing(con, post_ids: list[str], embedding: str, progress=None) -> int:
+    """Embed and store the posts in `post_ids` that have no vector from `embedding` yet; returns how many.
+    `progress(k)` as k more of them are embedded."""
     if not post_ids:
         return 0
     from pipelines.embeddings import get_backend
@@ -61,7 +62,7 @@ def embed_missing(con, post_ids: list[str], embedding: str) -> int:
     ).fetchall()
     if not todo:
         return 0
-    vectors = backend.embed([text or " " for _, text in todo])
+    vectors = backend.embed([text or " " for _, text in todo], progress=progress)
     import pyarrow as pa
 
     table = pa.table({
@@ -221,10 +222,11 @@ def _unchanged_since_last_attempt(con) -> dict | None:
     return {"refit": False, "state": last[1], "reason": last[4], "posts": last[2], "needed": last[3]}
 
 
-def refit(con, settings, force: bool = False, progress=None) -> dict:
-    """Fit a new model on the recent window when forced or due; keep ids, record lineage, reassign the window."""
+def refit(con, settings, force: bool = False, progress=None, reason: str | None = None) -> dict:
+    """Fit a new model on the recent window when forced or due; keep ids, record lineage, reassign the window.
+    A forced refit records `reason` (default 'forced') as why it ran."""
     cfg = settings.raw.topics
-    reason = "forced" if force else refit_due(con, settings)
+    reason = (reason or "forced") if force else refit_due(con, settings)
     if reason is None:
         return {"refit": False, "reason": "not due"}
     if reason == "no model":
@@ -250,9 +252,7 @@ def refit(con, settings, force: bool = False, progress=None) -> dict:
                         f"(min_posts_to_fit) in the last {cfg.window_days} days")
     embedded = 0
     for i in range(0, len(ids), BATCH):
-        n = embed_missing(con, ids[i : i + BATCH], cfg.embedding)
-        embedded += n
-        _tick(progress, n)
+        embedded += embed_missing(con, ids[i : i + BATCH], cfg.embedding, progress)
     posts = load_posts(con, f"{in_window} AND {_TEXT} <> ''", [window_start], cfg.embedding)
     from pipelines.embeddings import get_backend
     from pipelines.topics.fit import auto_min_topic_size, fit_topics
@@ -264,7 +264,7 @@ def refit(con, settings, force: bool = False, progress=None) -> dict:
             posts["text"], posts["vectors"], posts["lang"], posts["post_id"],
             embedding=get_backend(cfg.embedding).name, min_topic_size=cfg.min_topic_size,
             window={"start": window_start.isoformat(), "end": newest.isoformat(), "days": cfg.window_days},
-            previous=previous,
+            previous=previous, followed_terms=settings.followed_terms(),
         )
     except TopicModelError as exc:
         return _waiting(con, len(posts["post_id"]), cfg.min_posts_to_fit, f"no topics yet: {exc}", "no_topics",
@@ -425,19 +425,21 @@ def topics_state(con) -> dict:
     {'state': 'fitted', 'model_version', 'fitted_at', 'documents', 'topics'} or
     {'state': 'waiting' | 'no_topics', 'reason', 'posts', 'needed', 'min_topic_size', 'attempted_at'} or
     {'state': 'none'}."""
-    model = con.execute("""SELECT m.model_version, m.fitted_at, m.documents,
-                                  (SELECT count(*) FROM core.topics t WHERE t.model_version = m.model_version)
-                           FROM core.topic_models m ORDER BY m.fitted_at DESC LIMIT 1""").fetchone()
-    if model:
-        return {"state": "fitted", "model_version": model[0], "fitted_at": model[1], "documents": model[2],
-                "topics": model[3]}
     import duckdb
 
+    model = con.execute("""SELECT m.model_version, m.fitted_at, m.documents,
+                                  (SELECT count(*) FROM core.topics t WHERE t.model_version = m.model_version), m.path
+                           FROM core.topic_models m ORDER BY m.fitted_at DESC LIMIT 1""").fetchone()
     try:
         last = con.execute("SELECT attempted_at, outcome, posts, needed, reason, min_topic_size "
                            "FROM core.topic_fit_attempts ORDER BY attempted_at DESC LIMIT 1").fetchone()
     except duckdb.CatalogException:  # a warehouse or snapshot from before migration 031
         last = None
+    # a model whose folder `listen forget` removed, with a later attempt that found too few posts, is not in use
+    removed = model is not None and not Path(model[4]).is_dir() and last is not None and last[0] > model[1]
+    if model and not removed:
+        return {"state": "fitted", "model_version": model[0], "fitted_at": model[1], "documents": model[2],
+                "topics": model[3]}
     if last is None:
         return {"state": "none"}
     return {"state": last[1], "attempted_at": last[0], "posts": last[2], "needed": last[3], "reason": last[4],

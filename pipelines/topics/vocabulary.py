@@ -2,11 +2,14 @@
 
     >>> keyword_text("Die Spiele wurden am 3.4. auf https://x.de verschoben", "de")
     'der spiel werden am auf verschieben'
-    >>> vectorizer = make_vectorizer()          # CountVectorizer for BERTopic's c-TF-IDF
+    >>> vectorizer = make_vectorizer(followed_stop_words(settings.followed_terms()))   # for BERTopic's c-TF-IDF
 
 URLs, e-mail-like tokens, redaction placeholders (`[email]`, `[phone]`, `@[user]`, `[deleted]` ...), @-handles
 and numbers never become keywords; stop words come from spaCy's da/de/en lists
-(one union, because a topic mixes languages); lemmas come from spaCy's lookup tables (spacy-lookups-data),
+(one union, because a topic mixes languages), plus the words the sources follow (a Mastodon hashtag, a Bluesky or
+Reddit search, subreddit and Discourse category names): every post such a source brings carries them, so they
+would name topics by how posts were collected ("demonotes"), not by what they say;
+lemmas come from spaCy's lookup tables (spacy-lookups-data),
 so "Spiele"/"Spiel" and "prices"/"price" count as one keyword. Without the tables, words stay as written.
 """
 
@@ -16,6 +19,7 @@ import gzip
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -27,6 +31,10 @@ KEYWORD_LANGS = ("da", "de", "en")
 # step (pipelines.enrich.privacy) or a platform leaves in text: "[email]", "@[user]", "u/[user]", "[deleted]"
 _URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|/?r/\w+|/?u/(?:\w+|\[\w+\])|@?\[[^\]\s]{1,24}\]|@\w+",
                   re.IGNORECASE)
+# search syntax: a quoted value is what posts say (title:"price increase"); other operators select by metadata
+_QUOTED_OPERATOR = re.compile(r'\w+:"([^"]*)"')
+_SEARCH_OPERATOR = re.compile(r"\S+:\S*")  # "from:alice.bsky.social", "lang:de", "subreddit:y"
+_SLUG_JOINER = re.compile(r"[-_./]+")
 _WORD = re.compile(r"[^\W\d_]{2,}(?:[-'’][^\W\d_]+)*", re.UNICODE)
 _CLITIC = re.compile(r"(?:'(?:s|re|ve|ll|d|m|t)|n't)$", re.IGNORECASE)
 # words that carry no topic in social posts in any of our languages, beyond spaCy's lists
@@ -101,11 +109,28 @@ def written_forms(lemma_lists: list[list[str]]) -> dict[str, str]:
     return {word: forms.most_common(1)[0][0] for word, forms in seen.items()}
 
 
-def make_vectorizer(max_features: int = 50_000) -> CountVectorizer:
-    """Unigrams and bigrams over `keyword_text` output, stop words removed, bounded vocabulary."""
+def followed_stop_words(terms: Iterable[str]) -> frozenset[str]:
+    """The keyword forms (lowercase lemmas in da, de and en) of the words sources follow; search operators go,
+    slugs count whole and by their parts.
+
+    >>> sorted(followed_stop_words(["DemoNotes", "site-feedback", "from:alice.bsky.social Waschmaschinen"]))
+    ['demonotes', 'feedback', 'site', 'site-feedback', 'waschmaschine', 'waschmaschinen']
+    """
+    words: set[str] = set()
+    for term in terms:
+        text = _SEARCH_OPERATOR.sub(" ", _QUOTED_OPERATOR.sub(r" \1 ", term or ""))
+        for piece in (text, _SLUG_JOINER.sub(" ", text)):
+            for lang in KEYWORD_LANGS:
+                words.update(word.lower() for word in lemmas(piece, lang))
+    return frozenset(words)
+
+
+def make_vectorizer(followed: Iterable[str] = (), max_features: int = 50_000) -> CountVectorizer:
+    """Unigrams and bigrams over `keyword_text` output, stop words and the `followed` words (from
+    `followed_stop_words`) removed, bounded vocabulary."""
     return CountVectorizer(
         ngram_range=(1, 2),
-        stop_words=sorted(stop_words()),
+        stop_words=sorted(stop_words() | set(followed)),
         token_pattern=r"(?u)\b[^\W\d_]{2,}(?:[-'’][^\W\d_]+)*\b",
         lowercase=False,  # keyword_text already lowercased; keeps the stop-word check exact
         max_features=max_features,
