@@ -24,6 +24,7 @@ from pipelines.config import SUPPORTED_LANGS, EnrichSettings
 from pipelines.enrich.intent import intents_for_texts
 from pipelines.enrich.language import detect_languages
 from pipelines.enrich.nlp import text_analyzer
+from pipelines.enrich.privacy import redact_many
 from pipelines.enrich.sentiment import label_for_score, lexicon_scorer, load_default_model
 
 # Bump when a model, lexicon or rule changes what enrichment writes (stored in core.posts.enrich_version).
@@ -135,6 +136,10 @@ def _read_records(path: Path, errors: list[str]) -> Iterator[tuple[int, dict]]:
 def analyze_file(in_path, out_path=None, settings: EnrichSettings | None = None, out: IO[str] | None = None) -> int:
     """Enrich a JSONL file: each line {"id", "text", ...} gains lang, sentiment, sentiment_label, intent.
 
+    Each line is labelled on the text the warehouse would store and label for it (``stored_text``: an
+    optional "title" plus "text", personal data redacted), so both give the same labels; the line itself is
+    written back unchanged apart from the added fields.
+
     Writes to ``out_path`` (or ``out``, default stdout) and returns the number of lines written. Bad lines do not
     stop the run: every good line is processed and written, then AnalyzeError lists each bad line as
     ``file:line: reason`` (the CLI should print it and exit non-zero).
@@ -166,9 +171,27 @@ def analyze_file(in_path, out_path=None, settings: EnrichSettings | None = None,
     return written
 
 
+def post_text(title: str | None, body: str | None) -> str:
+    """The text that is analysed and embedded: title and body, blank line between."""
+    # pandas hands missing text over as NaN (a float), not None: only real strings count
+    parts = [part for part in (title, body) if isinstance(part, str) and part]
+    if len(parts) == 2 and parts[0] == parts[1]:
+        parts = parts[:1]  # link posts carry their title as body: analyse it once
+    return "\n\n".join(parts)
+
+
+def stored_text(record: dict) -> str:
+    """The text the warehouse would label for an import record: title and text, redacted as at load."""
+    title = record.get("title") if isinstance(record.get("title"), str) else None
+    redacted_title, redacted_body = redact_many([title, record["text"]])
+    return post_text(redacted_title, redacted_body)
+
+
 def _write_batch(enricher: Enricher, records: list[dict], target: IO[str]) -> int:
     hints = [r.get("lang") if isinstance(r.get("lang"), str) else None for r in records]
-    results = enricher.analyze([r["text"] for r in records], hints)
+    # Label what the warehouse labels: the loader redacts title and body before storing them, so an e-mail
+    # address or phone number never sways a label here that it could not sway there.
+    results = enricher.analyze([stored_text(r) for r in records], hints)
     for record, result in zip(records, results):
         target.write(json.dumps({**record, **result}, ensure_ascii=False) + "\n")
     return len(records)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.enrich.analyze import ENRICH_VERSION, Enricher
+from pipelines.enrich.analyze import ENRICH_VERSION, Enricher, post_text
 from pipelines.warehouse import transaction
 
 SELECT_BATCH = """
@@ -45,15 +45,6 @@ UPSERT_VECTORS = """
 INSERT OR REPLACE INTO core.post_embeddings (post_id, model, vector, embedded_at)
 SELECT post_id, ?, vector, ? FROM enrich_vectors
 """
-
-
-def post_text(title: str | None, body: str | None) -> str:
-    """The text that is analysed and embedded: title and body, blank line between."""
-    # pandas hands missing text over as NaN (a float), not None: only real strings count
-    parts = [part for part in (title, body) if isinstance(part, str) and part]
-    if len(parts) == 2 and parts[0] == parts[1]:
-        parts = parts[:1]  # link posts carry their title as body: analyse it once
-    return "\n\n".join(parts)
 
 
 def _vectors_table(post_ids: list[str], vectors: np.ndarray) -> pa.Table:
