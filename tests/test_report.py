@@ -156,7 +156,11 @@ def test_follow_ups_exclude_done_and_put_regulars_first(install):
     assert groups == sorted(groups, key=lambda g: g != "regular")  # regulars first
     assert all(r["intent"] in {"wish", "complaint", "question"} for r in rows)
     assert all(r["url"].startswith("https://") for r in rows)
-    assert all("you wrote" in r["opening"] or "you asked" in r["opening"] for r in rows)
+    # the opening is written to the customer, so it is in the post's language, whatever the report's
+    quoted = {"en": ("you wrote", "you asked"), "da": ("du skrev", "du spurgte"), "de": ("Sie schrieben", "Sie fragten")}
+    langs = dict(_sql(settings, "SELECT post_id, lang FROM follow_ups"))
+    assert {langs[r["post_id"]] for r in rows} == {"da", "de", "en"}
+    assert all(any(q in r["opening"] for q in quoted[langs[r["post_id"]]]) for r in rows)
     assert facts["done_post"] not in html
 
 

@@ -1,5 +1,7 @@
 -- follow_ups: the queue of posts worth answering in their own thread ("you wrote X, can you tell us more?").
 -- Grain: one row per post still waiting for an answer. A post qualifies when it is
+--   * a customer's own voice: a comment or review on any channel, a Reddit post, or imported feedback -
+--     never an article of a news or company feed (channel 'feed', kind 'post'),
 --   * recent: written in the last 30 days (now() at query time),
 --   * substantive: title + body at least 80 characters,
 --   * a wish, complaint or question (enrichment's intent),
@@ -18,6 +20,7 @@ WITH candidates AS (
         trim(regexp_replace(concat_ws(' ', p.title, p.body), '\s+', ' ', 'g')) AS text
     FROM posts p
     WHERE p.intent IN ('wish', 'complaint', 'question')
+      AND (p.kind IN ('comment', 'review') OR p.channel IN ('reddit', 'import'))
       AND NOT p.is_deleted
       AND p.duplicate_of IS NULL
       AND regexp_matches(p.url, '^https?://[^\s]+$')
