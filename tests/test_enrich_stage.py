@@ -84,3 +84,19 @@ def test_progress_is_called_with_batch_sizes(warehouse, write_config):
     result = enrich_new_posts(warehouse, settings, progress=calls.append)
     assert calls == [2, 2] and result["embedded"] == 0
     assert warehouse.execute("SELECT count(*) FROM core.post_embeddings").fetchone()[0] == 0
+
+
+def test_confidences_are_stored_and_null_where_no_classifier_ran(enriched):
+    con, _, _ = enriched
+    rows = dict((r[0], r[1:]) for r in con.execute(
+        "SELECT post_id, sentiment_confidence, intent_confidence FROM core.posts").fetchall())
+    for post_id in ("t:1", "t:2", "t:3"):
+        sentiment_conf, intent_conf = rows[post_id]
+        assert 1 / 3 <= sentiment_conf <= 1 and 0 < intent_conf <= 1
+    assert rows["t:4"] == (None, None)  # deleted: nothing was classified
+
+
+def test_analysts_can_filter_doubtful_labels_in_the_posts_view(enriched):
+    con, _, _ = enriched
+    confident = con.execute("SELECT count(*) FROM posts WHERE sentiment_confidence >= 0.0").fetchone()[0]
+    assert confident == 3
