@@ -41,6 +41,7 @@ SET lang = u.lang, sentiment = u.sentiment, sentiment_label = u.sentiment_label,
 FROM enrich_updates AS u
 WHERE p.post_id = u.post_id
 """
+NUMERIC_FIELDS = ("sentiment", "sentiment_confidence", "intent_confidence")
 UPSERT_VECTORS = """
 INSERT OR REPLACE INTO core.post_embeddings (post_id, model, vector, embedded_at)
 SELECT post_id, ?, vector, ? FROM enrich_vectors
@@ -95,9 +96,10 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
             "enriched_at": now, "enrich_version": ENRICH_VERSION,
         })
         for column in RESULT_FIELDS:
-            updates.loc[live, column] = [r[column] for r in results]
-        for column in ("sentiment", "sentiment_confidence", "intent_confidence"):
-            updates[column] = updates[column].astype(float)  # None -> NaN -> NULL in DuckDB
+            values = [r[column] for r in results]
+            if column in NUMERIC_FIELDS:  # a text in another language has no confidence: None -> NaN -> NULL
+                values = np.array([np.nan if v is None else v for v in values], dtype=float)
+            updates.loc[live, column] = values
 
         with transaction(con):
             if new_vectors is not None:
