@@ -5,7 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench airflow clean
+WHEEL_CHECK := build/wheel-check
+
+.PHONY: demo test wheel-demo install bench airflow clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +24,20 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/listen demo --dir demo
 
-test: $(STAMP)
+test: wheel-demo
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The package as `pip install .` ships it: build the wheel, install only it (the dependencies are the venv's) into
+# a folder of its own, and run its `listen demo` from another directory, so nothing can come from the checkout.
+wheel-demo: $(STAMP)
+	rm -rf build/lib dist $(WHEEL_CHECK)
+	$(BIN)/python -m pip wheel -q --no-deps --no-build-isolation -w dist .
+	$(BIN)/python -m pip install -q --no-deps --target $(WHEEL_CHECK)/site dist/*.whl
+	cd $(WHEEL_CHECK) && PYTHONPATH=$(abspath $(WHEEL_CHECK))/site $(abspath $(BIN))/python -c \
+	  "import pipelines, sys; sys.exit(0 if pipelines.__file__.startswith('$(abspath $(WHEEL_CHECK))') else \
+	  'pipelines was imported from ' + pipelines.__file__ + ', not from the wheel')"
+	cd $(WHEEL_CHECK) && PYTHONPATH=$(abspath $(WHEEL_CHECK))/site $(abspath $(WHEEL_CHECK))/site/bin/listen demo \
+	  --dir $(abspath $(WHEEL_CHECK))/demo
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
@@ -32,4 +46,4 @@ airflow: $(STAMP)
 	$(BIN)/listen --config $(or $(CONFIG),demo/listen.toml) airflow $(if $(CONFIG),,--demo)
 
 clean:
-	rm -rf $(VENV) demo reports
+	rm -rf $(VENV) demo reports build dist

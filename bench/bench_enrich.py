@@ -92,7 +92,7 @@ def run_worker(mode: str, data: Path, total: int, embed_posts: int) -> dict:
     else:
         from pipelines.config import EnrichSettings
         from pipelines.enrich.analyze import Enricher
-        from pipelines.enrich.privacy import redact
+        from pipelines.redaction import redact
 
         enricher = Enricher(EnrichSettings(sentiment="default" if mode == "default" else "lexicon"))
         rng = np.random.default_rng(1)

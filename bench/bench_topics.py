@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps({k: result[k] for k in ("refit_s", "refit_peak_rss_mib")}), result["refit"], flush=True)
 
         began = time.perf_counter()
-        result["trend_rows_after_refit"] = update_topic_trends(con)
+        result["trend_rows_after_refit"] = update_topic_trends(con)["rows"]
         result["trends_after_refit_s"] = round(time.perf_counter() - began, 1)
 
         insert_posts(con, posts[args.refit_posts :], start + timedelta(days=89), 1, "new")
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
             daily = assign_new_posts(con, settings)
             result["daily_s"] = round(time.perf_counter() - began, 1)
             began = time.perf_counter()
-            result["daily_trend_rows"] = update_topic_trends(con)
+            result["daily_trend_rows"] = update_topic_trends(con)["rows"]
             result["daily_trends_s"] = round(time.perf_counter() - began, 2)
         result["daily_peak_rss_mib"] = round(memory.peak)
         result["daily"] = daily

@@ -54,7 +54,6 @@ from pipelines.enrich.labeled import (  # noqa: E402
     load_sentiment_set,
 )
 from pipelines.enrich.language import detect_languages  # noqa: E402
-from pipelines.enrich.privacy import redact  # noqa: E402
 from pipelines.enrich.sentiment import (  # noqa: E402
     label_for_score,
     lexicon_scorer,
@@ -62,6 +61,7 @@ from pipelines.enrich.sentiment import (  # noqa: E402
     read_probabilities,
     sentiment_features,
 )
+from pipelines.redaction import redact  # noqa: E402
 
 LANGS = ("da", "de", "en")
 INTENT_SET = REPO / "tests" / "data" / "enrich" / "intent_labeled.csv"

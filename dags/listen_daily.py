@@ -1,33 +1,39 @@
-"""listen_daily: the daily listening job under Airflow 3 (the same stage functions `listen run` calls).
+"""listen_daily: the daily listening job under Airflow 3, one task per stage of pipelines.daily.STAGES.
 
     LISTEN_CONFIG=/path/listen.toml airflow dags test listen_daily 2026-11-21
     airflow dags trigger listen_daily --conf '{"config": "/path/listen.toml"}'
 
-start -> plan -> fetch (one mapped task per source, parallel) -> load (mapped, pool `listen_warehouse`
-of size 1: DuckDB has one writer) -> enrich -> topics -> check (Great Expectations) -> publish snapshot
--> report -> finish. Tasks pass small dicts (run id, paths, counts, cursors); records travel through the
-landing zone and the warehouse. A failing source turns only its fetch task red: the other sources load,
-later stages run on what arrived (trigger rule all_done), and `finish` fails the run naming the source.
+start -> plan -> fetch (one mapped task per source, parallel) -> load (mapped, one at a time) -> duplicates ->
+retention -> enrich -> topics -> check (Great Expectations) -> trends -> publish snapshot -> report -> finish.
+The stages, their order and what each needs come from STAGES, the same list `listen run` walks in-process, and
+each task calls the same `execute_stage`; `start` and `finish` record the run as `listen run` does. Tasks pass
+small dicts (run id, paths, counts, cursors); records travel through the landing zone and the warehouse. A
+failing source turns only its fetch task red: the other sources load, later stages run on what arrived (trigger
+rule all_done), publish runs only after a passing check and trends, and `finish` fails the run naming the
+sources and stages that failed.
 
 Every task that opens the warehouse runs in the `listen_warehouse` pool (create it with
-`airflow pools set listen_warehouse 1 "DuckDB single writer"`; `listen airflow` does). Only airflow.sdk is
-imported here: pipelines.* (duckdb, pandas, GX, models) load inside the tasks, so parsing stays fast.
+`airflow pools set listen_warehouse 1 "DuckDB single writer"`; `listen airflow` does). Only airflow.sdk and the
+stage list (pipelines.daily, which imports nothing heavy) are imported here: duckdb, pandas, GX and the models
+load inside the tasks, so parsing stays fast.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 
 from airflow.sdk import Asset, Param, TriggerRule, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from pipelines.daily import STAGES
+
 POOL = "listen_warehouse"
 CONFIG_ENV = "LISTEN_CONFIG"  # the variable the CLI honours (pipelines.config.CONFIG_ENV)
 # Emitted when analysts' data changes (the published snapshot) and when a new report is written.
 WAREHOUSE = Asset(name="listen_warehouse", uri="listen://warehouse/snapshot")
 REPORT = Asset(name="listen_report", uri="listen://reports/editorial-report")
+OUTLETS = {"publish": [WAREHOUSE], "report": [REPORT]}
 
 
 def _retries() -> int:
@@ -46,20 +52,73 @@ DEFAULT_ARGS = {
 }
 
 
-def _settings(run: dict):
+def _context(run: dict):
+    """(settings, pipelines.daily.Run) inside a task."""
     from pipelines.config import load_settings
+    from pipelines.daily import Run
 
-    return load_settings(run["config"])
+    return load_settings(run["config"]), Run.from_dict(run)
 
 
-@contextlib.contextmanager
-def _fail_fast_on_missing_code(stage: str):
-    """A stage whose module or dependency is not installed fails at once: retrying cannot install it."""
-    try:
-        yield
-    except ImportError as exc:
-        raise AirflowFailException(f"{stage}: {exc.__class__.__name__}: {exc}; install the missing part "
-                                   f"(make install) and clear the task to rerun it") from exc
+def _fail(result) -> None:
+    """Fail the task with the stage's own message; at once (no retry) when retrying cannot help."""
+    from pipelines.config import ConfigError
+    from pipelines.daily import QualityGateFailed
+    from pipelines.errors import StageFailed
+
+    if isinstance(result.cause, ImportError):
+        raise AirflowFailException(f"{result.error}; install the missing part (make install) and clear the task "
+                                   f"to rerun it")
+    if isinstance(result.cause, (ConfigError, QualityGateFailed)):
+        raise AirflowFailException(result.error)
+    raise StageFailed(result.error)
+
+
+def _stage_task(stage):
+    """One task running `stage` once; its StageResult goes to XCom (key 'result') for `finish`, failed or not."""
+
+    @task(task_id=stage.name, pool=POOL if stage.needs_writer else "default_pool", execution_timeout=stage.timeout,
+          trigger_rule=TriggerRule.ALL_SUCCESS if stage.needs else TriggerRule.ALL_DONE,
+          outlets=OUTLETS.get(stage.name, []), doc=f"Reads {stage.reads}; writes {stage.writes}.")
+    def run_stage(run: dict) -> None:
+        from pipelines.daily import execute_stage
+
+        settings, daily_run = _context(run)
+        result = execute_stage(stage, settings, daily_run)
+        get_current_context()["ti"].xcom_push(key="result", value=result.to_dict())
+        if not result.ok:
+            _fail(result)
+
+    return run_stage
+
+
+def _source_task(stage, previous: str | None):
+    """One mapped task per source running `stage`, on what `previous` (the per-source stage before) returned for
+    that source, or on its plan entry. The outcome goes to XCom (key 'outcome') before a failure is raised."""
+
+    @task(task_id=stage.name, pool=POOL if stage.needs_writer else "default_pool", execution_timeout=stage.timeout,
+          trigger_rule=TriggerRule.ALL_DONE if previous else TriggerRule.ALL_SUCCESS,
+          map_index_template="{{ item['source'] }}", doc=f"Reads {stage.reads}; writes {stage.writes}.")
+    def run_for_source(item: dict, run: dict) -> dict:
+        from pipelines.daily import execute_stage, failed_outcome
+        from pipelines.errors import StageFailed
+
+        settings, daily_run = _context(run)
+        ti = get_current_context()["ti"]
+        if previous:
+            item = ti.xcom_pull(task_ids=previous, map_indexes=ti.map_index, key="outcome") or failed_outcome(
+                item["source"], daily_run, f"{item['source']}: {previous} ended without an outcome (timeout or "
+                                           f"crash); see its task log in Airflow")
+        result = execute_stage(stage, settings, daily_run, item)
+        if not result.ok:
+            _fail(result)
+        outcome = result.detail
+        ti.xcom_push(key="outcome", value=outcome)
+        if outcome["status"] == "failed" and item.get("status") != "failed":  # this stage failed the source: retry
+            raise StageFailed(outcome["error"] or f"{item['source']}: {stage.name} failed")
+        return {k: outcome.get(k) for k in ("source", "status", "fetched", "new")}
+
+    return run_for_source
 
 
 def _run_day(context) -> dt.date:
@@ -87,7 +146,7 @@ def listen_daily():
     def start() -> dict:
         """Resolve the config, migrate the warehouse, mint the run id and record the run as running."""
         from pipelines.config import ConfigError, load_settings, resolve_config_path
-        from pipelines.daily import init_install, new_run_id, record_pipeline_run
+        from pipelines.daily import start_run
 
         context = get_current_context()
         chosen = context["params"].get("config") or os.environ.get(CONFIG_ENV)
@@ -98,143 +157,61 @@ def listen_daily():
             settings = load_settings(chosen)
         except ConfigError as exc:  # a bad config does not get better by retrying
             raise AirflowFailException(str(exc)) from exc
-        init_install(settings)
-        day = _run_day(context)
-        run_id = new_run_id(day)
-        record_pipeline_run(settings, run_id, day, "running")
-        return {"run_id": run_id, "day": day.isoformat(), "config": str(resolve_config_path(chosen))}
+        return {**start_run(settings, _run_day(context)).to_dict(), "config": str(resolve_config_path(chosen))}
 
     @task(pool=POOL)
     def plan(run: dict) -> list[dict]:
         """[{'source': name, 'cursor': {...}}] for each enabled source: one read of the cursors."""
         from pipelines.daily import plan_sources
 
-        return plan_sources(_settings(run))
-
-    @task(map_index_template="{{ item['source'] }}", execution_timeout=dt.timedelta(minutes=45))
-    def fetch(item: dict, run: dict) -> dict:
-        """Fetch one source into the landing zone; fails (and retries) when the source fails."""
-        from pipelines.daily import fetch_source
-
-        outcome = fetch_source(_settings(run), item, run["run_id"], day=dt.date.fromisoformat(run["day"]))
-        # Pushed before raising, so `load` can record why this source failed after the last try.
-        get_current_context()["ti"].xcom_push(key="outcome", value=outcome)
-        if outcome["status"] == "failed":
-            raise RuntimeError(outcome["error"] or f"{item['source']}: fetch failed")
-        return {k: outcome[k] for k in ("source", "status", "fetched", "landing_path")}
-
-    @task(pool=POOL, trigger_rule=TriggerRule.ALL_DONE, map_index_template="{{ item['source'] }}")
-    def load(item: dict, run: dict) -> dict:
-        """Load this source's landed file and advance its cursor in one transaction (or record its failure)."""
-        from pipelines.daily import load_source
-
-        ti = get_current_context()["ti"]
-        outcome = ti.xcom_pull(task_ids="fetch", map_indexes=ti.map_index, key="outcome")
-        if not outcome:
-            now = dt.datetime.now(dt.timezone.utc).isoformat()
-            outcome = {"source": item["source"], "run_id": run["run_id"], "started_at": now, "status": "failed",
-                       "landing_path": None, "cursor": None, "fetched": 0, "warnings": [],
-                       "error": f"{item['source']}: fetch ended without an outcome (timeout or crash); "
-                                f"see the fetch task's log in Airflow"}
-        result = load_source(_settings(run), outcome)
-        return {k: result.get(k) for k in ("source", "status", "fetched", "new", "error")}
-
-    @task(pool=POOL, trigger_rule=TriggerRule.ALL_DONE, execution_timeout=dt.timedelta(hours=1))
-    def enrich(run: dict) -> dict:
-        from pipelines.daily import enrich as enrich_stage
-
-        with _fail_fast_on_missing_code("enrich"):
-            return _small(enrich_stage(_settings(run)))
-
-    @task(pool=POOL, trigger_rule=TriggerRule.ALL_DONE, execution_timeout=dt.timedelta(hours=2))
-    def topics(run: dict) -> dict:
-        """Transform new posts; refits when the topics settings say it is due."""
-        from pipelines.daily import assign_topics
-
-        with _fail_fast_on_missing_code("topics"):
-            return _small(assign_topics(_settings(run)))
-
-    @task(pool=POOL, trigger_rule=TriggerRule.ALL_DONE)
-    def check(run: dict) -> dict:
-        """Great Expectations suites on the run's new rows; fails on a critical expectation."""
-        from pipelines.daily import check as check_stage
-
-        with _fail_fast_on_missing_code("check"):
-            summary = check_stage(_settings(run), run["run_id"])
-        if summary["critical_failures"]:
-            failed = [r["expectation"] for r in summary["results"] if r["critical"] and not r["success"]]
-            raise AirflowFailException(f"{summary['critical_failures']} critical expectation(s) failed in run "
-                                       f"{run['run_id']}: {', '.join(failed)}; the snapshot is not published "
-                                       f"(see `listen status`)")
-        return {k: summary[k] for k in ("critical_failures", "failed", "quarantined", "rows_checked", "seconds")}
-
-    @task(pool=POOL, outlets=[WAREHOUSE])
-    def publish(run: dict) -> dict:
-        """Atomic copy of the warehouse to the snapshot analysts open (only after a passing check)."""
-        from pipelines.daily import publish as publish_stage
-
-        return publish_stage(_settings(run), run["run_id"])
-
-    @task(pool=POOL, trigger_rule=TriggerRule.ALL_DONE, outlets=[REPORT])
-    def report(run: dict) -> dict:
-        from pipelines.daily import _write_report
-
-        with _fail_fast_on_missing_code("report"):
-            return _small(_write_report(_settings(run), dt.date.fromisoformat(run["day"])))
+        settings, _ = _context(run)
+        return plan_sources(settings)
 
     @task(pool=POOL, trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def finish(run: dict) -> dict:
-        """Record the run in core.pipeline_runs; fail the DAG run naming the sources and stages that failed."""
-        from pipelines.daily import StageResult, record_pipeline_run
+        """Record the run in core.pipeline_runs from each stage's result; fail the DAG run naming what failed."""
+        from pipelines.daily import StageResult, failed_outcome, finish_run, skipped
 
+        settings, daily_run = _context(run)
         ti = get_current_context()["ti"]
-        loads = ti.xcom_pull(task_ids="load") or []
-        loads = [loads] if isinstance(loads, dict) else list(loads)
-        stages = [StageResult(name, bool(ti.xcom_pull(task_ids=name)), 0.0)
-                  for name in ("enrich", "topics", "check", "publish", "report")]
-        failed_sources = [entry for entry in (loads or []) if entry and entry.get("status") == "failed"]
-        loaded = {entry["source"] for entry in (loads or []) if entry}
-        failed = [e["source"] for e in failed_sources] + [s.name for s in stages if not s.ok]
-        failed += [f"load of {i['source']}" for i in ti.xcom_pull(task_ids="plan") or [] if i["source"] not in loaded]
-        message = ("failed: " + ", ".join(failed)) if failed else None
-        record_pipeline_run(_settings(run), run["run_id"], dt.date.fromisoformat(run["day"]),
-                            "failed" if failed else "ok", stages, message=message)
-        if failed:
-            errors = "; ".join(e.get("error") or e["source"] for e in failed_sources)
-            raise AirflowFailException(f"run {run['run_id']} {message}" + (f" ({errors})" if errors else ""))
-        return {"run_id": run["run_id"], "sources": len(loaded)}
+        planned = ti.xcom_pull(task_ids="plan")  # None when the plan task failed
+        sources: list[dict] = []
+        results: dict[str, StageResult] = {}
+        for stage in STAGES:
+            if stage.per_source:
+                outcomes = [ti.xcom_pull(task_ids=stage.name, map_indexes=index, key="outcome")
+                            for index in range(len(planned or []))]
+                lost = [item["source"] for item, outcome in zip(planned or [], outcomes) if not outcome]
+                sources = [outcome or failed_outcome(item["source"], daily_run, f"{item['source']}: {stage.name} "
+                                                     f"ended without an outcome; see its task log in Airflow")
+                           for item, outcome in zip(planned or [], outcomes)]
+                error = f"{stage.name}: no outcome for {', '.join(lost)}" if lost else None
+                if planned is None and not results:
+                    error = f"{stage.name}: cannot read the sources' cursors; see the plan task's log in Airflow"
+                results[stage.name] = StageResult(stage.name, error is None, 0.0, error=error)
+                continue
+            found = ti.xcom_pull(task_ids=stage.name, key="result")
+            results[stage.name] = skipped(stage, results) or (StageResult.from_dict(found) if found else StageResult(
+                stage.name, False, 0.0, error=f"{stage.name}: ended without a result (timeout or crash); see its "
+                                              f"task log in Airflow"))
+        result = finish_run(settings, daily_run, sources, list(results.values()))
+        if not result.ok:
+            raise AirflowFailException(f"run {daily_run.run_id} failed: " + "; ".join(result.failures))
+        return {"run_id": daily_run.run_id, "sources": len(sources)}
 
     run = start()
     sources = plan(run)
-    fetched = fetch.partial(run=run).expand(item=sources)
-    loaded = load.partial(run=run).expand(item=sources)
-    fetched >> loaded
-    enriched = enrich(run)
-    loaded >> enriched
-    topics_done = topics(run)
-    enriched >> topics_done
-    checked = check(run)
-    topics_done >> checked
-    published = publish(run)
-    checked >> published
-    reported = report(run)
-    published >> reported
-    finish(run) << reported
-
-
-def _small(detail) -> dict:
-    """Keep XComs small: scalars and short lists only (a stage may return bigger structures)."""
-    if not isinstance(detail, dict):
-        return {"result": str(detail)[:200]}
-    out = {}
-    for key, value in detail.items():
-        if isinstance(value, (int, float, bool, str)) or value is None:
-            out[key] = value if not isinstance(value, str) else value[:500]
-        elif isinstance(value, dict):
-            out[key] = _small(value)
-        elif isinstance(value, (list, tuple)):
-            out[key] = len(value)
-    return out
+    tasks, previous_source_stage, last = {}, None, ""
+    for stage in STAGES:
+        if stage.per_source:
+            current = _source_task(stage, previous_source_stage).partial(run=run).expand(item=sources)
+            previous_source_stage = stage.name
+        else:
+            current = _stage_task(stage)(run)
+        for upstream in {name: tasks[name] for name in ([last] if last else []) + list(stage.needs)}.values():
+            upstream >> current
+        tasks[stage.name], last = current, stage.name
+    finish(run) << tasks[last]
 
 
 listen_daily()

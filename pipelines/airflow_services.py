@@ -28,7 +28,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from pipelines.paths import REPO_ROOT
+from pipelines.errors import ListenError
+from pipelines.paths import AIRFLOW_CFG, DAGS_DIR, IMPORT_ROOT
 
 POOL = "listen_warehouse"
 ADMIN = "admin"
@@ -39,7 +40,7 @@ SERVICES = {
 }
 
 
-class AirflowServiceError(RuntimeError):
+class AirflowServiceError(ListenError):
     """Airflow could not be prepared or a service stopped; the message names it and points at its log."""
 
 
@@ -82,8 +83,8 @@ def service_environment(settings, home: Path | None = None, port: int = 8080) ->
     env = dict(os.environ)
     env.update({
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW_CONFIG": str(REPO_ROOT / "airflow.cfg"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        "AIRFLOW_CONFIG": str(AIRFLOW_CFG),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__API__HOST": "127.0.0.1",
@@ -96,7 +97,7 @@ def service_environment(settings, home: Path | None = None, port: int = 8080) ->
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "LISTEN_CONFIG": str(settings.file),
         "GX_ANALYTICS_ENABLED": "false",
-        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(IMPORT_ROOT), os.environ.get("PYTHONPATH")) if p),
     })
     return env
 

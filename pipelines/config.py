@@ -19,13 +19,17 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipelines.errors import ListenError
+
 DEFAULT_CONFIG = "listen.toml"
 CONFIG_ENV = "LISTEN_CONFIG"
 SUPPORTED_LANGS = ("da", "de", "en")
 
 
-class ConfigError(Exception):
+class ConfigError(ListenError):
     """A config file that cannot be used; the message says where and what to fix."""
+
+    exit_code = 2
 
 
 class _Strict(BaseModel):
@@ -112,7 +116,7 @@ class ImportSource(_SourceBase):
     kind: Literal["import"]
     path: str  # a file or a glob, relative to the config file
     format: Literal["auto", "csv", "jsonl"] = "auto"
-    channel: Literal["import", "appstore", "feed", "reddit"] = "import"
+    channel: Literal["import", "appstore", "feed", "reddit", "mastodon", "bluesky", "discourse"] = "import"
 
 
 class RedditSource(_SourceBase):
@@ -139,8 +143,115 @@ class AppStoreSource(_SourceBase):
     base_url: str = "https://itunes.apple.com"
 
 
-SourceSettings = Annotated[Union[FeedSource, ImportSource, RedditSource, AppStoreSource], Field(discriminator="kind")]
-SOURCE_KINDS = ("feed", "import", "reddit", "appstore")
+def _http_base(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError("must be an http:// or https:// address")
+    return value.rstrip("/")
+
+
+def _env_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError("must be the NAME of an environment variable (the secret itself never goes in listen.toml)")
+    return value
+
+
+class _ApiSource(_SourceBase):
+    """What the JSON-API sources share: a request budget, paging bounds and how long threads are revisited."""
+
+    max_pages: int = Field(5, gt=0, le=100)  # per listing per run
+    revisit_days: int = Field(3, ge=0)  # re-check matched posts this young for new replies, edits, deletions
+    request_budget: int = Field(100, gt=0)  # per run; the run is 'partial' when it runs out
+
+
+class MastodonSource(_ApiSource):
+    kind: Literal["mastodon"]
+    instance: str
+    hashtags: list[str] = []
+    accounts: list[str] = []  # "user" (on this instance) or "user@other.instance"
+    search: str | None = None  # status search; most instances need an access token for it
+    replies: bool = True  # read the conversation (statuses/{id}/context) around each matched status
+    token_env: str = "MASTODON_ACCESS_TOKEN"  # optional: the variable that holds an access token (read scope)
+
+    @field_validator("instance")
+    @classmethod
+    def _instance_url(cls, value: str) -> str:
+        return _http_base(value)
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_variable(cls, value: str) -> str:
+        return _env_name(value)
+
+    @field_validator("hashtags", "accounts")
+    @classmethod
+    def _bare(cls, values: list[str]) -> list[str]:
+        return [v.strip().lstrip("#@") for v in values if v.strip().lstrip("#@")]
+
+    @model_validator(mode="after")
+    def _something_to_read(self):
+        if not (self.hashtags or self.accounts or self.search):
+            raise ValueError("set at least one of hashtags, accounts or search")
+        return self
+
+
+class BlueskySource(_ApiSource):
+    kind: Literal["bluesky"]
+    search: list[str] = []  # app.bsky.feed.searchPosts queries
+    accounts: list[str] = []  # handles (name.bsky.social) or DIDs
+    lang: str | None = Field(None, pattern=r"^[a-z]{2}$")  # only search hits in this language
+    replies: bool = True  # read the thread (getPostThread) around each matched post
+    base_url: str = "https://public.api.bsky.app"  # the public AppView
+    login_url: str = "https://bsky.social"  # where an app password logs in when the AppView wants a session
+    handle_env: str = "BLUESKY_HANDLE"
+    password_env: str = "BLUESKY_APP_PASSWORD"
+
+    @field_validator("base_url", "login_url")
+    @classmethod
+    def _service_url(cls, value: str) -> str:
+        return _http_base(value)
+
+    @field_validator("handle_env", "password_env")
+    @classmethod
+    def _credential_variables(cls, value: str) -> str:
+        return _env_name(value)
+
+    @field_validator("accounts")
+    @classmethod
+    def _bare(cls, values: list[str]) -> list[str]:
+        return [v.strip().lstrip("@") for v in values if v.strip().lstrip("@")]
+
+    @model_validator(mode="after")
+    def _something_to_read(self):
+        if not (self.search or self.accounts):
+            raise ValueError("set at least one of search or accounts")
+        return self
+
+
+class DiscourseSource(_ApiSource):
+    kind: Literal["discourse"]
+    url: str  # the forum's address (a subfolder install keeps its path)
+    categories: list[str] = []  # slugs, names or ids; empty: every public category (/latest)
+    tags: list[str] = []
+    forum_name: str | None = None  # community label: "<forum_name> · <category>"; default the host name
+    max_posts_per_topic: int = Field(200, gt=0)  # newest posts read per topic per run (the opening post always)
+    revisit_days: int = Field(2, ge=0)
+    api_key_env: str = "DISCOURSE_API_KEY"  # optional, for forums that need a login to read
+    api_username_env: str = "DISCOURSE_API_USERNAME"
+
+    @field_validator("url")
+    @classmethod
+    def _forum_url(cls, value: str) -> str:
+        return _http_base(value)
+
+    @field_validator("api_key_env", "api_username_env")
+    @classmethod
+    def _credential_variables(cls, value: str) -> str:
+        return _env_name(value)
+
+
+SourceSettings = Annotated[Union[FeedSource, ImportSource, RedditSource, AppStoreSource, MastodonSource,
+                                 BlueskySource, DiscourseSource], Field(discriminator="kind")]
+SOURCE_KINDS = ("feed", "import", "reddit", "appstore", "mastodon", "bluesky", "discourse")
 
 
 class ListenSettings(_Strict):

@@ -4,9 +4,9 @@
     3
 
 Each post's normalised text (title + body, lower-cased, URLs and punctuation dropped) becomes a set of word
-3-shingles and a 32-value MinHash, cut into 8 bands of 4. Bands are stored in core.post_signatures, so a new post
-is compared only with the earlier posts that share a band (an index lookup), never with all history. Candidates
-are confirmed by the exact shingle Jaccard similarity (>= JACCARD). The flagged post gets
+3-shingles and a 32-value MinHash, cut into 8 bands of 4. Bands are stored in core.post_signatures (migration 002),
+so a new post is compared only with the earlier posts that share a band (an index lookup), never with all history.
+Candidates are confirmed by the exact shingle Jaccard similarity (>= JACCARD). The flagged post gets
 ``duplicate_of`` = the original (the earliest-loaded match, following its own duplicate_of). Texts under
 MIN_TOKENS words are skipped: "thanks!" twice is not a cross-post.
 """
@@ -28,15 +28,6 @@ _PRIME = (1 << 61) - 1
 _SEEDS = [struct.unpack("<QQ", hashlib.blake2b(f"minhash-{i}".encode(), digest_size=16).digest()) for i in range(PERMUTATIONS)]
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-SIGNATURE_TABLE = """
-CREATE TABLE IF NOT EXISTS core.post_signatures (
-    post_id VARCHAR NOT NULL,
-    band    VARCHAR NOT NULL
-);
-CREATE INDEX IF NOT EXISTS post_signatures_band ON core.post_signatures (band);
-"""
-
 
 def normalised_tokens(title: str | None, body: str | None) -> list[str]:
     """Lower-cased words of title + body without URLs; what 'the same text' is judged on."""
@@ -61,17 +52,12 @@ def jaccard(a: set[int], b: set[int]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def ensure_signature_table(con) -> None:
-    con.execute(SIGNATURE_TABLE)
-
-
 def mark_near_duplicates(con, run_id: str) -> int:
     """Flag this run's posts that near-duplicate an earlier post (or an earlier one of this run); returns the count.
 
     Set-based: one join finds every candidate pair through shared bands, one query fetches the earlier posts'
     texts, and signatures and flags are written back as Arrow tables (no per-post queries or executemany).
     """
-    ensure_signature_table(con)
     rows = con.execute(
         """SELECT post_id, title, body, first_loaded_at FROM core.posts
            WHERE run_id = ? AND NOT is_deleted ORDER BY first_loaded_at, created_at, post_id""", [run_id]).fetchall()

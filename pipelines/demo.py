@@ -2,10 +2,12 @@
 
     >>> result = run_demo(Path("demo"), console=Console())
 
-Starts the loopback sandbox (127.0.0.1, a free port) that replays recorded real feeds (and Reddit and App
-Store payloads where those services are present), writes `demo/listen.toml` pointing at it plus an import
-file, runs `init` and the daily job, writes the report and prints where everything is. The sandbox lives
-only while the demo runs: rerunning `listen demo` starts a new one and rewrites the config's URLs.
+Starts the loopback sandbox (127.0.0.1, a free port) that replays recorded real feeds, Reddit, App Store,
+Mastodon, Bluesky and Discourse payloads (plus customer-like Mastodon statuses and a forum written by us in the
+recorded formats), writes `demo/listen.toml` pointing at it plus an import file, runs `init` and the daily job,
+writes the report and prints where everything is. The sandbox lives only while the demo runs (with
+`serve=True`, until Ctrl-C): rerunning `listen demo` starts a new one on a new port and rewrites the config's
+URLs; `listen airflow --demo` does the same for a scheduled demo.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from pipelines.config import load_settings
 from pipelines.paths import SANDBOX_DATA
-from pipelines.sandbox.server import Sandbox
+from pipelines.sandbox.server import SERVICES, Sandbox
 
 DEMO_FEEDS = [
     ("heise-developer", "heise.atom", {}),
@@ -28,6 +34,7 @@ DEMO_FEEDS = [
     ("hn-newest", "hnrss-newest.rss", {}),
 ]
 DEMO_HANDLES = [f"reader{n:02d}" for n in range(1, 41)]
+SANDBOX_REDDIT_ENV = "REDDIT_CLIENT_ID=demo REDDIT_CLIENT_SECRET=demo REDDIT_USER_AGENT=listen-demo"
 
 
 def demo_import_records(now: dt.datetime, days: int = 28) -> list[dict]:
@@ -49,7 +56,9 @@ def demo_import_records(now: dt.datetime, days: int = 28) -> list[dict]:
 
 def demo_config(sandbox: Sandbox, import_path: Path, extra_sources: list[str]) -> str:
     lines = [
-        "# Written by `listen demo`. The sources point at the loopback sandbox, which runs only during the demo.",
+        "# Written by `listen demo`. The sources below point at the loopback sandbox, which runs only while",
+        "# `listen demo` runs: `listen run` with this config reaches them only while `listen demo --serve` (or",
+        "# `listen airflow --demo`) keeps it up. Rerunning `listen demo` rewrites this file with the new port.",
         "[warehouse]",
         'path = "data/warehouse.duckdb"',
         "",
@@ -74,11 +83,11 @@ def demo_config(sandbox: Sandbox, import_path: Path, extra_sources: list[str]) -
 
 
 def _service_sources(sandbox: Sandbox) -> list[str]:
-    """Config blocks each sandbox service offers for the demo (comment feeds, Reddit, App Store)."""
+    """Config blocks each sandbox service offers for the demo (comment feeds, Reddit, App Store, Mastodon, ...)."""
     blocks: list[str] = []
     import importlib
 
-    for service in ("feeds", "reddit", "appstore"):
+    for service in SERVICES:
         try:
             module = importlib.import_module(f"pipelines.sandbox.{service}")
         except ModuleNotFoundError:
@@ -101,10 +110,12 @@ def summarise(settings, console: Console) -> None:
                               FROM posts GROUP BY ALL ORDER BY channel, posts DESC""").fetchall()
     finally:
         con.close()
-    table = Table("channel", "community", "posts", "comments", "mean sentiment", "languages",
-                  title="what landed in the warehouse")
+    table = Table(title="what landed in the warehouse", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    for name in ("channel", "community", "posts", "comments", "mean sentiment", "languages"):
+        table.add_column(name, justify="left" if name in {"channel", "community"} else "right", overflow="fold")
     for r in rows:
-        table.add_row(r[0], r[1] or "", f"{r[2]:,}", f"{r[3]:,}", "" if r[4] is None else f"{r[4]:+.2f}", str(r[5]))
+        table.add_row(r[0], Text(r[1] or ""), f"{r[2]:,}", f"{r[3]:,}", "" if r[4] is None else f"{r[4]:+.2f}",
+                      str(r[5]))
     console.print(table)
 
 
@@ -124,7 +135,9 @@ def prepare_demo(directory: Path, sandbox: Sandbox, now: dt.datetime) -> Path:
     return config_path
 
 
-def run_demo(directory: Path, *, console: Console):
+def run_demo(directory: Path, *, console: Console, serve: bool = False, wait=None):
+    """The demo end to end; with `serve`, the sandbox stays up after it until Ctrl-C (or until `wait` returns: the
+    function that blocks, replaceable in tests), so the demo config's sources can be run again meanwhile."""
     from pipelines.console import run_with_progress
     from pipelines.daily import init_install
 
@@ -136,13 +149,35 @@ def run_demo(directory: Path, *, console: Console):
         settings = load_settings(config_path)
         init_install(settings)
         result = run_with_progress(settings, day=now.date(), console=console)
-    summarise(settings, console)
-    report_dir = settings.paths.reports / now.date().isoformat()
-    console.print(f"[bold]config[/bold]     {config_path}")
-    console.print(f"[bold]warehouse[/bold]  {settings.paths.warehouse}  (the writer's file)")
-    console.print(f"[bold]snapshot[/bold]   {settings.paths.snapshot}  (open this: "
-                  f"`listen --config {config_path} sql \"SELECT * FROM topic_trends LIMIT 10\"`)")
-    console.print(f"[bold]landing[/bold]    {settings.paths.landing}")
-    if (report_dir / "editorial-report.html").exists():
-        console.print(f"[bold]report[/bold]     {report_dir / 'editorial-report.html'}")
+        summarise(settings, console)
+        _print_locations(settings, config_path, now.date(), console)
+        if serve:
+            # the fake Reddit takes any credentials, but praw wants some; these are placeholders, not secrets
+            console.print(f"[bold]serving[/bold]    the sandbox stays up on {sandbox.base_url} until Ctrl-C; in "
+                          f"another terminal: {SANDBOX_REDDIT_ENV} listen --config {escape(str(config_path))} run")
+            try:
+                (wait or _wait_for_interrupt)()
+            except KeyboardInterrupt:
+                console.print()
+    if not serve:
+        console.print(f"[bold]sandbox[/bold]    stopped with the demo, so `listen --config {escape(str(config_path))} "
+                      f"run` cannot reach the demo's feeds, Reddit or App Store now. To run the daily job on them "
+                      f"again: `listen demo --dir {escape(str(directory))}` (starts a new sandbox, rewrites the "
+                      f"config), or `listen demo --dir {escape(str(directory))} --serve` to keep the sandbox up; "
+                      f"`listen --config {escape(str(config_path))} airflow --demo` runs it under Airflow.")
     return result
+
+
+def _wait_for_interrupt() -> None:
+    threading.Event().wait()  # returns only by KeyboardInterrupt (Ctrl-C)
+
+
+def _print_locations(settings, config_path: Path, day: dt.date, console: Console) -> None:
+    report = settings.paths.reports / day.isoformat() / "editorial-report.html"
+    console.print(f"[bold]config[/bold]     {escape(str(config_path))}")
+    console.print(f"[bold]warehouse[/bold]  {escape(str(settings.paths.warehouse))}  (the writer's file)")
+    console.print(f"[bold]snapshot[/bold]   {escape(str(settings.paths.snapshot))}  (open this: "
+                  f"`listen --config {escape(str(config_path))} sql \"SELECT * FROM topic_trends LIMIT 10\"`)")
+    console.print(f"[bold]landing[/bold]    {escape(str(settings.paths.landing))}")
+    if report.exists():
+        console.print(f"[bold]report[/bold]     {escape(str(report))}")

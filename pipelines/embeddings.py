@@ -20,8 +20,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from pipelines.errors import ListenError
 
-class EmbeddingError(Exception):
+
+class EmbeddingError(ListenError):
     """The configured embedding backend cannot be used; the message says what to install or set."""
 
 

@@ -5,9 +5,10 @@
     >>> apply_retention(settings)                             # what the daily run does per source
 
 "Everywhere" means: core.posts, embeddings, quarantine, follow-up marks, topic representative ids, trend
-counts of the affected days, the landing zone (raw records are rewritten without the person's records), and
-the snapshot. DuckDB keeps freed pages in its file, so the warehouse is rewritten into a fresh file after a
-deletion: the deleted text is then gone from disk, not only from the tables.
+counts of the affected days (recomputed at once by forget; after retention by the daily run's trends stage), the
+landing zone (raw records are rewritten without the person's records), and the snapshot. DuckDB keeps freed
+pages in its file, so the warehouse is rewritten into a fresh file after a deletion: the deleted text is then gone
+from disk, not only from the tables.
 """
 
 from __future__ import annotations
@@ -19,27 +20,29 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.config import Settings
+from pipelines.errors import ListenError
 from pipelines.landing import list_landed, rewrite_landed
 from pipelines.pseudonyms import load_or_create_key, normalise_handle, pseudonymise
 from pipelines.sources import source_module
+from pipelines.topics.trends import update_topic_trends
 from pipelines.warehouse import connect, initialise, publish_snapshot, transaction
 
 
-class ForgetError(Exception):
+class ForgetError(ListenError):
     """Nothing matched, or the data could not be removed; says what to check."""
 
 
 def _delete_posts(con, post_ids: list[str]) -> dict:
-    """Delete posts by id from every core table; returns counts and the days whose trends must be recomputed."""
+    """Delete posts by id from every core table; their days are marked for the next topic_trends refresh."""
     if not post_ids:
-        return {"posts": 0, "days": []}
+        return {"posts": 0}
     con.register("forget_ids", pa.table({"post_id": pa.array(post_ids, pa.string())}))
     try:
-        days = [r[0] for r in con.execute(
-            "SELECT DISTINCT CAST(created_at AS DATE) FROM core.posts WHERE post_id IN (SELECT post_id FROM forget_ids)"
-        ).fetchall()]
         counts = {}
         with transaction(con):
+            con.execute("""INSERT OR IGNORE INTO core.topic_trends_stale
+                           SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::DATE FROM core.posts
+                           WHERE post_id IN (SELECT post_id FROM forget_ids) AND created_at IS NOT NULL""")
             for table in ("post_embeddings", "post_signatures", "quarantine", "follow_up_done", "posts"):
                 counts[table] = con.execute(
                     f"DELETE FROM core.{table} WHERE post_id IN (SELECT post_id FROM forget_ids)").fetchone()[0]
@@ -49,13 +52,7 @@ def _delete_posts(con, post_ids: list[str]) -> dict:
                            WHERE len(list_intersect(representative_ids, gone.ids)) > 0""")
     finally:
         con.unregister("forget_ids")
-    try:
-        from pipelines.topics.trends import update_topic_trends
-
-        update_topic_trends(con, days)
-    except ImportError:  # topics not installed in this build: no trends to fix
-        pass
-    return {"posts": counts["posts"], "embeddings": counts["post_embeddings"], "days": days}
+    return {"posts": counts["posts"], "embeddings": counts["post_embeddings"]}
 
 
 def _compact(settings: Settings, con) -> None:
@@ -90,6 +87,7 @@ def _scrub_landing(settings: Settings, source_name: str, matches) -> int:
 
 
 def _finish(settings: Settings, con, summary: dict) -> dict:
+    update_topic_trends(con)  # the deleted posts leave the trend counts of their days
     _compact(settings, con)
     fresh = connect(settings.paths.warehouse)
     try:
@@ -117,7 +115,6 @@ def forget_author(settings: Settings, handle: str, source: str) -> dict:
     summary = {"author": "(pseudonym " + pseudonym + ")", "source": config.name, **_delete_posts(con, ids)}
     summary["landing_records"] = _scrub_landing(settings, config.name,
                                                 lambda post: normalise_handle(post.get("author")) == wanted)
-    summary.pop("days", None)
     if not summary["posts"] and not summary["landing_records"]:
         con.close()
         raise ForgetError(f"no data from that author on source {config.name!r}: check the handle's spelling as shown "
@@ -132,7 +129,6 @@ def forget_url(settings: Settings, url: str) -> dict:
     found = con.execute("SELECT post_id, source FROM core.posts WHERE url = ? OR url = ?",
                         [url, url.rstrip("/") if url.endswith("/") else url + "/"]).fetchall()
     summary = {"url": url, **_delete_posts(con, [r[0] for r in found])}
-    summary.pop("days", None)
     landing = 0
     for source in sorted({r[1] for r in found} or {s.name for s in settings.sources}):
         landing += _scrub_landing(settings, source, lambda post: (post.get("url") or "").rstrip("/") == url.rstrip("/"))

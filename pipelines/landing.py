@@ -20,8 +20,10 @@ from typing import Iterable, Iterator
 
 import msgspec
 
+from pipelines.errors import ListenError
 
-class LandingError(Exception):
+
+class LandingError(ListenError):
     """A landed file that cannot be written or read; names the file."""
 
 

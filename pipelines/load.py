@@ -29,9 +29,9 @@ import duckdb
 import msgspec
 import pyarrow as pa
 
-from pipelines.enrich.privacy import redact_many
 from pipelines.landing import decode_landed
 from pipelines.pseudonyms import pseudonymise
+from pipelines.redaction import redact_many
 from pipelines.sources import channel_for, source_module
 from pipelines.warehouse import WarehouseError, transaction
 
@@ -88,14 +88,12 @@ def parse_timestamp(value) -> dt.datetime | None:
         return None
     if isinstance(value, dt.datetime):
         stamp = value
-    elif isinstance(value, (int, float)):
-        stamp = dt.datetime.fromtimestamp(float(value), tz=dt.timezone.utc)
     else:
         text = str(value).strip()
         try:
             stamp = dt.datetime.fromisoformat(text)  # takes a trailing 'Z' (Python 3.11)
         except ValueError:
-            try:
+            try:  # epoch seconds, as a number or as text; out of range is as unreadable as "not-a-date"
                 stamp = dt.datetime.fromtimestamp(float(text), tz=dt.timezone.utc)
             except (ValueError, OverflowError, OSError):
                 return None
@@ -130,7 +128,7 @@ def normalise_records(config, records, run: RunInfo, key: bytes, *, start: int =
     cannot be normalised becomes a warning, not a crash. The last record with an id wins.
 
     Per record only the source's own `normalise` and the cheap field checks run in Python; redaction runs a
-    column at a time (privacy.redact_many) and the content hash is computed by DuckDB when staging.
+    column at a time (redaction.redact_many) and the content hash is computed by DuckDB when staging.
     `start` is the index of the first record (warnings' record numbers when called per chunk); `pseudonyms`
     caches one HMAC per handle across chunks. A record given as its JSON line (bytes) is decoded here; a line
     that is not JSON fails the load with a LandingError naming `origin` and the line.
@@ -162,7 +160,10 @@ def normalise_records(config, records, run: RunInfo, key: bytes, *, start: int =
             warnings.append(f"{config.name}: record {index + 1} skipped: unknown kind {kind!r}")
             continue
         created = parse_timestamp(post.get("created_at"))
-        if created is not None and created > future:
+        if created is None and post.get("created_at") not in (None, ""):
+            warnings.append(f"{config.name}: record {native}: created_at {str(post['created_at'])[:60]!r} is not a "
+                            f"date (ISO 8601 expected); fetch time used")
+        elif created is not None and created > future:
             warnings.append(f"{config.name}: record {native}: date {created.isoformat()} is in the future; "
                             f"fetch time used")
             created = None
@@ -373,8 +374,21 @@ def record_source_run(con, run: RunInfo, source: str, *, status: str, fetched: i
            ON CONFLICT (run_id, source) DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status,
              fetched = excluded.fetched, new = excluded.new, error = excluded.error, warnings = excluded.warnings,
              landing_path = excluded.landing_path""",
-        [run.run_id, source, run.started_at, status, fetched, new, error, (warnings or [])[:50], run.landing_path],
+        [run.run_id, source, run.started_at, status, fetched, new, error, stored_warnings(warnings), run.landing_path],
     )
+
+
+MAX_STORED_WARNINGS = 100
+
+
+def stored_warnings(warnings: list[str] | None) -> list[str]:
+    """The warnings kept in source_runs: the first MAX_STORED_WARNINGS - 1 and a line saying how many more there were,
+    so a count read back from the warehouse is never silently short."""
+    warnings = list(warnings or [])
+    if len(warnings) <= MAX_STORED_WARNINGS:
+        return warnings
+    kept = warnings[:MAX_STORED_WARNINGS - 1]
+    return kept + [f"... and {len(warnings) - len(kept):,} more warnings, not stored (fix the ones above and rerun)"]
 
 
 def read_cursor(con, source: str) -> dict:

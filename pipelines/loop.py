@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 
 from pipelines.config import Settings
+from pipelines.errors import ListenError
 from pipelines.warehouse import WarehouseError, open_warehouse, publish_snapshot
 
 
-class LoopError(Exception):
+class LoopError(ListenError):
     """A follow-up or action cannot be recorded; the message says what to check."""
 
 

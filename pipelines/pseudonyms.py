@@ -17,11 +17,13 @@ import os
 import secrets
 from pathlib import Path
 
+from pipelines.errors import ListenError
+
 KEY_ENV = "LISTEN_PSEUDONYM_KEY"
 _ANONYMOUS = {"", "[deleted]", "[removed]", "deleted", "anonymous", "none", "null"}
 
 
-class PseudonymKeyError(Exception):
+class PseudonymKeyError(ListenError):
     """The pseudonym key is missing or unusable."""
 
 

@@ -4,12 +4,13 @@
     ...     con.execute("SELECT count(*) FROM posts").fetchone()
 
 One process writes (`listen run` or the DAG's pool-of-one tasks). Analysts never open the warehouse: they
-open the snapshot, an atomic copy published after each successful run (`publish_snapshot`).
+open the snapshot, an atomic copy published by each run whose quality gate passed (`publish_snapshot`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -20,10 +21,11 @@ from typing import Iterator
 
 import duckdb
 
+from pipelines.errors import ListenError
 from pipelines.paths import SQL_DIR
 
 
-class WarehouseError(Exception):
+class WarehouseError(ListenError):
     """The warehouse cannot be opened or written; the message says what to do."""
 
 
@@ -106,7 +108,7 @@ def create_views(con: duckdb.DuckDBPyConnection, views_dir: Path = SQL_DIR / "vi
     return created
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(path: Path | str, *, read_only: bool = False, config: dict | None = None) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB file with a message that names the file and the way out when it is locked."""
     path = Path(path)
     if read_only and not path.exists():
@@ -117,7 +119,7 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         except OSError as exc:
             raise WarehouseError(f"cannot create data directory {path.parent}: {exc.strerror}") from exc
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config=config or {})
     except duckdb.IOException as exc:
         text = str(exc)
         if "lock" in text.lower():
@@ -128,10 +130,19 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         raise WarehouseError(f"cannot open {path}: {text}") from exc
 
 
-def initialise(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Migrations then views; safe to call on every open."""
+def initialise(con: duckdb.DuckDBPyConnection, views_dir: Path = SQL_DIR / "views") -> list[str]:
+    """Migrations, then the views if their files changed since they were created (or one is missing); safe and
+    cheap on every open (re-creating every view costs each stage's open about 0.1 s)."""
     applied = apply_migrations(con)
-    create_views(con)
+    files = sorted(views_dir.glob("*.sql"))
+    fingerprint = hashlib.sha256(b"".join(path.name.encode() + path.read_bytes() for path in files)).hexdigest()
+    stored = con.execute("SELECT max(fingerprint) FROM core.view_fingerprint").fetchone()[0]
+    present = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    if applied or stored != fingerprint or not {path.stem for path in files} <= present:
+        create_views(con, views_dir)  # not in a transaction: create_views retries views whose dependencies come later
+        with transaction(con):
+            con.execute("DELETE FROM core.view_fingerprint")
+            con.execute("INSERT INTO core.view_fingerprint VALUES (?, now())", [fingerprint])
     return applied
 
 
@@ -280,9 +291,16 @@ def _update_in_place(con, source: str, started, since: datetime) -> None:
                     f"posts_copied = ?", [started, copied])
 
 
+# What makes a query connection read-only in every sense, not only for the database file: no other file can be
+# read or written (COPY ... TO, EXPORT DATABASE, ATTACH, INSTALL/LOAD, read_csv('/etc/...') are refused) and the
+# settings are locked, so SET/RESET cannot undo that. Temp tables and macros still work: they live in memory.
+QUERY_ONLY = {"enable_external_access": False, "lock_configuration": True}
+
+
 def query_snapshot(snapshot: Path, sql: str, params: list | None = None):
-    """Run one read-only query on the snapshot; returns (column names, rows)."""
-    con = connect(snapshot, read_only=True)
+    """Run one query on the snapshot, opened read-only with QUERY_ONLY; returns (column names, rows). A query that
+    tries to write anything fails with DuckDB's own error (a duckdb.Error subclass)."""
+    con = connect(snapshot, read_only=True, config=QUERY_ONLY)
     try:
         cur = con.execute(sql, params or [])
         columns = [d[0] for d in cur.description] if cur.description else []

@@ -34,7 +34,7 @@ def write_config(tmp_path):
 def _sandbox_server():
     from pipelines.sandbox.server import Sandbox
 
-    with Sandbox() as server:  # 127.0.0.1, a free port, every service (feeds, reddit, appstore)
+    with Sandbox() as server:  # 127.0.0.1, a free port, every service (server.SERVICES)
         yield server
 
 

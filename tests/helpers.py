@@ -32,3 +32,19 @@ def query(settings, sql: str, params=()) -> list[tuple]:
         return con.execute(sql, list(params)).fetchall()
     finally:
         con.close()
+
+
+def fetch_context(now=None, **http_options):
+    """A FetchContext for calling a source's fetch() directly: fast HTTP (no politeness delay, one retry, short
+    timeouts, no real sleeping: the waits the client asked for are kept in ctx.http.waits)."""
+    import datetime as dt
+
+    from pipelines.http import HttpClient
+    from pipelines.sources.base import FetchContext
+
+    waits: list[float] = []
+    options = dict(min_delay=0, retries=1, backoff=0.01, read_timeout=2, connect_timeout=2, max_retry_after=5,
+                   sleep=waits.append)
+    client = HttpClient(**{**options, **http_options})
+    client.waits = waits
+    return FetchContext(run_id="test", http=client, now=now or dt.datetime.now(dt.timezone.utc))

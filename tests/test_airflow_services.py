@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.airflow_services import (AirflowApi, AirflowServiceError, AirflowServices, admin_password,
                                         port_is_free, prepare, service_environment)
-from pipelines.paths import REPO_ROOT
+from pipelines.paths import AIRFLOW_CFG, DAGS_DIR
 
 
 def free_port() -> int:
@@ -25,7 +25,7 @@ def free_port() -> int:
 
 
 def test_repo_airflow_cfg_is_loopback_small_and_portable():
-    text = (REPO_ROOT / "airflow.cfg").read_text(encoding="utf-8")
+    text = AIRFLOW_CFG.read_text(encoding="utf-8")
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.read_string(text)
     assert cfg["core"]["executor"] == "LocalExecutor" and cfg["core"]["parallelism"] == "2"
@@ -42,8 +42,8 @@ def test_environment_points_everything_at_the_data_dir_and_loopback(settings):
     home = settings.paths.data_dir / "airflow"
     assert env["AIRFLOW_HOME"] == str(home)
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{home / 'airflow.db'}"
-    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(REPO_ROOT / "dags")
-    assert env["AIRFLOW_CONFIG"] == str(REPO_ROOT / "airflow.cfg")
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(DAGS_DIR)
+    assert env["AIRFLOW_CONFIG"] == str(AIRFLOW_CFG)
     assert env["AIRFLOW__API__BASE_URL"] == "http://127.0.0.1:18080"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18080/execution/"
     assert env["LISTEN_CONFIG"] == str(settings.file)
@@ -125,7 +125,8 @@ def test_services_on_loopback_run_a_triggered_dag(tmp_path):
                     time.sleep(2)
             api.unpause("listen_daily")
             run = api.trigger("listen_daily", conf={"config": str(config)})
-            state = api.wait_for_run("listen_daily", run["dag_run_id"], timeout=240, services=services)
+            # duplicates, retention and trends joined the DAG from the stage list: three more task start-ups
+            state = api.wait_for_run("listen_daily", run["dag_run_id"], timeout=360, services=services)
             tasks = {(t["task_id"], t.get("rendered_map_index") or t["map_index"]): t["state"]
                      for t in api.task_instances("listen_daily", run["dag_run_id"])}
         finally:

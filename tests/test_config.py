@@ -69,3 +69,32 @@ def test_listen_config_env_is_honoured(write_config, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path.parent)
     assert main(["init"]) == 0
     assert (tmp_path / "elsewhere" / "w.duckdb").exists()
+
+
+def test_the_api_source_examples_in_docs_parse_with_their_commented_options(write_config):
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "sources.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", docs, re.S)
+              if re.search(r'^kind = "(mastodon|bluesky|discourse)"', b, re.M)]
+    assert len(blocks) == 3
+    for block in blocks:  # with every commented-out option switched on, too
+        uncommented = re.sub(r"^# (\w+ = )", r"\1", block, flags=re.M)
+        kinds = {s.kind for s in load_settings(write_config(uncommented)).sources}
+        assert kinds <= {"mastodon", "bluesky", "discourse"} and len(kinds) == 1
+
+
+@pytest.mark.parametrize("block, message", [
+    ('kind = "mastodon"\ninstance = "https://m.example"\n', "set at least one of hashtags, accounts or search"),
+    ('kind = "mastodon"\ninstance = "m.example"\nhashtags = ["x"]\n', "must be an http:// or https:// address"),
+    ('kind = "mastodon"\ninstance = "https://m.example"\nhashtags = ["x"]\ntoken_env = "abc-123-secret"\n',
+     "must be the NAME of an environment variable"),
+    ('kind = "bluesky"\n', "set at least one of search or accounts"),
+    ('kind = "bluesky"\nsearch = ["x"]\nlang = "Danish"\n', "field 'lang'"),
+    ('kind = "discourse"\nurl = "ftp://forum.example"\n', "must be an http:// or https:// address"),
+])
+def test_api_source_mistakes_name_the_source(write_config, block, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        load_settings(write_config(f'[[sources]]\nname = "social"\n{block}'))
+    assert "'social'" in str(err.value)

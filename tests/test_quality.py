@@ -8,7 +8,7 @@ import socket
 import pandas as pd
 import pytest
 
-from pipelines.quality import run_quality_checks
+from pipelines.quality import check_trends, run_quality_checks
 from pipelines.quality.suites import posts_checks, topics_checks, trends_checks
 
 NOW = dt.datetime(2026, 11, 21, 6, 30, tzinfo=dt.timezone.utc)
@@ -33,9 +33,11 @@ def add_topic(con, topic_id: int, label: str = "checkout errors") -> None:
                 [topic_id, label, NOW, NOW])
 
 
+DAY = (NOW - dt.timedelta(hours=3)).date()
+
+
 def add_trend(con, share: float, topic_id: int = 1) -> None:
-    con.execute("INSERT INTO core.topic_trends VALUES (?, 'feed', 'Blog', ?, 2, ?, -0.2)",
-                [(NOW - dt.timedelta(hours=3)).date(), topic_id, share])
+    con.execute("INSERT INTO core.topic_trends VALUES (?, 'feed', 'Blog', ?, 2, ?, -0.2)", [DAY, topic_id, share])
 
 
 @pytest.fixture
@@ -63,13 +65,17 @@ def visible_ids(con) -> set:
 
 def test_good_data_passes_every_expectation(good):
     summary = run_quality_checks(good, RUN, now=NOW)
-    assert failed(summary) == {}
-    assert summary["critical_failures"] == 0 and summary["quarantined"] == 0
-    assert len(summary["results"]) == len(posts_checks(NOW)) + len(topics_checks()) + len(trends_checks())
-    assert summary["rows_checked"] == {"posts": 8, "topics": 2, "topic_trends": 2}
+    trends = check_trends(good, RUN, [DAY], now=NOW)
+    assert failed(summary) == {} and failed(trends) == {}
+    assert summary["critical_failures"] == 0 and summary["quarantined"] == 0 and trends["critical_failures"] == 0
+    assert len(summary["results"]) == len(posts_checks(NOW)) + len(topics_checks())
+    assert len(trends["results"]) == len(trends_checks())
+    assert summary["rows_checked"] == {"posts": 8, "topics": 2} and trends["rows_checked"] == {"topic_trends": 2}
     stored = good.execute("SELECT count(*), count(*) FILTER (WHERE success) FROM core.quality_results "
                           "WHERE run_id = ?", [RUN]).fetchone()
-    assert stored == (len(summary["results"]),) * 2
+    assert stored == (len(summary["results"]) + len(trends["results"]),) * 2
+    run_quality_checks(good, RUN, now=NOW)  # a retry of the check keeps the trend suite's results
+    assert good.execute("SELECT count(*) FROM core.quality_results WHERE run_id = ?", [RUN]).fetchone() == stored[:1]
 
 
 ROW_DEFECTS = [
@@ -136,13 +142,15 @@ def test_blank_topic_label_fails(good):
 
 def test_trend_share_out_of_range_blocks_publishing(good, settings):
     from pipelines.daily import publish
+    from pipelines.errors import StageFailed
 
     add_trend(good, 1.25, topic_id=3)
-    summary = run_quality_checks(good, RUN, now=NOW)
+    assert run_quality_checks(good, RUN, now=NOW)["critical_failures"] == 0
+    summary = check_trends(good, RUN, [DAY], now=NOW)
     assert set(failed(summary)) == {"expect_column_values_to_be_between(share)"}
     assert summary["critical_failures"] == 1
     good.close()  # publish opens the warehouse itself
-    with pytest.raises(RuntimeError, match="critical quality expectation"):
+    with pytest.raises(StageFailed, match="critical quality expectation"):
         publish(settings, RUN)
     assert not settings.paths.snapshot.exists(), "analysts keep yesterday's snapshot"
 

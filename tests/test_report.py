@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import subprocess
 import sys
 import textwrap
+from html import unescape
 from pathlib import Path
 
 import duckdb
@@ -107,21 +109,17 @@ def test_rising_and_falling_topics_match_the_fixture_and_link_quotes(install):
     assert quote_links and all(h.startswith("https://") for h in quote_links)
 
 
-@pytest.mark.parametrize("scorer", ["topics", "own"])
-def test_scores_damp_small_counts(install, monkeypatch, scorer):
+def test_scores_damp_small_counts(install):
     from pipelines.report.connection import Window, open_for_report, prepare
     from pipelines.report.scores import topic_scores
 
     settings, _ = install
-    if scorer == "own":
-        monkeypatch.setitem(sys.modules, "pipelines.topics.trends", None)  # import fails -> own SQL score
     con, _ = open_for_report(settings)
     try:
         prepare(con, Window.ending(TODAY, 7))
-        scores, method = topic_scores(con, Window.ending(TODAY, 7))
+        scores = topic_scores(con)
     finally:
         con.close()
-    assert method == scorer
     by_topic = {s["topic_id"]: s for s in scores}
     assert (by_topic[3]["posts_prev"], by_topic[3]["posts"]) == (1, 3)
     assert abs(by_topic[3]["score"]) < 2 < by_topic[2]["score"]  # 1 -> 3 is noise, 3 -> 15 is not
@@ -294,17 +292,17 @@ def test_locked_warehouse_falls_back_to_the_snapshot(install):
     assert "analyst snapshot" in html and written["posts"] == 33
 
 
-def test_rising_topics_from_the_topics_package_is_used_when_present(install, monkeypatch):
-    import types
-
+def test_volumes_and_scores_are_read_from_topic_trends(install):
+    """The report reads the topic_trends contract: a trend row analysts see is a number on the page."""
     settings, _ = install
-    fake = types.ModuleType("pipelines.topics.trends")
-    fake.rising_topics = lambda con, days, as_of: [{"topic_id": 3, "score": 9.5}, {"topic_id": 2, "score": 1.5}]
-    monkeypatch.setitem(sys.modules, "pipelines.topics.trends", fake)
+    con = duckdb.connect(str(settings.paths.warehouse))
+    try:  # 40 more posts of topic 3 today, as the trend table (and only it) says
+        con.execute("INSERT INTO core.topic_trends VALUES (?, 'feed', 'Example Blog', 3, 40, 0.9, -0.5)", [TODAY])
+    finally:
+        con.close()
     _, html, _ = _report(settings)
     rising = parse_html(html).tables["rising_topics"]
-    assert [r["topic_id"] for r in rising] == ["3", "2"]
-    assert rising[0]["score"] == "+9.5" and rising[0]["posts"] == "3"
+    assert rising[0]["topic_id"] == "3" and rising[0]["posts"] == "43"
     assert "(pipelines.topics.trends)" in html  # the Method section names the score used
 
 
@@ -367,3 +365,125 @@ def test_hostile_post_text_renders_inert(install):
     follow = _csv(written["dir"], "follow_ups")
     assert all(not r["url"] or r["url"].startswith(("https://", "http://")) for r in follow)
     assert not any(v.startswith("=") for r in follow for v in r.values())
+
+
+# --- data health tells one story; warnings are visible; the method section states what was measured -------
+
+def _execute(settings, sql, params=None):
+    con = duckdb.connect(str(settings.paths.warehouse))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(sql, params or [])
+    finally:
+        con.close()
+
+
+def test_missing_days_count_only_days_since_a_source_first_ran(install):
+    settings, _ = install
+    today = dt.datetime.combine(TODAY, dt.time(6, 0), tzinfo=dt.timezone.utc)
+    # a source added today (first run today, ok) and one whose only run today stopped early (partial)
+    _execute(settings, "INSERT INTO core.source_runs (run_id, source, started_at, finished_at, status, fetched, new) "
+                       "VALUES ('run-new', 'new-source', ?, ?, 'ok', 4, 4), "
+                       "('run-new', 'budgeted', ?, ?, 'partial', 9, 9)", [today, today, today, today])
+    _, html, _ = _report(settings)
+    health = {r["source"]: r for r in parse_html(html).tables["data_health"]}
+    for name in ("new-source", "budgeted"):  # last success today, so no day is missing: the two columns agree
+        assert health[name]["last_success"].startswith(f"{TODAY.day} ") and health[name]["missing_days"] == "0"
+    assert health["app-reviews"]["missing_days"] == "3" and health["survey"]["missing_days"] == "7"
+
+
+def test_data_health_lists_the_sources_warnings_in_every_format(install):
+    settings, _ = install
+    today = dt.datetime.combine(TODAY, dt.time(7, 0), tzinfo=dt.timezone.utc)
+    warnings = ["survey.jsonl, line 3: not valid JSON (Expecting value)",
+                "survey.jsonl, line 9: created_at 'not-a-date' is not a date (ISO 8601, e.g. 2026-11-21T09:30:00Z); "
+                "fetch time used"]
+    _execute(settings, "UPDATE core.source_runs SET warnings = ?, started_at = ? WHERE source = 'r-de' "
+                       "AND run_id = 'run-0'", [warnings, today])
+    written, html, md = _report(settings)
+    shown = parse_html(html).tables["warnings"]
+    assert [r["warning"] for r in shown] == warnings and {r["source"] for r in shown} == {"r-de"}
+    assert "2 warnings in this period" in html and "listen status --warnings --days 7" in html
+    assert "survey.jsonl, line 3: not valid JSON" in md
+    assert [r["warning"] for r in _csv(written["dir"], "warnings")] == warnings
+
+
+def test_data_health_says_when_there_are_no_warnings(install):
+    settings, _ = install
+    _, html, md = _report(settings, lang="de")
+    assert "Keine Quelle hat im Zeitraum eine Warnung gemeldet." in html and "Warnungen der Quellen" in md
+
+
+@pytest.mark.parametrize("lang,accuracy,share", [("en", "accuracy", "share without a topic"),
+                                                 ("da", "nøjagtighed", "andel uden emne"),
+                                                 ("de", "Genauigkeit", "Anteil ohne Thema")])
+def test_method_states_the_measured_quality_and_names_metrics_in_words(install, lang, accuracy, share):
+    settings, _ = install
+    _, html, md = _report(settings, lang=lang)
+    method = {r["item"]: r["value"] for r in parse_html(html).tables["method"]}
+    values = " ".join(method.values())
+    decimal = "," if lang != "en" else "."
+    assert f"{accuracy}: da 0{decimal}739 · de 0{decimal}654 · en 0{decimal}713" in values  # intent, per language
+    assert f"da 0{decimal}683 · de 0{decimal}599 · en 0{decimal}694" in values  # sentiment macro-F1
+    assert "README.md" in values
+    assert not any("no accuracy" in v.lower() or "keine genauigkeit" in v.lower() or "kom ikke med" in v
+                   for v in method.values())
+    assert any(item.endswith(share) for item in method)
+    assert not [item for item in method if "_" in item]  # no raw metric keys (unassigned_share, fit_seconds)
+    assert "unassigned\\_share" not in md
+
+
+def test_the_measured_quality_card_says_what_readme_publishes():
+    import json as json_module
+
+    from pipelines.paths import MODELS_DIR, REPO_ROOT
+
+    card = json_module.loads((MODELS_DIR / "measured_quality.json").read_text(encoding="utf-8"))["measured"]
+    readme = " ".join((REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+    numbers = {m["task"]: m for m in card}
+    lang = numbers["language"]
+    assert f"full sentences da {lang['da']:.3f}, de {lang['de']:.3f}, en {lang['en']:.3f}" in readme
+    intent = numbers["intent"]
+    assert f"accuracy da {intent['da']:.3f}, de {intent['de']:.3f}, en {intent['en']:.3f}" in readme
+    for code in ("en", "de", "da"):  # the sentiment table: | language | rows | shipped classifier | ...
+        assert re.search(rf"\| {code} \| [\d,]+ \| {numbers['sentiment'][code]:.3f} \|", readme), code
+
+
+def test_markdown_does_not_describe_shading_it_does_not_have(install):
+    settings, _ = install
+    for lang in ("en", "da", "de"):
+        _, html, md = _report(settings, lang=lang)
+        assert STRINGS[lang]["intro_map_table"] in md.replace("\\", "")
+        assert STRINGS[lang]["intro_map"] not in md.replace("\\", "")
+        assert STRINGS[lang]["intro_map"] in unescape(html)  # the HTML draws the heatmap the sentence describes
+
+
+def test_quotes_say_a_repeated_opening_once():
+    from pipelines.report.data import quote_text
+
+    assert quote_text("Why?", "Why?") == "Why?"
+    assert quote_text(None, "10. april 2012 d. 17:35 - (0) 10. april 2012 d. 17:35 - (0) Det ville være super "
+                            "lækkert!") == "10. april 2012 d. 17:35 - (0) Det ville være super lækkert!"
+    assert quote_text("Title", None) == "Title"
+    assert quote_text(None, "ha ha ha, so so good") == "ha ha ha, so so good"  # short repeats are language
+
+
+def test_follow_up_excerpts_do_not_repeat_a_title_the_body_repeats(install):
+    settings, _ = install
+    question = "Why does the app log me out every single morning even though I ticked remember me yesterday?"
+    now = dt.datetime.combine(TODAY, dt.time(9, 0), tzinfo=dt.timezone.utc)
+    con = duckdb.connect(str(settings.paths.warehouse))
+    try:
+        fixture_warehouse.insert_posts(con, [{
+            "post_id": "r-denmark:t3_same", "source": "r-denmark", "channel": "reddit", "native_id": "t3_same",
+            "community": "r/Denmark", "kind": "post", "url": "https://www.reddit.com/r/Denmark/comments/same/",
+            "author_key": "k-a9", "created_at": now, "fetched_at": now, "first_loaded_at": now, "title": question,
+            "body": question, "content_hash": "same", "run_id": "run-0", "lang": "en", "sentiment": -0.2,
+            "sentiment_label": "negative", "intent": "question", "enriched_at": now, "enrich_version": "v",
+            "topic_id": 2, "topic_model_version": "m1"}])
+    finally:
+        con.close()
+    assert _sql(settings, "SELECT excerpt FROM follow_ups WHERE post_id = 'r-denmark:t3_same'") == [(question,)]
+    written, _, md = _report(settings)
+    row = next(r for r in _csv(written["dir"], "follow_ups") if r["post_id"] == "r-denmark:t3_same")
+    assert row["excerpt"] == question and md.count(question) == 1

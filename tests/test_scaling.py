@@ -121,7 +121,7 @@ def test_vectorised_redaction_gives_exactly_redact_output(shared_data):
     redact()'s, text by text."""
     import csv
 
-    from pipelines.enrich.privacy import may_hold_personal_data, redact, redact_many
+    from pipelines.redaction import may_hold_personal_data, redact, redact_many
 
     texts = []
     for path in sorted(shared_data.glob("*/*.shared.csv"))[:8]:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from pipelines.config import RedditSource
-from pipelines.http import HttpClient
+from pipelines.http import HttpClient, RequestBudget
 from pipelines.sandbox.server import Sandbox
 from pipelines.sources import reddit
 from pipelines.sources.base import FetchContext, SourceError
@@ -108,7 +108,8 @@ def test_revisit_fetches_only_new_comments(sandbox):
 def test_deleted_comment_keeps_no_text(sandbox):
     from pipelines.sources.reddit import comment_record
 
-    thread = reddit.make_reddit(config(sandbox), reddit.BudgetSession(http(), source="r", budget=10))
+    session = reddit.PrawSession(http(), source="r", budget=RequestBudget(limit=10))
+    thread = reddit.make_reddit(config(sandbox), session)
     comment = next(iter(thread.info(fullnames=["t1_d7ltvl0"])))
     raw = comment_record(comment, "test")
     assert raw["is_deleted"] and raw["body"] is None and raw["author"] is None
@@ -154,6 +155,16 @@ def test_fault_modes_end_in_a_clear_error_without_secrets(sandbox, prefix, fault
     with pytest.raises(SourceError, match=message) as err:
         reddit.fetch(cfg, {}, ctx())
     assert "r-test" in str(err.value) and SECRET not in str(err.value)
+
+
+def test_trickling_reddit_is_cut_at_the_deadline_like_every_source(sandbox):
+    import time
+
+    sandbox.set_fault("/r/", "trickle")
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="took longer than 2s"):
+        reddit.fetch(config(sandbox), {}, ctx(client=http(retries=0)))
+    assert time.monotonic() - started < 8, "a byte a second must not hold the run for the server's minute"
 
 
 def test_429_with_short_retry_after_is_waited_out(sandbox):

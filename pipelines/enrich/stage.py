@@ -26,7 +26,7 @@ from pipelines.enrich.analyze import ENRICH_VERSION, RESULT_FIELDS, Enricher, po
 from pipelines.warehouse import transaction
 
 SELECT_BATCH = """
-SELECT p.post_id, p.title, p.body, p.lang_hint, p.is_deleted,
+SELECT p.post_id, core.post_text(p.title, p.body) AS text, p.lang_hint, p.is_deleted,
        e.post_id IS NULL OR e.model <> ? OR p.enrich_version IS NOT NULL AS needs_vector
 FROM core.posts p LEFT JOIN core.post_embeddings e USING (post_id)
 WHERE p.enriched_at IS NULL
@@ -68,8 +68,7 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
             break
         enricher = enricher or Enricher(enrich_settings)
         now = datetime.now(timezone.utc)
-        texts = [post_text(t, b) for t, b in zip(rows["title"].where(rows["title"].notna(), None),
-                                                    rows["body"].where(rows["body"].notna(), None))]
+        texts = rows["text"].tolist()  # core.post_text: the one definition of a post's text (migration 050)
         deleted = rows["is_deleted"].to_numpy(dtype=bool)
         live = np.flatnonzero(~deleted)
         embed_idx = [i for i in live if enrich_settings.embed and rows["needs_vector"].iat[i]]

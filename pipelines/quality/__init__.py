@@ -8,6 +8,6 @@ Modules: `suites` (what is expected), `scope` (which rows: only those changed si
 `gx_runner` (GX on pandas, offline), `gate` (record results, quarantine rows).
 """
 
-from pipelines.quality.gate import run_quality_checks
+from pipelines.quality.gate import check_trends, run_quality_checks
 
-__all__ = ["run_quality_checks"]
+__all__ = ["check_trends", "run_quality_checks"]

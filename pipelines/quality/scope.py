@@ -1,7 +1,7 @@
 """Which rows a quality run looks at: only what changed since the last check, so cost follows new data.
 
     >>> posts = posts_in_scope(con, run_id)        # pandas DataFrame, one row per post to check
-    >>> trends = trends_in_scope(con, posts)       # the trend days those posts touch
+    >>> trends = trends_of_days(con, days)          # the trend rows of the days a refresh recomputed
 
 A post is in scope when this run loaded it, when a run that was never checked loaded it (`listen ingest`
 then `listen check`), or when enrichment or topics changed it after the last check.
@@ -48,7 +48,6 @@ def topics_in_scope(con):
     return con.execute(TOPICS_SQL).df()
 
 
-def trends_in_scope(con, posts):
-    """Trend rows for the days of the posts in scope (the days the topics stage recomputed)."""
-    days = sorted({ts.date() for ts in posts["created_at"].dropna()}) if len(posts) else []
-    return con.execute(TRENDS_SQL, {"days": days}).df()
+def trends_of_days(con, days):
+    """Trend rows of `days` (the days the last topic_trends refresh recomputed)."""
+    return con.execute(TRENDS_SQL, {"days": sorted(days)}).df()

@@ -13,9 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from pipelines.sources import CHANNEL_OF_KIND
+
 # Feeds and app stores stamp posts with their own clocks; a little future is skew, more is a bad date.
 CLOCK_SKEW = dt.timedelta(hours=1)
-KNOWN_CHANNELS = ("reddit", "feed", "appstore", "import")
+KNOWN_CHANNELS = tuple(dict.fromkeys(CHANNEL_OF_KIND.values()))  # one per source kind, from the registry
 # ISO 639-1 two-letter codes, plus 'und' (undetermined) which the language stage writes when unsure.
 ISO_639_1 = tuple("""
 aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee el

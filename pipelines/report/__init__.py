@@ -8,7 +8,7 @@
 Modules: connection (which database, the window), data (SQL per section), scores (rising/falling),
 headlines (sentences), charts (SVG), tables (one table, three renderings), build (view for the templates),
 render (Jinja2 HTML/Markdown, CSV), i18n (da/de/en), safety (links and Markdown escaping),
-model_cards (shipped accuracy numbers).
+model_cards (the measured per-language quality README publishes).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pipelines.report.build import build_view
 from pipelines.report.connection import ReportError, Window, open_for_report, prepare
 from pipelines.report.data import collect
 from pipelines.report.i18n import LANGS, Strings
-from pipelines.report.model_cards import shipped_metrics
+from pipelines.report.model_cards import measured_quality
 from pipelines.report.render import render_html, render_markdown, write_csvs
 
 HTML_NAME = "editorial-report.html"
@@ -63,8 +63,7 @@ def write_report(settings, as_of: dt.date | None = None, days: int | None = None
         data = collect(con, window, sources=[s.name for s in settings.sources])
     finally:
         con.close()
-    shipped = shipped_metrics([MODELS_DIR, settings.paths.models])
-    view = build_view(data, t, window, source=source, shipped=shipped)
+    view = build_view(data, t, window, source=source, measured=measured_quality(MODELS_DIR))
 
     directory = Path(out or settings.paths.reports) / as_of.isoformat()
     try:

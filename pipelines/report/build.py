@@ -1,6 +1,6 @@
 """Turn the report's numbers into what the templates show: sentences, tables, charts and quote cards.
 
-    >>> view = build_view(data, Strings("de"), window, source="warehouse", shipped=[])
+    >>> view = build_view(data, Strings("de"), window, source="warehouse", measured=[])
     >>> view["tables"]["channels"].rows[0]["posts"], view["headlines"][0]
     (812, '1.204 Beiträge in den letzten 7 Tagen (plus 18 % gegenüber den 7 Tagen davor).')
 
@@ -50,7 +50,20 @@ def _intent_table(name: str, groups: list[dict], t: Strings) -> Table:
     ], [{**g, "label": topic_name(g, t), "quotes": _quote_cards(g.get("quotes", []))} for g in groups])
 
 
-def _method_rows(data: dict, t: Strings, window, shipped: list[dict]) -> list[dict]:
+# Topic-model metrics shown in the Method section, with how each is formatted; others are left out (they are in
+# core.topic_models.metrics for whoever wants them).
+MODEL_METRICS = {"documents": "int", "topics": "int", "unassigned_share": "pct", "fit_seconds": "seconds"}
+
+
+def _metric_value(value, kind: str, t: Strings) -> str:
+    if kind == "pct":
+        return t.pct(value)
+    if kind == "seconds":
+        return t("seconds", value=t.num(value, 1))
+    return t.int(value)
+
+
+def _method_rows(data: dict, t: Strings, window, measured: list[dict]) -> list[dict]:
     method = data["method"]
     items = [{"item": t("m_window"), "value": t("m_window_value", start=t.date(window.start), end=t.date(window.end),
                                                   days=window.days)},
@@ -66,26 +79,25 @@ def _method_rows(data: dict, t: Strings, window, shipped: list[dict]) -> list[di
         items.append({"item": t("m_topics"), "value": t("m_topics_value", version=model["model_version"],
                                                         fitted=t.date(model["fitted_at"]),
                                                         documents=t.int(model["documents"]))})
-        for key, value in sorted((model.get("metrics") or {}).items()):
+        metrics = model.get("metrics") or {}
+        for key, kind in MODEL_METRICS.items():
+            value = metrics.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                shown = t.int(value) if float(value).is_integer() else t.num(value, 3)
-                items.append({"item": f"{t('m_model_metrics')}: {key}", "value": shown})
+                items.append({"item": f"{t('m_model_metrics')}: {t('metric_' + key)}",
+                              "value": _metric_value(value, kind, t)})
     else:
         items.append({"item": t("m_topics"), "value": t("m_topics_none")})
-    how = t("m_scoring_topics") if data["topics"]["method"] == "topics" else t("m_scoring_own")
-    items.append({"item": t("m_scoring"), "value": how})
-    if shipped:
-        for m in shipped:
-            value = m["value"]
-            shown = "" if value is None else (t.int(value) if float(value).is_integer() else t.num(value, 3))
-            items.append({"item": f"{t('m_accuracy')}: {m['model']} ({m['file']})",
-                          "value": f"{m['metric']} = {shown}" if shown else m["metric"]})
-    else:
-        items.append({"item": t("m_accuracy"), "value": t("m_accuracy_none")})
+    items.append({"item": t("m_scoring"), "value": t("m_scoring_topics")})
+    for m in measured:
+        task = t.get(f"m_quality_{m['task']}", m["task"])
+        scores = " · ".join(f"{lang} {t.num(value, 3)}" for lang, value in m["values"].items())
+        items.append({"item": f"{t('m_accuracy')}: {task}",
+                      "value": f"{t.get('metric_' + m['metric'], m['metric'])}: {scores}"})
+    items.append({"item": t("m_accuracy"), "value": t("m_accuracy_value" if measured else "m_accuracy_none")})
     return items
 
 
-def build_view(data: dict, t: Strings, window, *, source: str, shipped: list[dict]) -> dict:
+def build_view(data: dict, t: Strings, window, *, source: str, measured: list[dict]) -> dict:
     """Everything the templates need, in the report language."""
     totals = data["totals"]
     empty = not totals["posts"]
@@ -193,6 +205,11 @@ def build_view(data: dict, t: Strings, window, *, source: str, shipped: list[dic
           else t("lang_und" if lang["lang"] == "und" else "lang_pending")} for lang in health["languages"]])
     gaps = (t("gap_days", days=", ".join(t.date(d) for d in health["gaps"])) if health["gaps"]
             else t("no_gaps"))
+    tables["warnings"] = Table("warnings", [
+        Column("source", t("col_source")), Column("started_at", t("col_run_started"), "datetime"),
+        Column("warning", t("col_warning"))], health["warnings"])
+    warnings_note = (t("warnings_note", shown=t.int(len(health["warnings"])), count=t.int(health["warning_count"]),
+                       days=window.days) if health["warning_count"] else t("no_warnings"))
 
     tables["actions"] = Table("actions", [
         Column("decided", t("col_decided"), "date"), Column("topic_id", t("col_topic_id"), "int"),
@@ -205,7 +222,7 @@ def build_view(data: dict, t: Strings, window, *, source: str, shipped: list[dic
         [{**a, "label": topic_name(a, t) if a["label"] else f"#{a['topic_id']}"} for a in data["actions"]])
 
     tables["method"] = Table("method", [Column("item", t("col_item")), Column("value", t("col_value"))],
-                             _method_rows(data, t, window, shipped))
+                             _method_rows(data, t, window, measured))
 
     return {
         "lang": t.lang,
@@ -228,5 +245,6 @@ def build_view(data: dict, t: Strings, window, *, source: str, shipped: list[dic
         "follow_ups": follow,
         "follow_up_count": data["follow_up_count"],
         "gaps": gaps,
+        "warnings_note": warnings_note,
         "unassigned_share": health["unassigned_share"],
     }

@@ -2,7 +2,7 @@
 
     >>> con, used = open_for_report(settings)          # the warehouse, or the snapshot if the writer holds it
     >>> window = Window.ending(date(2026, 11, 21), 7)
-    >>> prepare(con, window)                            # temp view report_posts over both periods
+    >>> prepare(con, window)                            # temp views report_trends and report_posts
     >>> con.execute("SELECT period, count(*) FROM report_posts GROUP BY 1").fetchall()
 
 Views added after an install was last migrated (follow_ups, action_outcomes) are created as temp views from
@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 import duckdb
 
+from pipelines.errors import ListenError
 from pipelines.paths import SQL_DIR
 from pipelines.warehouse import WarehouseError, connect
 
 
-class ReportError(Exception):
+class ReportError(ListenError):
     """The report cannot be written; the message says what to do."""
 
 
@@ -94,15 +95,22 @@ def ensure_views(con, names: tuple[str, ...] = ("follow_ups", "action_outcomes")
 
 
 def prepare(con, window: Window) -> None:
-    """UTC dates, missing views, and `report_posts`: the posts of both periods with `day` and `period`.
-
-    Deleted posts and near-duplicates (cross-posts) are left out so nothing is counted twice.
+    """UTC dates, missing views, and the window's two temp views, each with `period` ('current' | 'previous'):
+    `report_trends`, the topic_trends rows of both periods (every volume in the report: per day, channel,
+    community and topic), and `report_posts`, the posts behind them with `day` (intents, sentiment labels,
+    authors, quotes). Both leave out deleted posts and near-duplicates (cross-posts), so nothing counts twice.
     """
     con.execute("SET TimeZone = 'UTC'")
     if "posts" not in _existing_views(con):
         raise ReportError("the database has no `posts` view: run `listen init` (it applies the migrations)")
     ensure_views(con)
     # Dates come from datetime.date objects, never from user text, so inlining them is safe.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW report_trends AS
+        SELECT t.*, CASE WHEN t.day >= DATE '{window.start}' THEN 'current' ELSE 'previous' END AS period
+        FROM topic_trends t
+        WHERE t.day BETWEEN DATE '{window.prev_start}' AND DATE '{window.end}'
+    """)
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW report_posts AS
         SELECT p.*, CAST(p.created_at AS DATE) AS day,

@@ -1,18 +1,22 @@
-"""The report's numbers: one function per section, each a few readable SQL queries over `report_posts`.
+"""The report's numbers: one function per section, each a few readable SQL queries over the window's views.
 
     >>> prepare(con, window)
     >>> data = collect(con, window, sources=["r-denmark", "app-reviews"])
     >>> data["channels"][0]
     {'channel': 'reddit', 'posts': 812, 'posts_prev': 640, 'sentiment': -0.08, ...}
 
-Everything returned is plain Python (dicts, lists, numbers, dates) and language-free; wording happens in
-build.py. Quotes are the stored, already redacted text, shortened here.
+Volumes and mean sentiment (per day, channel, community, topic) are read from the topic_trends contract
+(`report_trends`), so the report says what analysts get from `SELECT ... FROM topic_trends`; what a trend row
+does not hold (intents, sentiment labels, authors, languages, quotes) is read from `report_posts`. Everything
+returned is plain Python (dicts, lists, numbers, dates) and language-free; wording happens in build.py. Quotes
+are the stored, already redacted text, shortened here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 from pipelines.report.connection import Window
 from pipelines.report.scores import topic_scores
@@ -22,6 +26,7 @@ QUOTE_CHARS = 220
 MAX_TOPICS = 5  # rising, and falling, each
 MAX_MAP_ROWS, MAX_MAP_COLS = 10, 8
 MAX_FOLLOW_UPS = 15
+MAX_WARNINGS = 25  # listed in Data health; `listen status --warnings` lists them all
 
 
 def rows(con, sql: str, params: list | None = None) -> list[dict]:
@@ -30,35 +35,51 @@ def rows(con, sql: str, params: list | None = None) -> list[dict]:
     return [dict(zip(columns, row)) for row in cur.fetchall()]
 
 
+def _volume(period: str) -> str:
+    """SQL over report_trends rows: the posts of `period`."""
+    return f"coalesce(sum(posts) FILTER (WHERE period = '{period}'), 0)"
+
+
+def _mean_sentiment(period: str) -> str:
+    """SQL over report_trends rows: the mean sentiment of `period`'s posts (each row's mean weighted by its posts)."""
+    return (f"round(sum(sentiment * posts) FILTER (WHERE period = '{period}') / "
+            f"nullif(sum(posts) FILTER (WHERE period = '{period}' AND sentiment IS NOT NULL), 0), 3)")
+
+
 def totals(con) -> dict:
-    return rows(con, """
-        SELECT count(*) FILTER (WHERE period = 'current') AS posts,
-               count(*) FILTER (WHERE period = 'previous') AS posts_prev,
-               avg(sentiment) FILTER (WHERE period = 'current') AS sentiment,
-               avg(sentiment) FILTER (WHERE period = 'previous') AS sentiment_prev,
-               count(*) FILTER (WHERE period = 'current' AND intent = 'complaint') AS complaints,
+    volume = rows(con, f"""
+        SELECT {_volume('current')} AS posts, {_volume('previous')} AS posts_prev,
+               {_mean_sentiment('current')} AS sentiment, {_mean_sentiment('previous')} AS sentiment_prev
+        FROM report_trends""")[0]
+    intents = rows(con, """
+        SELECT count(*) FILTER (WHERE period = 'current' AND intent = 'complaint') AS complaints,
                count(*) FILTER (WHERE period = 'previous' AND intent = 'complaint') AS complaints_prev,
                count(*) FILTER (WHERE period = 'current' AND intent = 'wish') AS wishes
         FROM report_posts""")[0]
+    return {**volume, **intents}
 
 
 def channels(con) -> list[dict]:
     """Volume and sentiment per channel, both periods; busiest channel first."""
-    return rows(con, """
-        SELECT channel,
-               count(*) FILTER (WHERE period = 'current') AS posts,
-               count(*) FILTER (WHERE period = 'previous') AS posts_prev,
-               round(avg(sentiment) FILTER (WHERE period = 'current'), 3) AS sentiment,
-               round(avg(sentiment) FILTER (WHERE period = 'previous'), 3) AS sentiment_prev,
-               round(count(*) FILTER (WHERE period = 'current' AND sentiment_label = 'negative')
-                     / nullif(count(*) FILTER (WHERE period = 'current' AND sentiment_label IS NOT NULL), 0), 3)
-                 AS negative_share
-        FROM report_posts GROUP BY channel ORDER BY posts DESC, posts_prev DESC, channel""")
+    return rows(con, f"""
+        WITH volume AS (
+            SELECT channel, {_volume('current')} AS posts, {_volume('previous')} AS posts_prev,
+                   {_mean_sentiment('current')} AS sentiment, {_mean_sentiment('previous')} AS sentiment_prev
+            FROM report_trends GROUP BY channel
+        ), labels AS (
+            SELECT channel,
+                   round(count(*) FILTER (WHERE period = 'current' AND sentiment_label = 'negative')
+                         / nullif(count(*) FILTER (WHERE period = 'current' AND sentiment_label IS NOT NULL), 0), 3)
+                     AS negative_share
+            FROM report_posts GROUP BY channel
+        )
+        SELECT v.*, l.negative_share FROM volume v LEFT JOIN labels l USING (channel)
+        ORDER BY posts DESC, posts_prev DESC, channel""")
 
 
 def daily(con, window: Window) -> dict[str, list[int]]:
     """{channel: posts per day over both periods (2 × days values, oldest first)}."""
-    found = rows(con, "SELECT channel, day, count(*) AS posts FROM report_posts GROUP BY ALL")
+    found = rows(con, "SELECT channel, day, sum(posts) AS posts FROM report_trends GROUP BY ALL")
     days = window.all_days()
     index = {d: i for i, d in enumerate(days)}
     series: dict[str, list[int]] = {}
@@ -79,20 +100,32 @@ def _quotes(con, topic: int, period: str, intent: str | None = None, limit: int 
                  length(coalesce(r.body, '')) BETWEEN 60 AND 600 DESC, r.created_at DESC, r.post_id
         LIMIT ?""", [topic, period, intent, intent, limit])
     for q in picked:
-        text = q["body"] or q["title"] or ""
-        q["text"] = shorten(text, QUOTE_CHARS)
+        q["text"] = shorten(quote_text(q["title"], q["body"]), QUOTE_CHARS)
     return picked
+
+
+_REPEATED_OPENING = re.compile(r"^(.{12,200}?)(?:\s*\1)+", re.S)
+
+
+def quote_text(title: str | None, body: str | None) -> str:
+    """What a quote shows: the body (the title when there is none), once. Scraped comments often open with their
+    header twice ('10. april 2012 d. 17:35 - (0) 10. april 2012 d. 17:35 - (0) Det ville ...'): said once.
+
+        >>> quote_text("Title", "Title")
+        'Title'
+    """
+    text = (body or title or "").strip()
+    return _REPEATED_OPENING.sub(r"\1", text)
 
 
 def _topic_details(con, topic: int) -> dict:
     info = rows(con, "SELECT label, keywords FROM topics WHERE topic_id = ?", [topic])
     per_channel = rows(con, """
-        SELECT channel, count(*) AS posts FROM report_posts WHERE topic = ? AND period = 'current'
+        SELECT channel, sum(posts) AS posts FROM report_trends WHERE topic_id = ? AND period = 'current'
         GROUP BY channel ORDER BY posts DESC, channel""", [topic])
-    sentiment = rows(con, """
-        SELECT round(avg(sentiment) FILTER (WHERE period = 'current'), 3) AS sentiment,
-               round(avg(sentiment) FILTER (WHERE period = 'previous'), 3) AS sentiment_prev
-        FROM report_posts WHERE topic = ?""", [topic])[0]
+    sentiment = rows(con, f"""
+        SELECT {_mean_sentiment('current')} AS sentiment, {_mean_sentiment('previous')} AS sentiment_prev
+        FROM report_trends WHERE topic_id = ?""", [topic])[0]
     return {
         "label": info[0]["label"] if info else None,
         "keywords": list(info[0]["keywords"] or [])[:6] if info else [],
@@ -101,32 +134,33 @@ def _topic_details(con, topic: int) -> dict:
     }
 
 
-def rising_and_falling(con, window: Window) -> dict:
-    """{'rising': [...], 'falling': [...], 'method': 'own'|'topics', 'comparable': bool}; |score| >= 1 only."""
-    scores, method = topic_scores(con, window)
+def rising_and_falling(con) -> dict:
+    """{'rising': [...], 'falling': [...], 'comparable': bool}; |score| >= 1 only."""
+    scores = topic_scores(con)
     rising = [s for s in scores if s["score"] >= 1.0][:MAX_TOPICS]
     falling = sorted([s for s in scores if s["score"] <= -1.0], key=lambda s: (s["score"], s["topic_id"]))[:MAX_TOPICS]
     for row in rising + falling:
         row.update(_topic_details(con, row["topic_id"]))
         row["quotes"] = _quotes(con, row["topic_id"], "current") or _quotes(con, row["topic_id"], "previous")
-    comparable = bool(con.execute("SELECT count(*) FROM report_posts WHERE period = 'previous'").fetchone()[0])
-    return {"rising": rising, "falling": falling, "method": method, "comparable": comparable}
+    comparable = bool(con.execute("SELECT count(*) FROM report_trends WHERE period = 'previous'").fetchone()[0])
+    return {"rising": rising, "falling": falling, "comparable": comparable}
 
 
 def topic_map(con) -> dict:
     """Share of each (channel, community)'s current posts per topic, for the largest topics and places."""
-    cols = rows(con, """
-        SELECT channel, coalesce(community, channel) AS community, count(*) AS posts
-        FROM report_posts WHERE period = 'current' GROUP BY ALL ORDER BY posts DESC, channel, community
+    place = "channel, coalesce(nullif(community, ''), channel) AS community"  # trends store no community as ''
+    cols = rows(con, f"""
+        SELECT {place}, sum(posts) AS posts
+        FROM report_trends WHERE period = 'current' GROUP BY ALL ORDER BY posts DESC, channel, community
         LIMIT ?""", [MAX_MAP_COLS])
     tops = rows(con, """
-        SELECT r.topic AS topic_id, any_value(t.label) AS label, count(*) AS posts
-        FROM report_posts r LEFT JOIN topics t ON t.topic_id = r.topic
-        WHERE r.period = 'current' AND r.topic >= 0 GROUP BY r.topic ORDER BY posts DESC, topic_id LIMIT ?""",
+        SELECT r.topic_id, any_value(t.label) AS label, sum(r.posts) AS posts
+        FROM report_trends r LEFT JOIN topics t ON t.topic_id = r.topic_id
+        WHERE r.period = 'current' AND r.topic_id >= 0 GROUP BY r.topic_id ORDER BY posts DESC, topic_id LIMIT ?""",
         [MAX_MAP_ROWS])
-    cells = rows(con, """
-        SELECT topic AS topic_id, channel, coalesce(community, channel) AS community, count(*) AS posts
-        FROM report_posts WHERE period = 'current' AND topic >= 0 GROUP BY ALL""")
+    cells = rows(con, f"""
+        SELECT topic_id, {place}, sum(posts) AS posts
+        FROM report_trends WHERE period = 'current' AND topic_id >= 0 GROUP BY ALL""")
     lookup = {(c["topic_id"], c["channel"], c["community"]): c["posts"] for c in cells}
     matrix = [[round(lookup.get((t["topic_id"], c["channel"], c["community"]), 0) / c["posts"], 4) for c in cols]
               for t in tops]
@@ -154,13 +188,16 @@ def wishes_and_complaints(con) -> dict:
 
 def follow_ups(con, window: Window) -> list[dict]:
     """The open queue (follow_ups view) for posts written in this period, regulars first."""
-    return rows(con, """
+    found = rows(con, """
         SELECT f.post_id, f.url, f.channel, f.community, f.intent, f.topic_id, t.label, f.excerpt, f.created_at,
                f.reason, f.is_regular, f.lang
         FROM follow_ups f LEFT JOIN topics t ON t.topic_id = f.topic_id
         WHERE CAST(f.created_at AS DATE) BETWEEN ? AND ?
         ORDER BY f.is_regular DESC, f.created_at DESC, f.post_id
         LIMIT ?""", [window.start, window.end, MAX_FOLLOW_UPS])
+    for row in found:
+        row["excerpt"] = quote_text(None, row["excerpt"])
+    return found
 
 
 def follow_up_count(con, window: Window) -> int:
@@ -208,7 +245,8 @@ def data_health(con, window: Window, sources: list[str]) -> dict:
         ),
         runs AS (
             SELECT source,
-                   max(finished_at) FILTER (WHERE status = 'ok') AS last_success,
+                   max(finished_at) FILTER (WHERE status IN ('ok', 'partial')) AS last_success,
+                   CAST(min(started_at) AS DATE) AS first_run,
                    count(*) FILTER (WHERE CAST(started_at AS DATE) BETWEEN ? AND ?) AS runs,
                    coalesce(sum(fetched) FILTER (WHERE CAST(started_at AS DATE) BETWEEN ? AND ?), 0) AS fetched,
                    count(*) FILTER (WHERE status = 'failed' AND CAST(started_at AS DATE) BETWEEN ? AND ?) AS errors,
@@ -230,11 +268,15 @@ def data_health(con, window: Window, sources: list[str]) -> dict:
                coalesce(r.errors, 0) AS errors, r.last_error, coalesce(q.n, 0) AS quarantined,
                coalesce(a.posts, 0) AS posts,
                round(a.unassigned / nullif(a.posts, 0), 3) AS unassigned_share,
-               ? - coalesce(r.days_with_success, 0) AS missing_days
+               -- days of the period since the source first ran (a source added yesterday has missed nothing
+               -- before that), each without an ok or partial run; a source that never ran missed them all
+               CASE WHEN r.first_run IS NULL THEN ?
+                    ELSE greatest(date_diff('day', greatest(CAST(? AS DATE), r.first_run), CAST(? AS DATE)) + 1, 0)
+                         - coalesce(r.days_with_success, 0) END AS missing_days
         FROM names n LEFT JOIN runs r USING (source) LEFT JOIN quarantined q USING (source)
         LEFT JOIN assigned a USING (source)
         ORDER BY n.source""",
-        [sources, start, end, start, end, start, end, start, end, start, end, window.days])
+        [sources, start, end, start, end, start, end, start, end, start, end, window.days, start, end])
     languages = rows(con, """
         SELECT lang, count(*) AS posts, round(count(*) / sum(count(*)) OVER (), 3) AS share
         FROM report_posts WHERE period = 'current' GROUP BY lang ORDER BY posts DESC, lang NULLS LAST""")
@@ -243,7 +285,21 @@ def data_health(con, window: Window, sources: list[str]) -> dict:
     unassigned = rows(con, """
         SELECT round(count(*) FILTER (WHERE topic < 0) / nullif(count(*), 0), 3) AS share
         FROM report_posts WHERE period = 'current'""")[0]["share"]
-    return {"sources": per_source, "languages": languages, "gaps": gaps, "unassigned_share": unassigned}
+    return {"sources": per_source, "languages": languages, "gaps": gaps, "unassigned_share": unassigned,
+            **source_warnings(con, window)}
+
+
+def source_warnings(con, window: Window) -> dict:
+    """The newest warnings source runs of this period recorded (bad rows, unreadable dates, ...), and how many
+    there were: {'warnings': [{'source', 'run_id', 'started_at', 'warning'}], 'warning_count': n}."""
+    in_period = "CAST(started_at AS DATE) BETWEEN ? AND ?"
+    listed = rows(con, f"""
+        SELECT r.source, r.run_id, r.started_at, w.warning
+        FROM source_runs r, unnest(r.warnings) WITH ORDINALITY AS w(warning, n)
+        WHERE {in_period} ORDER BY r.started_at DESC, r.source, w.n LIMIT ?""", [window.start, window.end, MAX_WARNINGS])
+    count = con.execute(f"SELECT coalesce(sum(len(warnings)), 0) FROM source_runs WHERE {in_period}",
+                        [window.start, window.end]).fetchone()[0]
+    return {"warnings": listed, "warning_count": int(count)}
 
 
 def actions(con) -> list[dict]:
@@ -279,7 +335,7 @@ def collect(con, window: Window, sources: list[str]) -> dict:
         "totals": totals(con),
         "channels": channels(con),
         "daily": daily(con, window),
-        "topics": rising_and_falling(con, window),
+        "topics": rising_and_falling(con),
         "map": topic_map(con),
         "intents": wishes_and_complaints(con),
         "follow_ups": follow_ups(con, window),

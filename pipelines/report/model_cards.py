@@ -1,63 +1,35 @@
-"""Measured accuracy that the enrichment models ship with, for the report's Method section.
+"""The measured quality the enrichment ships with, for the report's Method section.
 
-    >>> shipped_metrics([MODELS_DIR])
-    [{'model': 'sentiment', 'file': 'metrics.json', 'metric': 'macro_f1', 'value': 0.71}, ...]
+    >>> measured_quality(MODELS_DIR)
+    [{'task': 'language', 'metric': 'accuracy', 'values': {'da': 1.0, 'de': 1.0, 'en': 0.995}}, ...]
 
-Reads `models/<name>/*.json` files whose name mentions metrics, eval or card (top-level numbers, and numbers one
-level down such as {"da": {"accuracy": 0.8}}), and lines of `models/<name>/*.md` that mention accuracy, F1,
-precision or recall. Anything unreadable is skipped: the report says "not measured" rather than failing.
+Read from `models/measured_quality.json`: the per-language numbers README.md publishes under "Measured quality"
+(a test keeps the two equal), measured by bench/eval_enrichment.py on labelled Danish, German and English data.
+A missing or unreadable file gives [] and the report says the numbers are missing, rather than inventing any.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
-_JSON_NAMES = re.compile(r"(metric|eval|card|accuracy|score)", re.I)
-_MD_LINE = re.compile(r"\b(accuracy|f1|precision|recall|macro)\b", re.I)
-MAX_ITEMS = 24
+CARD = "measured_quality.json"
+LANGS = ("da", "de", "en")
 
 
-def _numbers(data, prefix: str = "", depth: int = 0):
-    if isinstance(data, dict) and depth < 2:
-        for key, value in data.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if isinstance(value, bool):
-                continue
-            if isinstance(value, (int, float)):
-                yield name, value
-            elif isinstance(value, dict):
-                yield from _numbers(value, name, depth + 1)
-
-
-def shipped_metrics(directories: list[Path]) -> list[dict]:
-    """Metric rows found in the given models directories (each a folder of model folders)."""
-    found: list[dict] = []
-    for base in directories:
-        if not base or not Path(base).is_dir():
+def measured_quality(models_dir: Path) -> list[dict]:
+    """[{'task', 'metric', 'values': {lang: number}}] from the card in `models_dir`, in the card's order."""
+    try:
+        card = json.loads((Path(models_dir) / CARD).read_text(encoding="utf-8"))
+        entries = card["measured"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    found = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not entry.get("task") or not entry.get("metric"):
             continue
-        for path in sorted(Path(base).glob("*/*")):
-            if not path.is_file() or path.stat().st_size > 1_000_000:
-                continue
-            model = path.parent.name
-            if path.suffix == ".json" and _JSON_NAMES.search(path.name):
-                try:
-                    data = json.loads(path.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    continue
-                for metric, value in _numbers(data):
-                    found.append({"model": model, "file": path.name, "metric": metric, "value": value})
-            elif path.suffix == ".md":
-                try:
-                    lines = path.read_text(encoding="utf-8").splitlines()
-                except (OSError, UnicodeDecodeError):
-                    continue
-                for line in lines:
-                    if _MD_LINE.search(line) and re.search(r"\d", line):
-                        text = re.sub(r"[|*`#>]+", " ", line)
-                        found.append({"model": model, "file": path.name, "metric": re.sub(r"\s+", " ", text).strip()[:160],
-                                      "value": None})
-            if len(found) >= MAX_ITEMS:
-                return found[:MAX_ITEMS]
+        values = {lang: entry[lang] for lang in LANGS
+                  if isinstance(entry.get(lang), (int, float)) and not isinstance(entry.get(lang), bool)}
+        if values:
+            found.append({"task": str(entry["task"]), "metric": str(entry["metric"]), "values": values})
     return found

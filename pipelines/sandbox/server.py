@@ -4,7 +4,8 @@
     ...     url = sandbox.url("/feeds/heise.atom")
     ...     sandbox.set_fault("/feeds/heise.atom", "status:500")
 
-Routes are (path prefix -> handler) pairs; each service module (feeds, reddit, appstore) registers its own
+Routes are (path prefix -> handler) pairs; each service module (feeds, reddit, appstore, mastodon, bluesky,
+discourse) registers its own
 with `register(sandbox)`. Faults apply to a path prefix and model what real servers do: error statuses with
 their headers, slowness, trickling, truncated, oversized or invalid bodies, entity-expansion XML.
 """
@@ -27,7 +28,8 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 QUADRATIC_BLOWUP = (b'<?xml version="1.0"?>\n<!DOCTYPE kaboom [<!ENTITY a "' + b"a" * 50_000 + b'">]>\n'
                     b"<rss><channel><title>" + b"&a;" * 5_000 + b"</title></channel></rss>")
 FAULT_HELP = """fault modes: status:CODE[:retry_after=N] | slow:SECONDS | trickle | truncate | oversize:BYTES |
-invalid_utf8 | entity_bomb | quadratic_blowup | empty | html"""
+invalid_utf8 | entity_bomb | quadratic_blowup | empty | html | malformed_json"""
+SERVICES = ("feeds", "reddit", "appstore", "mastodon", "bluesky", "discourse")
 
 
 @dataclass
@@ -66,7 +68,7 @@ def static_reply(request: Request, body: bytes, content_type: str, last_modified
 
 
 class Sandbox:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, services: tuple[str, ...] = ("feeds", "reddit", "appstore")):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, services: tuple[str, ...] = SERVICES):
         if host not in {"127.0.0.1", "localhost", "::1"}:
             raise ValueError("the sandbox only listens on loopback")
         self.routes: list[tuple[str, Handler]] = []
@@ -271,6 +273,9 @@ class Sandbox:
                     return True
                 if name == "empty":
                     self._send(Reply(body=b"", content_type="application/json"))
+                    return True
+                if name == "malformed_json":  # a JSON API answering 200 with a body cut mid-object
+                    self._send(Reply(body=b'[{"id": "1", "content": "<p>cut', content_type="application/json"))
                     return True
                 if name == "html":
                     self._send(Reply(body=b"<html><body><h1>Service unavailable</h1></body></html>",

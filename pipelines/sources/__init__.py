@@ -10,9 +10,12 @@ SOURCE_MODULES = {
     "import": "pipelines.sources.importfile",
     "reddit": "pipelines.sources.reddit",
     "appstore": "pipelines.sources.appstore",
+    "mastodon": "pipelines.sources.mastodon",
+    "bluesky": "pipelines.sources.bluesky",
+    "discourse": "pipelines.sources.discourse",
 }
 
-CHANNEL_OF_KIND = {"feed": "feed", "import": "import", "reddit": "reddit", "appstore": "appstore"}
+CHANNEL_OF_KIND = {kind: kind for kind in SOURCE_MODULES}  # posts.channel = the kind (imports may say otherwise)
 
 
 def source_module(kind: str) -> ModuleType:

@@ -20,10 +20,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable
 
+from pipelines.errors import ListenError
 from pipelines.http import HttpClient
 
 
-class SourceError(Exception):
+class SourceError(ListenError):
     """A source that cannot deliver; the message names the source and the cause (never a secret)."""
 
 

@@ -4,37 +4,21 @@
     >>> normalise(config, batch.records[0])["kind"]
     'post'
 
-feedparser has no timeout, no size limit and expands entities, so it never touches the network: the safe
-client fetches (conditional GET with the cursor's ETag/Last-Modified) and DTD declarations are refused first.
-We parse bytes without a base URL so entry ids stay exactly as the feed wrote them.
+feedparser never touches the network: the safe client fetches (conditional GET with the cursor's ETag and
+Last-Modified) and `feed_parsing` parses the bytes; `feed_comments` follows per-article comment feeds.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import email.utils
-import hashlib
 import re
-import time
 
-import feedparser
-
-from pipelines.http import FetchError, check_xml_safe
+from pipelines.http import FetchError
 from pipelines.sources.base import Batch, FetchContext, SourceError
+from pipelines.sources.feed_comments import fetch_comment_feeds
+from pipelines.sources.feed_parsing import ACCEPT, entry_id, feed_records, parse_feed
 from pipelines.text import html_to_text
-
-ACCEPT = "application/atom+xml, application/rss+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
-
-
-def _iso(parsed: time.struct_time | None) -> str | None:
-    if not parsed:
-        return None
-    try:
-        return dt.datetime.fromtimestamp(calendar.timegm(parsed), tz=dt.timezone.utc).isoformat()
-    except (OverflowError, ValueError, TypeError):
-        return None
-
 
 ODD_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d.%m.%Y %H:%M", "%d.%m.%Y",
                     "%d/%m/%Y %H:%M", "%d/%m/%Y", "%B %d, %Y", "%d %B %Y", "%Y/%m/%d %H:%M:%S")
@@ -67,53 +51,6 @@ def parse_odd_date(text) -> str | None:
     return (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.timezone.utc)).isoformat()
 
 
-def _jsonable(value, depth: int = 0):
-    """feedparser's dicts -> plain JSON values (struct_time -> ISO string); bounded depth."""
-    if depth > 6:
-        return None
-    if isinstance(value, time.struct_time):
-        return _iso(value)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v, depth + 1) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
-def parse_feed(body: bytes, content_type: str, where: str) -> feedparser.FeedParserDict:
-    """Parse feed bytes safely; raises SourceError if the bytes are not a feed at all."""
-    body = check_xml_safe(body, where)
-    parsed = feedparser.parse(body, response_headers={"content-type": content_type or "application/xml"},
-                              sanitize_html=True, resolve_relative_uris=False)
-    if not parsed.entries and parsed.get("bozo") and not parsed.feed.get("title"):
-        reason = parsed.get("bozo_exception")
-        raise SourceError(f"{where}: not a readable RSS/Atom feed ({reason.__class__.__name__ if reason else 'unknown'}: "
-                          f"{str(reason)[:200]})")
-    version = parsed.get("version") or ""
-    if not version and not parsed.entries:
-        raise SourceError(f"{where}: the response is not an RSS/Atom feed (check the URL)")
-    return parsed
-
-
-def feed_records(parsed, feed_url: str, *, comment_of: str | None = None, site_title: str | None = None) -> list[dict]:
-    """Raw landing records: the entry as JSON plus the feed's title and where it came from.
-
-    Comment feeds pass the article's id (`comment_of`) and the site's title, so comments are counted in the
-    site's community ("Example Blog"), not in one community per article ("Comments on: ...").
-    """
-    feed_title = parsed.feed.get("title")
-    records = []
-    for entry in parsed.entries:
-        raw = _jsonable(dict(entry))
-        raw["_feed"] = {"title": feed_title, "url": feed_url, "link": parsed.feed.get("link"),
-                        "language": parsed.feed.get("language"), "comment_of": comment_of,
-                        "site_title": site_title}
-        records.append(raw)
-    return records
-
-
 def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
     """Fetch the feed once (conditional GET); unchanged feeds return no records and keep the cursor."""
     cursor = dict(cursor or {})
@@ -133,22 +70,12 @@ def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
     records = feed_records(parsed, config.url)
     ctx.progress(len(records))
     if config.follow_comments:
-        from pipelines.sources.feed_comments import fetch_comment_feeds
-
         comment_records, comment_cursor, comment_warnings = fetch_comment_feeds(config, parsed, cursor, ctx)
         records.extend(comment_records)
         cursor["comments"] = comment_cursor
         warnings.extend(comment_warnings)
     cursor.update({"etag": response.etag, "last_modified": response.last_modified})
     return Batch(records=records, cursor=cursor, warnings=warnings)
-
-
-def _entry_id(raw: dict) -> str:
-    native = raw.get("id") or raw.get("guid") or raw.get("link")
-    if native:
-        return str(native).strip()
-    basis = "\x1f".join(str(raw.get(k) or "") for k in ("title", "published", "updated", "summary"))
-    return "sha1:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
 
 
 def _entry_text(raw: dict) -> str:
@@ -190,7 +117,7 @@ def _is_comment_feed(feed: dict, raw: dict) -> bool:
 
 def normalise(config, raw: dict) -> dict | None:
     feed = raw.get("_feed") or {}
-    native = _entry_id(raw)
+    native = entry_id(raw)
     is_comment = _is_comment_feed(feed, raw)
     parent = None
     thread = None

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from pipelines.http import FetchError
 from pipelines.sources.base import FetchContext, SourceError
+from pipelines.sources.feed_parsing import ACCEPT, entry_id, feed_records, parse_feed
 
 MAX_REMEMBERED = 500  # articles whose comment-feed validators the cursor keeps
 
@@ -65,16 +66,8 @@ def discover_comment_feed(entry, feed_meta: dict, feed_url: str) -> str | None:
     return None
 
 
-def _article_id(entry) -> str | None:
-    from pipelines.sources.feed import _entry_id
-
-    return _entry_id(dict(entry))
-
-
 def fetch_comment_feeds(config, parsed, cursor: dict, ctx: FetchContext) -> tuple[list[dict], dict, list[str]]:
     """Fetch the comment feeds of the newest articles that have new comments; (records, comment cursor, warnings)."""
-    from pipelines.sources.feed import ACCEPT, feed_records, parse_feed
-
     previous: dict = dict((cursor or {}).get("comments") or {})
     meta = {"generator": parsed.feed.get("generator"), "namespaces": parsed.get("namespaces") or {}}
     records: list[dict] = []
@@ -82,7 +75,7 @@ def fetch_comment_feeds(config, parsed, cursor: dict, ctx: FetchContext) -> tupl
     state: dict = {}
     requests = 0
     for entry in parsed.entries:
-        article = _article_id(entry)
+        article = entry_id(dict(entry))
         url = discover_comment_feed(entry, meta, config.url)
         if not article or not url:
             continue

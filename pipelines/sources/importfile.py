@@ -8,7 +8,8 @@
 Fields: ``id`` and ``text`` required; ``created_at`` (ISO 8601), ``author``, ``title``, ``url``, ``rating``,
 ``community``, ``lang`` optional. Files must sit under the config file's folder (or a folder listed in
 $LISTEN_IMPORT_ROOTS); a path that leads elsewhere, by '..', an absolute path or a symlink, is refused.
-A bad row is reported with file and line and skipped; good rows load.
+A bad row is reported with file and line and skipped; good rows load. A row whose created_at is not a date
+loads with the fetch time instead, and a warning naming its line.
 A file is read again only when its size or modification time changed (the cursor remembers both).
 """
 
@@ -22,12 +23,14 @@ import json
 import os
 from pathlib import Path
 
+from pipelines.load import parse_timestamp
 from pipelines.sources.base import Batch, FetchContext, SourceError
 
 REQUIRED = ("id", "text")
 OPTIONAL = ("created_at", "author", "title", "url", "rating", "community", "lang", "kind", "parent_id", "thread_id")
 MAX_FIELD = 1_000_000  # characters per field: a 5 MB "text" is an export bug, not a post
 MAX_FILE_BYTES = 2_000_000_000
+MAX_LISTED = 100  # warnings listed per file; the rest are counted in one line
 IMPORT_ROOTS_ENV = "LISTEN_IMPORT_ROOTS"  # extra folders imports may read, os.pathsep-separated
 
 csv.field_size_limit(MAX_FIELD * 4)
@@ -98,6 +101,10 @@ def _check_row(row: dict, where: str) -> tuple[dict | None, str | None]:
         if len(text) > MAX_FIELD:
             return None, f"{where}: field {key!r} is {len(text):,} characters (limit {MAX_FIELD:,})"
         record[key] = value if isinstance(value, (int, float)) and key == "rating" else text
+    if "created_at" in record and parse_timestamp(record["created_at"]) is None:
+        # the row still loads (dated by the fetch), but the user must learn which line to fix
+        return record | {"created_at": None}, (f"{where}: created_at {record['created_at'][:60]!r} is not a date "
+                                                f"(ISO 8601, e.g. 2026-11-21T09:30:00Z); fetch time used")
     return record, None
 
 
@@ -110,12 +117,12 @@ def _read_jsonl(path: Path, display: str):
             try:
                 row = json.loads(line.decode("utf-8"))
             except UnicodeDecodeError:
-                yield None, f"{where}: not valid UTF-8"
+                yield where, None, f"{where}: not valid UTF-8"
                 continue
             except (json.JSONDecodeError, RecursionError) as exc:
-                yield None, f"{where}: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})"
+                yield where, None, f"{where}: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})"
                 continue
-            yield _check_row(row, where)
+            yield where, *_check_row(row, where)
 
 
 def _read_csv(path: Path, display: str):
@@ -144,21 +151,23 @@ def _read_csv(path: Path, display: str):
         except StopIteration:
             return
         except csv.Error as exc:
-            yield None, f"{display}, line {reader.line_num}: unreadable CSV row ({exc})"
+            where = f"{display}, line {reader.line_num}"
+            yield where, None, f"{where}: unreadable CSV row ({exc})"
             continue
         where = f"{display}, line {reader.line_num}"
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):
-            yield None, f"{where}: {len(values)} columns, header has {len(header)}"
+            yield where, None, f"{where}: {len(values)} columns, header has {len(header)}"
             continue
-        yield _check_row(dict(zip(header, values)), where)
+        yield where, *_check_row(dict(zip(header, values)), where)
 
 
 def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
     base = Path(ctx.config_dir or ".")
     seen: dict = dict((cursor or {}).get("files", {}))
     records, warnings = [], []
+    first_seen: dict[str, str] = {}  # id -> where it was first read (a repeated id replaces the earlier row)
     for path in _files(config, base):
         stat = path.stat()
         if stat.st_size > MAX_FILE_BYTES:
@@ -171,16 +180,23 @@ def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
             continue
         reader = _read_jsonl if _format(config, path) == "jsonl" else _read_csv
         bad = 0
-        for record, problem in reader(path, key):
-            if problem:
+        for where, record, problem in reader(path, key):
+            problems = [problem] if problem else []
+            if record is not None:
+                earlier = first_seen.setdefault(str(record["id"]), where)
+                if earlier != where:
+                    problems.append(f"{where}: id {record['id']!r} already used on {earlier}; this later row "
+                                    f"replaces it")
+            for problem in problems:
                 bad += 1
-                if bad <= 100:
+                if bad <= MAX_LISTED:
                     warnings.append(problem)
+            if record is None:
                 continue
             record["_file"] = key
             records.append(record)
-        if bad > 100:
-            warnings.append(f"{key}: {bad - 100} more bad rows not listed")
+        if bad > MAX_LISTED:
+            warnings.append(f"{key}: {bad - MAX_LISTED} more bad rows not listed")
         seen[key] = signature
         ctx.progress(len(records))
     return Batch(records=records, cursor={"files": seen}, warnings=warnings)

@@ -28,8 +28,8 @@ import functools
 import logging
 import os
 
+from pipelines.http import BudgetExhausted, FetchError, HttpClient, RequestBudget, redact_url
 from pipelines.sources.base import Batch, FetchContext, SourceError
-from pipelines.sources.reddit_http import BudgetExhausted, BudgetSession, RedditHttpError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,41 @@ CREDENTIAL_ENV = ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USER_AGENT
 
 
 # -- credentials and the praw client -------------------------------------------------------------------------
+class PrawSession:
+    """What praw is given as its requests.Session: every request goes through the shared HttpClient, within the run's
+    RequestBudget.
+
+        >>> session = PrawSession(ctx.http, source="r-denmark", budget=RequestBudget(limit=90, per_minute=100))
+        >>> reddit = praw.Reddit(..., requestor_kwargs={"session": session})
+
+    So Reddit gets the same timeouts, byte cap, slow-trickle deadline, per-host politeness and retries (5xx, 429
+    with Retry-After) as every other source, instead of prawcore's bare session (16 s timeout, no byte cap, random
+    retry sleeps). A request that fails for good raises FetchError and a used-up budget BudgetExhausted; prawcore
+    wraps both in RequestException and retries neither. Other statuses (401, 403, 404) go back to prawcore, which
+    turns them into its own exceptions.
+    """
+
+    def __init__(self, http: HttpClient, *, source: str, budget: RequestBudget, max_bytes: int | None = None):
+        self.http, self.source, self.budget, self.max_bytes = http, source, budget, max_bytes
+        self.headers: dict[str, str] = {}  # prawcore puts its User-Agent here
+
+    def request(self, method, url, *, params=None, data=None, json=None, files=None, headers=None, auth=None,
+                allow_redirects=True, timeout=None):
+        """The call prawcore's Requestor makes (`timeout` is ignored: the client's own timeouts apply)."""
+        if files:
+            raise SourceError(f"{self.source}: uploading files to Reddit is not something a listener does")
+        response = self.http.request(method, url, source=self.source, params=params, data=data, json=json,
+                                     headers={**self.headers, **(headers or {})}, auth=auth, max_bytes=self.max_bytes,
+                                     allow_redirects=allow_redirects, budget=self.budget)
+        if method.upper() == "GET" and response.status == 200 and not response.body:
+            raise FetchError(f"{self.source}: {redact_url(url)}: empty response body where JSON was expected; the next "
+                             f"run will try again", status=200, url=url)
+        return response
+
+    def close(self) -> None:
+        """Nothing to release: the HttpClient is shared by the run."""
+
+
 def reddit_credentials(config) -> dict:
     """Keyword arguments for praw.Reddit from the environment or a praw.ini site; SourceError if incomplete."""
     if config.site:
@@ -61,7 +96,7 @@ def reddit_credentials(config) -> dict:
     return kwargs
 
 
-def make_reddit(config, session: BudgetSession):
+def make_reddit(config, session: PrawSession):
     """A praw.Reddit that sends every request through `session` (and to oauth_url/reddit_url when set)."""
     import praw
     from praw.exceptions import MissingRequiredAttributeException
@@ -141,7 +176,7 @@ def _advance(mark: dict, things: list[tuple[float, str]]) -> dict:
 class _Run:
     """One fetch: the praw client, the records gathered so far and the cursor being built."""
 
-    def __init__(self, config, cursor: dict, ctx: FetchContext, reddit, session: BudgetSession):
+    def __init__(self, config, cursor: dict, ctx: FetchContext, reddit, session: PrawSession):
         self.config, self.ctx, self.reddit, self.session = config, ctx, reddit, session
         self.subs: dict = {k.lower(): v for k, v in (cursor.get("subs") or {}).items()}
         self.threads: dict = dict(cursor.get("threads") or {})
@@ -230,7 +265,7 @@ class _Run:
         submission = self.reddit.submission(id=name[3:])
         submission.comment_sort = "new"
         submission.comment_limit = min(self.config.max_comments_per_thread or 1, 500)
-        budget_left = self.session.budget - self.session.used
+        budget_left = self.session.budget.limit - self.session.budget.used
         try:
             submission.comments.replace_more(limit=max(0, min(MAX_MORE_PER_THREAD, (budget_left - 2) // 2)))
         except TooLarge:
@@ -247,10 +282,10 @@ class _Run:
                      comments=_advance(mark, [(float(c.created_utc), c.name) for c in fresh]))
 
 
-def _session_for(config, ctx: FetchContext) -> BudgetSession:
+def _session_for(config, ctx: FetchContext) -> PrawSession:
     per_minute = getattr(config, "requests_per_minute", None) or DEFAULT_REQUESTS_PER_MINUTE
-    return BudgetSession(ctx.http, source=config.name, budget=config.request_budget, max_per_minute=per_minute,
-                         max_bytes=config.max_bytes)
+    return PrawSession(ctx.http, source=config.name, max_bytes=config.max_bytes,
+                       budget=RequestBudget(limit=config.request_budget, per_minute=per_minute))
 
 
 def _explain(config, exc: Exception) -> str:
@@ -292,7 +327,7 @@ def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
         original = exc.original_exception
         if isinstance(original, BudgetExhausted):
             stopped = str(original)
-        elif isinstance(original, RedditHttpError):
+        elif isinstance(original, (FetchError, SourceError)):
             raise SourceError(str(original)) from None
         else:
             raise SourceError(_explain(config, original)) from None
@@ -300,10 +335,11 @@ def fetch(config, cursor: dict, ctx: FetchContext) -> Batch:
         raise SourceError(_explain(config, exc)) from None
     finally:
         session.close()
-    log.info("%s: %d Reddit requests, %.1f per minute", config.name, session.used, session.requests_per_minute())
+    budget = session.budget
+    log.info("%s: %d Reddit requests, %.1f per minute", config.name, budget.used, budget.requests_per_minute())
     warnings = list(run.warnings)
     if stopped:
-        warnings.append(f"{config.name}: {stopped} after {session.used} requests; the next run continues")
+        warnings.append(f"{config.name}: {stopped} after {budget.used} requests; the next run continues")
     return Batch(records=run.records, cursor=run.cursor(), warnings=warnings,
                  stopped_early=f"{stopped}; raise request_budget or run more often" if stopped else None)
 

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.errors import ListenError
+
 MODEL_FILE = "model.safetensors"
 MANIFEST_FILE = "manifest.json"
 FORMAT_VERSION = 1
@@ -50,7 +52,7 @@ DEFAULT_PARAMS = {
 }
 
 
-class TopicModelError(Exception):
+class TopicModelError(ListenError):
     """A topic model cannot be fitted, saved or loaded; the message names the model and the cause."""
 
 

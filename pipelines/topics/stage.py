@@ -22,9 +22,7 @@ from pipelines.topics.stable_ids import match_topics
 from pipelines.warehouse import transaction
 
 BATCH = 5000
-# title and body, once when a link post carries its title as body (as enrichment's post_text does)
-_TEXT = ("concat_ws(E'\\n\\n', nullif(trim(p.title), ''), "
-         "CASE WHEN trim(p.body) = trim(p.title) THEN NULL ELSE nullif(trim(p.body), '') END)")
+_TEXT = "core.post_text(p.title, p.body)"  # the text of a post, defined once (sql/schema/050_post_text.sql)
 _ELIGIBLE = "p.enriched_at IS NOT NULL AND NOT p.is_deleted"
 
 

@@ -1,84 +1,39 @@
-"""Topic trends per day x channel x community, materialised incrementally, and a rising-topic score.
+"""Topic trends per day x channel x community, refreshed incrementally by SQL, and a rising-topic score.
 
-    >>> update_topic_trends(con)                       # days touched since the last call -> rows written
-    >>> update_topic_trends(con, days=[date(2026, 5, 1)])
+    >>> update_topic_trends(con)                       # the days changed since the last refresh
+    {'days': [datetime.date(2026, 5, 1), datetime.date(2026, 5, 2)], 'rows': 41}
+    >>> update_topic_trends(con, days=[date(2026, 4, 1)])     # and these days, whatever changed
     >>> rising_topics(con, days=7)[:1]
     [{'topic_id': 4, 'label': 'login, password', 'keywords': [...], 'posts_now': 31, 'posts_before': 6,
       'score': 4.1, 'ratio': 4.7, 'channels': ['appstore', 'reddit']}]
 
-Counting rules: a day is the UTC date of `created_at`; near-duplicates (`duplicate_of` set), deleted posts and
-quarantined posts are not counted; posts without a topic count as topic -1; `share` is the topic's posts
-over all counted posts of that channel that day, so shares of one channel-day sum to 1.
+What a trend row counts, and which days a refresh recomputes, is SQL an analyst can read:
+sql/refresh/topic_trends.sql (the counting rules are in its header).
 """
 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
+from pipelines.paths import SQL_DIR
 from pipelines.warehouse import transaction
 
-_DAY = "(p.created_at AT TIME ZONE 'UTC')::DATE"
+REFRESH_SQL = SQL_DIR / "refresh" / "topic_trends.sql"
 PRIOR_POSTS = 1.0  # pseudo-count added to both windows: 1 vs 0 posts is not an infinite rise
 
 
-def _touched_days(con) -> tuple[list[date], datetime, datetime]:
-    state = con.execute("SELECT assigned_up_to, quarantined_up_to FROM core.topic_trends_state WHERE id = 1").fetchone()
-    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
-    assigned_since, quarantined_since = state if state else (epoch, epoch)
-    new_assigned, new_quarantined = con.execute(
-        "SELECT (SELECT max(topic_assigned_at) FROM core.posts), (SELECT max(quarantined_at) FROM core.quarantine)"
-    ).fetchone()
-    days = [r[0] for r in con.execute(
-        f"""SELECT DISTINCT {_DAY} FROM core.posts p WHERE p.topic_assigned_at > ? AND p.created_at IS NOT NULL
-            UNION
-            SELECT DISTINCT {_DAY} FROM core.quarantine q JOIN core.posts p USING (post_id)
-            WHERE q.quarantined_at > ? AND p.created_at IS NOT NULL""",
-        [assigned_since, quarantined_since],
-    ).fetchall()]
-    return sorted(days), new_assigned or assigned_since, new_quarantined or quarantined_since
-
-
-def update_topic_trends(con, days: list[date] | None = None) -> int:
-    """Recompute core.topic_trends for `days` (None: days with posts assigned or quarantined since last call)."""
-    watermark = None
-    if days is None:
-        days, assigned_to, quarantined_to = _touched_days(con)
-        watermark = (assigned_to, quarantined_to)
-    days = sorted(set(days))
-    written = 0
+def update_topic_trends(con, days: list[date] | None = None) -> dict:
+    """Recompute core.topic_trends for the days that changed since the last call, plus `days`:
+    {'days': the days recomputed, 'rows': trend rows they now hold}."""
     with transaction(con):
         if days:
-            con.execute("CREATE OR REPLACE TEMP TABLE _trend_days AS SELECT unnest(?::DATE[]) AS day", [days])
-            lo = datetime.combine(days[0], datetime.min.time(), tzinfo=timezone.utc)
-            hi = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
-            con.execute("DELETE FROM core.topic_trends WHERE day IN (SELECT day FROM _trend_days)")
-            # the created_at range lets DuckDB skip row groups outside the touched days
-            written = con.execute(
-                f"""INSERT INTO core.topic_trends
-                    SELECT day, channel, community, topic_id, count(*) AS posts,
-                           count(*) / sum(count(*)) OVER (PARTITION BY day, channel) AS share,
-                           avg(sentiment) AS sentiment
-                    FROM (
-                        SELECT {_DAY} AS day, p.channel, coalesce(p.community, '') AS community,
-                               coalesce(p.topic_id, -1) AS topic_id, p.sentiment
-                        FROM core.posts p
-                        WHERE p.created_at >= ? AND p.created_at < ?
-                          AND {_DAY} IN (SELECT day FROM _trend_days)
-                          AND NOT p.is_deleted AND p.duplicate_of IS NULL
-                          AND p.post_id NOT IN (SELECT post_id FROM core.quarantine)
-                    )
-                    GROUP BY day, channel, community, topic_id""",
-                [lo, hi],
-            ).fetchone()[0]
-        if watermark is not None:
-            con.execute(
-                """INSERT INTO core.topic_trends_state VALUES (1, ?, ?, now())
-                   ON CONFLICT (id) DO UPDATE SET assigned_up_to = excluded.assigned_up_to,
-                     quarantined_up_to = excluded.quarantined_up_to, updated_at = excluded.updated_at""",
-                list(watermark),
-            )
-    return int(written)
+            con.execute("INSERT OR IGNORE INTO core.topic_trends_stale SELECT unnest(?::DATE[])", [sorted(set(days))])
+        con.execute(REFRESH_SQL.read_text(encoding="utf-8"))
+        refreshed = [row[0] for row in con.execute("SELECT day FROM trend_days ORDER BY day").fetchall()]
+        rows = con.execute("SELECT count(*) FROM core.topic_trends WHERE day IN (SELECT day FROM trend_days)"
+                           ).fetchone()[0]
+    return {"days": refreshed, "rows": int(rows)}
 
 
 def rising_score(posts_now: int, total_now: int, posts_before: int, total_before: int,

@@ -3,12 +3,12 @@
 --   * a customer's own voice: a comment or review on any channel, a Reddit post, or imported feedback -
 --     never an article of a news or company feed (channel 'feed', kind 'post'),
 --   * recent: written in the last 30 days (now() at query time),
---   * substantive: title + body at least 80 characters,
+--   * substantive: title and body at least 80 characters (counted once when the body repeats the title),
 --   * a wish, complaint or question (enrichment's intent),
 --   * answerable in the open: it has an http(s) permalink, is not deleted and not a near-duplicate,
 --   * not answered yet: absent from core.follow_up_done (`listen follow-up done POST_ID`).
 -- Columns: post_id, url (public permalink), channel, community, intent (wish/complaint/question), topic_id
---   (NULL or -1 = unassigned), excerpt (redacted text, at most 280 characters), created_at,
+--   (NULL or -1 = unassigned), excerpt (redacted title and body, at most 280 characters), created_at,
 --   reason (why it is in the queue, in English), plus is_regular (author seen on an earlier day) and lang.
 -- Order: regulars first, then newest first (ORDER BY is_regular DESC, created_at DESC for a stable order).
 -- Example: SELECT url, excerpt FROM follow_ups WHERE channel = 'reddit' AND intent = 'complaint'
@@ -17,7 +17,11 @@ CREATE OR REPLACE VIEW follow_ups AS
 WITH candidates AS (
     SELECT
         p.post_id, p.url, p.channel, p.community, p.intent, p.topic_id, p.created_at, p.is_regular, p.lang,
-        trim(regexp_replace(concat_ws(' ', p.title, p.body), '\s+', ' ', 'g')) AS text
+        -- title and body, but once when one repeats the other (link posts carry their title as body)
+        trim(regexp_replace(CASE WHEN p.title IS NULL OR p.body IS NULL THEN coalesce(p.body, p.title)
+                                 WHEN starts_with(p.body, p.title) THEN p.body
+                                 WHEN starts_with(p.title, p.body) THEN p.title
+                                 ELSE p.title || ' ' || p.body END, '\s+', ' ', 'g')) AS text
     FROM posts p
     WHERE p.intent IN ('wish', 'complaint', 'question')
       AND (p.kind IN ('comment', 'review') OR p.channel IN ('reddit', 'import'))

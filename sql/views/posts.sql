@@ -1,8 +1,9 @@
 -- posts: one row per post, comment or review (quarantined rows excluded).
 -- Grain: post_id ('<source>:<native id>', stable across runs).
--- Columns: post_id, channel (reddit/feed/appstore/import), source, community, kind (post/comment/review),
---   thread_id, parent_id, url (public permalink), author_key (pseudonym, never the handle), created_at,
---   fetched_at, title, body (personal data redacted), rating, lang (ISO 639-1 or 'und'; NULL = not enriched yet),
+-- Columns: post_id, channel (reddit/feed/appstore/import/mastodon/bluesky/discourse), source, community,
+--   kind (post/comment/review), thread_id, parent_id, url (public permalink), author_key (pseudonym, never the
+--   handle), created_at, fetched_at, title, body (personal data redacted), rating, lang (ISO 639-1 or 'und';
+--   NULL = not enriched yet),
 --   sentiment [-1, 1] (P(positive) - P(negative) from the sentiment classifier), sentiment_label,
 --   intent (wish/complaint/question/praise/other), sentiment_confidence and intent_confidence (the probability
 --   of the chosen label; NULL where no classifier ran - filter doubtful labels with e.g. >= 0.6), topic_id (NULL or -1 =

@@ -101,7 +101,6 @@ def build(con, as_of: dt.date) -> dict:
     con.execute("""INSERT INTO core.topic_models VALUES ('m1', ?, ?, ?, ?, 'models/m1', ?, ?)""",
                 [noon - dt.timedelta(days=1), noon - dt.timedelta(days=30), noon, len(posts),
                  json.dumps({"reduce": "pca"}), json.dumps({"topics": 5, "unassigned_share": 0.08})])
-    refresh_topic_trends(con)
     # source runs: every day for each source, except app-reviews on days 2 and 4 (missing) and 5 (failed)
     for days_ago in range(14):
         start = noon - dt.timedelta(days=days_ago, hours=6)
@@ -122,6 +121,7 @@ def build(con, as_of: dt.date) -> dict:
     con.execute("INSERT INTO core.follow_up_done VALUES (?, ?, 'answered in thread')", [done, noon])
     con.execute("INSERT INTO core.actions (topic_id, decided_at, text, owner) VALUES (5, ?, ?, 'support lead')",
                 [noon - dt.timedelta(days=5), "Add a call-back option to the support line"])
+    refresh_topic_trends(con)  # after the quarantine, as in the daily job: the quarantined post is not counted
     return {"as_of": as_of, "rising_topic": 2, "falling_topic": 5, "steady_topic": 1, "done_post": done,
             "quarantined_post": quarantined, "posts": len(posts)}
 
@@ -139,14 +139,10 @@ def insert_posts(con, posts: list[dict]) -> None:
 
 
 def refresh_topic_trends(con) -> None:
-    """What the topics stage materialises, recomputed from core.posts (the fixture has no topics stage)."""
-    con.execute("DELETE FROM core.topic_trends")
-    con.execute("""
-        INSERT INTO core.topic_trends
-        SELECT CAST(created_at AS DATE) AS day, channel, coalesce(community, channel), coalesce(topic_id, -1),
-               count(*), count(*) / sum(count(*)) OVER (PARTITION BY CAST(created_at AS DATE), channel),
-               avg(sentiment)
-        FROM posts WHERE NOT is_deleted AND duplicate_of IS NULL GROUP BY 1, 2, 3, 4""")
+    """What the daily job's trends stage does after the check (sql/refresh/topic_trends.sql)."""
+    from pipelines.topics.trends import update_topic_trends
+
+    update_topic_trends(con)
 
 
 CONFIG = """

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.enrich.privacy import redact
+from pipelines.redaction import redact
 
 CASES = Path(__file__).parent / "data" / "enrich" / "redaction_cases.jsonl"
 
