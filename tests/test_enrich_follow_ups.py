@@ -17,6 +17,8 @@ POSTS = [  # post_id, channel, kind, intent, body
     ("survey:7", "import", "post", "complaint", "Die Zeitung wurde heute schon wieder nicht zugestellt." + LONG),
     ("app:r1", "appstore", "review", "complaint", "Jeres app crasher hver gang jeg åbner den." + LONG),
     ("company:9", "feed", "post", "wish", "We would love to hear your ideas for our new podcast series this autumn." + LONG),
+    ("toot:5", "mastodon", "post", "complaint", "The app logs me out every single morning since the last update." + LONG),
+    ("forum:3", "discourse", "post", "question", "How do I move my subscription to a new e-mail address?" + LONG),
 ]
 
 
@@ -36,8 +38,8 @@ def test_articles_of_news_and_company_feeds_never_enter_the_queue(queue):
     assert "news:1" not in queue and "company:9" not in queue
 
 
-def test_comments_reviews_reddit_posts_and_imports_do(queue):
-    assert queue == {"blog:c1", "reddit:p1", "reddit:c1", "survey:7", "app:r1"}
+def test_comments_reviews_social_and_forum_posts_and_imports_do(queue):
+    assert queue == {"blog:c1", "reddit:p1", "reddit:c1", "survey:7", "app:r1", "toot:5", "forum:3"}
 
 
 @pytest.mark.parametrize("text", [
