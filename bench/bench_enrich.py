@@ -77,7 +77,7 @@ def run_worker(mode: str, data: Path, total: int, embed_posts: int) -> dict:
                 "posts_per_cpu_s": round(len(sample) / cpu_seconds, 1),
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
     if mode == "baselines":
-        from pipelines.enrich.baselines import baseline_scores
+        from baselines import baseline_scores
         from pipelines.enrich.language import detect_languages
 
         langs = detect_languages(posts[:50])  # warm-up / load

@@ -10,7 +10,7 @@ Prints one table per part and writes bench/results/eval_enrichment.json. Everyth
   previously shipped classifier (``previous``: the embedding-only model of commit --previous-rev, read with git;
   left out when git or that commit is not available), our lexicon floor and every published baseline that is
   installed (VADER, AFINN, the Danish Sentiment Lexicon,
-  asent, Sentida, Hisia, TextBlobDE; pipelines/enrich/baselines.py) on the *same rows*. Sets the classifier was
+  asent, Sentida, Hisia, TextBlobDE; bench/baselines.py) on the *same rows*. Sets the classifier was
   trained on are scored on their held-out dev fifth only; the other sets were never trained on. Only
   positive/negative/neutral rows count (PotTS 'mixed', XED 'ambiguous'/'mixed' are left out). At most
   --max-rows rows per set (stable hash); macro-F1 is over the labels present in the set or language;
@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pipelines.enrich.analyze import ENRICH_VERSION, Enricher  # noqa: E402
-from pipelines.enrich.baselines import BASELINES_BY_LANG, available_baselines, baseline_labels  # noqa: E402
+from baselines import BASELINES_BY_LANG, available_baselines, baseline_labels  # noqa: E402
 from pipelines.enrich.cues import cue_matrix  # noqa: E402
 from pipelines.enrich.intent import INTENTS, override_matrix, rule_intents  # noqa: E402
 from pipelines.enrich.labeled import (  # noqa: E402
@@ -270,7 +270,7 @@ def print_tables(result: dict) -> None:
                  if entry["best_baseline"] else "no baseline"))
     for lang, names in sentiment["baselines_not_installed"].items():
         if names:
-            print(f"not installed, not measured ({lang}): {', '.join(names)} - see pipelines/enrich/baselines.py")
+            print(f"not installed, not measured ({lang}): {', '.join(names)} - see bench/baselines.py")
 
     print("\nIntent on the test part of tests/data/enrich/intent_labeled.csv (never trained on): precision/recall")
     for lang, entry in result["intent"].items():
