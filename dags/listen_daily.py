@@ -4,7 +4,8 @@
     airflow dags trigger listen_daily --conf '{"config": "/path/listen.toml"}'
 
 start -> plan -> fetch (one mapped task per source, parallel) -> load (mapped, one at a time) -> duplicates ->
-retention -> enrich -> topics -> check (Great Expectations) -> trends -> publish snapshot -> report -> finish.
+retention -> enrich -> topics -> check (Great Expectations) -> trends -> publish snapshot -> alerts -> report ->
+finish.
 The stages, their order and what each needs come from STAGES, the same list `listen run` walks in-process, and
 each task calls the same `execute_stage`; `start` and `finish` record the run as `listen run` does. Tasks pass
 small dicts (run id, paths, counts, cursors); records travel through the landing zone and the warehouse. A

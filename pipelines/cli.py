@@ -177,6 +177,16 @@ def _trends(cfg, run_id: str) -> dict:
 
 
 @app.command()
+def embed(everything: bool = typer.Option(False, "--all", help="Recompute every vector, not only missing ones.")):
+    """Give every stored post a vector of the configured backend ([topics] embedding), with progress.
+
+    Run it after changing the backend; rerun to continue an interrupted run."""
+    from pipelines.reembed import reembed_with_progress
+
+    reembed_with_progress(settings(), everything, console)
+
+
+@app.command()
 def check(run_id: Optional[str] = typer.Option(None, "--run-id", metavar="RUN_ID",
                                                help="Record results under this run id (default: a new one).")):
     """Run the data-quality suites on new rows (failing rows go to quarantine), then update trends."""
@@ -311,7 +321,8 @@ def status(
                              help="With --warnings: runs of the last N days."),
     source: Optional[str] = typer.Option(None, "--source", metavar="NAME", help="With --warnings: only this source."),
 ):
-    """Last runs (what failed and why, whether the snapshot was published), per-source health, quality results."""
+    """Recent alerts (and where they were sent), last runs (what failed and why, whether the snapshot was
+    published), per-source health, quality results."""
     from pipelines.console import print_status, print_warnings
 
     if days <= 0:
@@ -323,6 +334,21 @@ def status(
         print_warnings(cfg, console, days=days, source=source)
     else:
         print_status(cfg, console)
+
+
+@app.command()
+def alerts(
+    date: Optional[str] = typer.Option(None, "--date", metavar="YYYY-MM-DD", help="The day checked (default today)."),
+    top: int = typer.Option(10, "--top", metavar="N", show_default=True, help="How many topic moves to show."),
+):
+    """What the daily alert check sees for a day: each topic x channel's move against its own history, its score,
+    and why it was or was not raised (min_posts, min_score, min_ratio, cooldown); sources failing day after day.
+    Reads only: nothing is stored or sent (the daily run does that)."""
+    from pipelines.console import print_alert_check
+
+    if top <= 0:
+        raise UsageError("--top must be a positive number")
+    print_alert_check(settings(), _parse_date(date) or dt.date.today(), console, top=top)
 
 
 @app.command()

@@ -71,7 +71,7 @@ class TopicSettings(_Strict):
     window_days: int = Field(90, gt=0)
     refit_every_days: int = Field(7, gt=0)
     refit_unassigned_share: float = Field(0.35, gt=0, le=1)
-    min_topic_size: int = Field(10, ge=2)
+    min_topic_size: int | None = Field(None, ge=2)  # None: adapts to the window (topics/fit.py)
     keep_models: int = Field(5, ge=1)
     min_posts_to_fit: int = Field(30, ge=5)
 
@@ -249,6 +249,85 @@ class DiscourseSource(_ApiSource):
         return _env_name(value)
 
 
+class _Destination(_Strict):
+    name: str  # unique; what alerts.sent_to lists
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_slug(cls, value: str) -> str:
+        return _SourceBase._name_is_slug(value)
+
+
+class EmailDestination(_Destination):
+    """An SMTP server and recipients. The password (and user name) come only from environment variables."""
+
+    kind: Literal["email"]
+    to: list[str] = Field(min_length=1)
+    sender: str  # the From address
+    host: str
+    port: int = Field(587, gt=0, lt=65536)
+    security: Literal["starttls", "ssl", "none"] = "starttls"  # "none" only for a relay on localhost
+    username_env: str | None = None  # the NAME of the variable holding the SMTP user
+    password_env: str | None = None  # the NAME of the variable holding the SMTP password
+    timeout: float = Field(20.0, gt=0)
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not re.fullmatch(r"[^@\s<>,]+@[^@\s<>,]+", value):
+                raise ValueError(f"{value!r} is not an e-mail address")
+        return values
+
+    @field_validator("username_env", "password_env")
+    @classmethod
+    def _credential_variables(cls, value: str | None) -> str | None:
+        return _env_name(value) if value is not None else None
+
+
+class WebhookDestination(_Destination):
+    """A Slack- or Teams-style incoming webhook. Its URL is a secret (the token is in the path): only the NAME of
+    the environment variable holding it goes in listen.toml."""
+
+    kind: Literal["webhook"]
+    url_env: str
+    format: Literal["slack", "teams", "json"] = "slack"
+
+    @field_validator("url_env")
+    @classmethod
+    def _url_variable(cls, value: str) -> str:
+        return _env_name(value)
+
+
+Destination = Annotated[Union[EmailDestination, WebhookDestination], Field(discriminator="kind")]
+DESTINATION_KINDS = ("email", "webhook")
+
+
+class AlertSettings(_Strict):
+    """When the daily check raises an alert, and where it is sent (docs/alerts.md)."""
+
+    enabled: bool = True
+    recent_days: int = Field(2, gt=0, le=14)  # the window checked: the last N days up to the run's day
+    baseline_days: int = Field(28, gt=0, le=365)  # its own history: the days before the recent window
+    min_score: float = Field(3.0, gt=0)  # the report's rising score (a z-score) an alert needs at least
+    min_posts: int = Field(8, ge=1)  # posts (negative posts, for negative share) in the recent window at least
+    min_ratio: float = Field(2.0, ge=1)  # a topic's share of its channel must have grown at least this much
+    min_negative_rise: float = Field(0.15, gt=0, le=1)  # negative share must rise at least this much (0.15 = 15 points)
+    source_down_days: int = Field(2, ge=1)  # a source failing on this many days in a row raises an alert
+    cooldown_days: int = Field(7, ge=0)  # the same topic x channel alert is not raised again within this many days
+    lang: Literal["da", "de", "en"] | None = None  # of messages and e-mails; default [report] lang
+    retries: int = Field(2, ge=0, le=5)  # per send, on top of the first attempt, with backoff
+    backoff: float = Field(2.0, ge=0)  # seconds before the first retry, doubling
+    send_to: list[Destination] = []
+
+    @model_validator(mode="after")
+    def _unique_destinations(self) -> "AlertSettings":
+        names = [d.name for d in self.send_to]
+        if len(set(names)) != len(names):
+            raise ValueError(f"[[alerts.send_to]] names must be unique: {names}")
+        return self
+
+
 SourceSettings = Annotated[Union[FeedSource, ImportSource, RedditSource, AppStoreSource, MastodonSource,
                                  BlueskySource, DiscourseSource], Field(discriminator="kind")]
 SOURCE_KINDS = ("feed", "import", "reddit", "appstore", "mastodon", "bluesky", "discourse")
@@ -261,6 +340,7 @@ class ListenSettings(_Strict):
     enrich: EnrichSettings = EnrichSettings()
     topics: TopicSettings = TopicSettings()
     report: ReportSettings = ReportSettings()
+    alerts: AlertSettings = AlertSettings()
     sources: list[SourceSettings] = []
 
     @model_validator(mode="after")
@@ -322,12 +402,19 @@ def _resolve(base: Path, value: str) -> Path:
 def _describe_error(file: Path, data: dict, err: dict) -> str:
     loc = list(err.get("loc", ()))
     where = ""
-    if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
-        index = loc[1]
-        entries = data.get("sources") or []
-        name = entries[index].get("name", f"#{index + 1}") if index < len(entries) and isinstance(entries[index], dict) else f"#{index + 1}"
-        rest = [str(p) for p in loc[2:] if p not in SOURCE_KINDS]
-        where = f"source {name!r}" + (f", field {'.'.join(rest)!r}" if rest else "")
+    kinds, what = SOURCE_KINDS, "source"
+    if len(loc) >= 3 and loc[:2] == ["alerts", "send_to"] and isinstance(loc[2], int):
+        kinds, what = DESTINATION_KINDS, "alert destination"
+        entries, index, rest = (data.get("alerts") or {}).get("send_to") or [], loc[2], loc[3:]
+    elif len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+        entries, index, rest = data.get("sources") or [], loc[1], loc[2:]
+    else:
+        entries, index, rest = None, None, loc
+    if entries is not None:
+        entry = entries[index] if index < len(entries) and isinstance(entries[index], dict) else {}
+        name = entry.get("name", f"#{index + 1}")
+        rest = [str(p) for p in rest if p not in kinds]
+        where = f"{what} {name!r}" + (f", field {'.'.join(rest)!r}" if rest else "")
     elif loc:
         where = f"field {'.'.join(str(p) for p in loc)!r}"
     kind = err.get("type", "")
@@ -337,9 +424,9 @@ def _describe_error(file: Path, data: dict, err: dict) -> str:
         message = "required field is missing"
     elif kind == "union_tag_invalid":
         found = (err.get("ctx") or {}).get("tag") or (err.get("input") or {}).get("kind")
-        message = f"unknown source kind {found!r}; use one of {', '.join(SOURCE_KINDS)}"
+        message = f"unknown {what} kind {found!r}; use one of {', '.join(kinds)}"
     elif kind == "union_tag_not_found":
-        message = f"'kind' is missing; use one of {', '.join(SOURCE_KINDS)}"
+        message = f"'kind' is missing; use one of {', '.join(kinds)}"
     else:
         message = err.get("msg", "invalid value")
     return f"{file}: {where + ': ' if where else ''}{message}"

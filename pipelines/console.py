@@ -403,6 +403,22 @@ def _stage_problems(stages_json) -> list[str]:
             for s in stages if isinstance(s, dict) and not s.get("ok")]
 
 
+def _topics_line(con) -> Text:
+    """One line on the topic model: the one in use, or why there is none yet (not an error)."""
+    from pipelines.topics.stage import topics_state
+
+    state = topics_state(con)
+    if state["state"] == "fitted":
+        return Text(f"topics: model {state['model_version']} fitted {str(state['fitted_at'])[:16]} on "
+                    f"{state['documents']:,} posts, {state['topics']} topics")
+    if state["state"] in ("waiting", "no_topics"):
+        line = Text("topics: ")
+        line.append(str(state["reason"]), style="yellow")
+        line.append(f" (checked {str(state['attempted_at'])[:16]}); the daily run tries again as posts arrive")
+        return line
+    return Text("topics: no model yet; `listen run` or `listen topics` fits one once enough posts are stored")
+
+
 def _print_runs(con, console: Console, origin: str) -> None:
     """The last five runs: status, when, whether each published the snapshot; below, every failure's reason."""
     runs = con.execute("""SELECT run_id, status, started_at, finished_at, published, stages, message
@@ -510,12 +526,105 @@ def _print_quality(con, console: Console) -> None:
     _bullets(console, notes)
 
 
+def _topics_line(con) -> str:
+    """One line on the topic model: the one in use, or why there is none yet (not an error)."""
+    from pipelines.topics.stage import topics_state
+
+    state = topics_state(con)
+    if state["state"] == "fitted":
+        return (f"topics: model {state['model_version']} fitted {str(state['fitted_at'])[:16]} on "
+                f"{state['documents']:,} posts, {state['topics']} topics")
+    if state["state"] in ("waiting", "no_topics"):
+        return (f"topics: [yellow]{state['reason']}[/yellow] (checked {str(state['attempted_at'])[:16]}); "
+                f"the daily run tries again as posts arrive")
+    return "topics: no model yet; `listen run` or `listen topics` fits one once enough posts are stored"
+
+
+ALERT_DAYS = 7  # `listen status` lists the alerts of this many days
+
+
+def print_alerts(con, settings: Settings, console: Console, days: int = ALERT_DAYS) -> int:
+    """The alerts raised for the last `days` days, newest first: a short table, then each message and where it
+    was sent (or why not); returns how many."""
+    from pipelines.alerts.messages import describe
+    from pipelines.alerts.store import has_alerts, recent_alerts
+    from pipelines.report.i18n import Strings
+
+    if not has_alerts(con):
+        return 0
+    found = recent_alerts(con, dt.date.today() - dt.timedelta(days=days - 1), examples=False)
+    if not found:
+        console.print(Text(f"no alerts in the last {days} days", style="dim"))
+        return 0
+    t = Strings(settings.raw.alerts.lang or settings.raw.report.lang)
+    table = _table("raised", "kind", "about", "where", "score", "sent", title=f"alerts (last {days} days)",
+                   right=("score",))
+    lines = []
+    for a in found:
+        about = a["source"] if a["kind"] == "source_down" else (a["label"] or f"topic {a['topic_id']}")
+        sent = ", ".join(a["sent_to"]) if a["sent_to"] else ("failed" if a["send_errors"] else "no")
+        table.add_row(_when(a["raised_at"]), a["kind"].replace("_", " "), Text(about),
+                      Text(a["community"] or a["channel"] or ""), "" if a["score"] is None else f"{a['score']:.1f}",
+                      Text(sent, style="green" if a["sent_to"] else "red" if a["send_errors"] else "dim"))
+        lines.append(describe(a, t))
+        lines += [f"not sent: {error}" for error in a["send_errors"]]
+    console.print(table)
+    _bullets(console, lines)
+    if not settings.raw.alerts.send_to:
+        console.print(Text("alerts are not sent anywhere: add [[alerts.send_to]] blocks (docs/alerts.md)", style="dim"))
+    return len(found)
+
+
+def print_alert_check(settings: Settings, day: dt.date, console: Console, top: int = 10) -> None:
+    """`listen alerts`: the strongest topic x channel moves of the window ending `day`, each with its counts,
+    score and why it is or is not an alert; then the sources failing day after day. Read-only."""
+    from pipelines.alerts.detect import failing_streaks, judged
+    from pipelines.alerts.store import has_alerts
+
+    config = settings.raw.alerts
+    con, origin = _open_for_status(settings)
+    try:
+        if not has_alerts(con):
+            console.print(f"the {origin} has no alerts tables yet: run `listen init` (it applies the migrations)")
+            return
+        moves = judged(con, config, day)[:top]
+        streaks = failing_streaks(con, day)
+    finally:
+        con.close()
+    recent_from = day - dt.timedelta(days=config.recent_days - 1)
+    console.print(f"{recent_from} – {day} against the {config.baseline_days} days before (read from the {origin}); "
+                  f"an alert needs min_posts {config.min_posts}, score >= {config.min_score:g} and a share grown "
+                  f">= {config.min_ratio:g}x (volume) or negative share up >= {100 * config.min_negative_rise:.0f} "
+                  f"points")
+    table = _table("kind", "topic", "channel", "now", "before", "score", "verdict", title="strongest moves",
+                   right=("now", "before", "score"))
+    for kind, c, detail in moves:
+        now, before = ((c.posts_now, c.posts_before) if kind == "topic_volume" else
+                       (f"{c.negative_now}/{c.posts_now}", f"{c.negative_before}/{c.posts_before}"))
+        verdict = detail["held"] or "alert"
+        table.add_row(kind.replace("topic_", "").replace("_", " "), str(c.topic_id), Text(c.channel), str(now),
+                      str(before), f"{detail['score']:.2f}", Text(verdict, style="red" if verdict == "alert" else ""))
+    if moves:
+        console.print(table)
+        console.print(Text("now/before: posts of the topic in the channel (volume), negative/all posts (negative "
+                           "share); topic names: listen sql \"SELECT topic_id, label FROM topics\"", style="dim"))
+    else:
+        console.print("no topic has posts in the recent window")
+    down = {name: s for name, s in streaks.items() if any(src.name == name and src.enabled for src in settings.sources)}
+    for name, streak in sorted(down.items()):
+        verdict = "alert" if streak["days"] >= config.source_down_days else f"below source_down_days {config.source_down_days}"
+        console.print(Text(f"source {name}: failed on {streak['days']} run day(s) in a row since {streak['since']} "
+                           f"({verdict})"))
+
+
 def print_status(settings: Settings, console: Console) -> None:
     con, origin = _open_for_status(settings)
     try:
+        print_alerts(con, settings, console)
         _print_runs(con, console, origin)
         warnings = _print_sources(con, console)
         _print_quality(con, console)
+        console.print(_topics_line(con))
         total = con.execute("SELECT count(*), max(fetched_at) FROM core.posts").fetchone()
         console.print(f"{total[0]:,} posts stored; last fetched {_when(total[1]) or 'never'}; read from the {origin} "
                       f"at {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}")

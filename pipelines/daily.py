@@ -2,7 +2,7 @@
 (dags/listen_daily.py) turns into tasks, so the two runners cannot drift apart.
 
     >>> [stage.name for stage in STAGES]
-    ['fetch', 'load', 'duplicates', 'retention', 'enrich', 'topics', 'check', 'trends', 'publish', 'report']
+    ['fetch', 'load', 'duplicates', 'retention', 'enrich', 'topics', 'check', 'trends', 'publish', 'alerts', 'report']
     >>> result = run_daily(settings, day=date(2026, 11, 21))          # what `listen run` does
     >>> result.ok, [s.name for s in result.stages if not s.ok], result.failed_sources
 
@@ -306,6 +306,22 @@ def publish(settings: Settings, run_id: str | None = None) -> dict:
     return {"snapshot": str(path), "mode": rows[0][0], "posts_copied": rows[0][1]}
 
 
+def alerts(settings: Settings, run: Run) -> dict:
+    """The daily check after publish (pipelines.alerts): raise what moved, send it, and bring the snapshot up to
+    date when alerts changed and this run published it, so analysts' `alerts` view holds today's alerts too."""
+    from pipelines.alerts import raise_and_send
+    from pipelines.warehouse import open_warehouse
+
+    detail = raise_and_send(settings, run.run_id, run.day)
+    if detail["changed"]:
+        with open_warehouse(settings.paths.warehouse) as con:
+            published = con.execute("SELECT published FROM core.pipeline_runs WHERE run_id = ?", [run.run_id]
+                                    ).fetchone()
+        if published and published[0]:
+            detail["snapshot"] = publish(settings, run.run_id)["mode"]
+    return detail
+
+
 def report(settings: Settings, day: dt.date) -> dict:
     from pipelines.report import write_report
 
@@ -338,6 +354,9 @@ STAGES: tuple[Stage, ...] = (
           writes="core.topic_trends (sql/refresh/topic_trends.sql), core.quality_results"),
     Stage("publish", lambda settings, run: publish(settings, run.run_id),
           reads="the warehouse", writes="the analyst snapshot", needs=("check", "trends")),
+    Stage("alerts", alerts,
+          reads="topic_trends of the recent and baseline windows, source_runs, the run's quality results",
+          writes="core.alerts, core.alert_deliveries (e-mails and webhooks sent); the snapshot again if they changed"),
     Stage("report", lambda settings, run: report(settings, run.day),
           reads="the warehouse (read-only)", writes="reports/<day>/ (HTML, Markdown, CSV)"),
 )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from rich.text import Text
 from pipelines.config import load_settings
 from pipelines.paths import SANDBOX_DATA
 from pipelines.sandbox.server import SERVICES, Sandbox
+from pipelines.sandbox.smtp import SmtpReceiver
 
 DEMO_FEEDS = [
     ("heise-developer", "heise.atom", {}),
@@ -54,7 +56,37 @@ def demo_import_records(now: dt.datetime, days: int = 28) -> list[dict]:
     return records
 
 
-def demo_config(sandbox: Sandbox, import_path: Path, extra_sources: list[str]) -> str:
+def demo_delivery_records(now: dt.datetime) -> list[dict]:
+    """Delivery complaints written by us (see NOTICE.md), most of them within the last day: the demo's one real
+    move, which its alert check finds; dated `age_hours` before `now`."""
+    communities = {"da": "kundepanel-dk", "de": "kundenforum-de", "en": "product-reviews-en"}
+    source = SANDBOX_DATA / "imports" / "demo-delivery-complaints.jsonl"
+    records = []
+    for line in source.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        digest = int(hashlib.sha1(record["id"].encode()).hexdigest(), 16)
+        records.append({"id": record["id"], "text": record["text"], "lang": record["lang"],
+                        "created_at": (now - dt.timedelta(hours=record["age_hours"])).isoformat(timespec="seconds"),
+                        "author": DEMO_HANDLES[digest % len(DEMO_HANDLES)], "community": communities[record["lang"]]})
+    return records
+
+
+DEMO_WEBHOOK_ENV = "LISTEN_DEMO_WEBHOOK_URL"  # a webhook URL is a secret, so even the demo's comes from the environment
+
+
+def demo_alerts(sandbox: Sandbox, smtp_port: int | None) -> list[str]:
+    """The [alerts] block: the sandbox's webhook receiver and, when one runs, the loopback SMTP receiver."""
+    lines = ["[alerts]", "backoff = 0.2", "",
+             "[[alerts.send_to]]", 'name = "demo-desk"', 'kind = "webhook"', f'url_env = "{DEMO_WEBHOOK_ENV}"',
+             'format = "slack"', ""]
+    if smtp_port:
+        lines += ["[[alerts.send_to]]", 'name = "demo-mail"', 'kind = "email"', 'to = ["desk@example.org"]',
+                  'sender = "listen@example.org"', 'host = "127.0.0.1"', f"port = {smtp_port}", 'security = "none"',
+                  ""]
+    return lines
+
+
+def demo_config(sandbox: Sandbox, import_path: Path, extra_sources: list[str], alerts: list[str] = ()) -> str:
     lines = [
         "# Written by `listen demo`. The sources below point at the loopback sandbox, which runs only while",
         "# `listen demo` runs: `listen run` with this config reaches them only while `listen demo --serve` (or",
@@ -70,13 +102,11 @@ def demo_config(sandbox: Sandbox, import_path: Path, extra_sources: list[str]) -
         "[report]",
         'out = "reports"',
         "",
-        "[topics]",
-        "min_topic_size = 8",
-        "",
     ]
     for name, file, options in DEMO_FEEDS:
         lines += ["[[sources]]", f'name = "{name}"', 'kind = "feed"', f'url = "{sandbox.url("/feeds/" + file)}"']
         lines += [f"{k} = {json.dumps(v)}" for k, v in options.items()] + [""]
+    lines += list(alerts)
     lines += ["[[sources]]", 'name = "customer-feedback"', 'kind = "import"', f'path = "{import_path.name}"', ""]
     lines += extra_sources
     return "\n".join(lines) + "\n"
@@ -119,19 +149,22 @@ def summarise(settings, console: Console) -> None:
     console.print(table)
 
 
-def prepare_demo(directory: Path, sandbox: Sandbox, now: dt.datetime) -> Path:
-    """Write the demo's import file and a config pointing at this (running) sandbox; returns the config path.
+def prepare_demo(directory: Path, sandbox: Sandbox, now: dt.datetime, smtp_port: int | None = None) -> Path:
+    """Write the demo's import file and a config pointing at this (running) sandbox (and SMTP receiver, when
+    given); returns the config path. Sets the demo webhook's URL variable for this process and its children.
 
     The recorded payloads are replayed as if they were recent, so the report's "last 7 days" has content.
     """
     directory.mkdir(parents=True, exist_ok=True)
     sandbox.options["feed_dates_end"] = now - dt.timedelta(hours=1)  # the Reddit and App Store fakes follow it
+    os.environ[DEMO_WEBHOOK_ENV] = sandbox.url("/webhook/demo-desk")
     import_path = directory / "customer-feedback.jsonl"
     with open(import_path, "w", encoding="utf-8") as handle:
-        for record in demo_import_records(now):
+        for record in demo_import_records(now) + demo_delivery_records(now):
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     config_path = directory / "listen.toml"
-    config_path.write_text(demo_config(sandbox, import_path, _service_sources(sandbox)), encoding="utf-8")
+    config_path.write_text(demo_config(sandbox, import_path, _service_sources(sandbox), demo_alerts(sandbox, smtp_port)),
+                           encoding="utf-8")
     return config_path
 
 
@@ -143,18 +176,20 @@ def run_demo(directory: Path, *, console: Console, serve: bool = False, wait=Non
 
     directory = directory.resolve()
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    with Sandbox() as sandbox:
-        config_path = prepare_demo(directory, sandbox, now)
+    with Sandbox() as sandbox, SmtpReceiver() as smtp:
+        config_path = prepare_demo(directory, sandbox, now, smtp_port=smtp.port)
         console.print(f"[bold]sandbox[/bold] serving recorded data on {sandbox.base_url}")
         settings = load_settings(config_path)
         init_install(settings)
         result = run_with_progress(settings, day=now.date(), console=console)
         summarise(settings, console)
+        show_alerts(settings, sandbox, smtp, console)
         _print_locations(settings, config_path, now.date(), console)
         if serve:
             # the fake Reddit takes any credentials, but praw wants some; these are placeholders, not secrets
             console.print(f"[bold]serving[/bold]    the sandbox stays up on {sandbox.base_url} until Ctrl-C; in "
-                          f"another terminal: {SANDBOX_REDDIT_ENV} listen --config {escape(str(config_path))} run")
+                          f"another terminal: {DEMO_WEBHOOK_ENV}={sandbox.url('/webhook/demo-desk')} "
+                          f"{SANDBOX_REDDIT_ENV} listen --config {escape(str(config_path))} run")
             try:
                 (wait or _wait_for_interrupt)()
             except KeyboardInterrupt:
@@ -166,6 +201,22 @@ def run_demo(directory: Path, *, console: Console, serve: bool = False, wait=Non
                       f"config), or `listen demo --dir {escape(str(directory))} --serve` to keep the sandbox up; "
                       f"`listen --config {escape(str(config_path))} airflow --demo` runs it under Airflow.")
     return result
+
+
+def show_alerts(settings, sandbox: Sandbox, smtp: SmtpReceiver, console: Console) -> None:
+    """The alerts the demo's check raised, and what its loopback webhook and SMTP receivers got."""
+    from pipelines.console import print_alerts
+    from pipelines.warehouse import connect
+
+    con = connect(settings.paths.warehouse, read_only=True)
+    try:
+        print_alerts(con, settings, console, days=1)
+    finally:
+        con.close()
+    hooks = sandbox.options.get("webhooks", [])
+    mails = [m["message"]["Subject"] for m in smtp.messages]
+    console.print(f"[bold]delivered[/bold]  {len(hooks)} webhook post(s) to the sandbox's receiver, {len(mails)} "
+                  f"e-mail(s) to its SMTP receiver" + (f": {escape(mails[0])}" if mails else ""))
 
 
 def _wait_for_interrupt() -> None:

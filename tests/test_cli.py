@@ -178,7 +178,7 @@ def test_topics_and_forget_print_sentences_not_dicts(snapshot_install, monkeypat
     console = _screen(monkeypatch)
     assert main(["--config", str(snapshot_install.file), "topics"]) == 0
     text = console.export_text()
-    assert "no refit: no enriched posts" in text and "no topics assigned" in text
+    assert "no refit: not enough posts yet: no enriched posts" in text and "no topics assigned" in text
     assert main(["--config", str(snapshot_install.file), "forget", "--author", "reader1", "--source", "survey"]) == 0
     text = " ".join(console.export_text().split())
     assert "removed 2 post(s) of that author on source survey" in text

@@ -73,7 +73,7 @@ def test_shape_schedule_retries_and_pool_follow_the_stage_list(dag):
     assert set(dag.params) == {"config"}
     order = ["start", "plan"] + [stage.name for stage in STAGES] + ["finish"]
     assert order[2:-1] == ["fetch", "load", "duplicates", "retention", "enrich", "topics", "check", "trends",
-                           "publish", "report"]
+                           "publish", "alerts", "report"]
     assert sorted(dag.task_ids) == sorted(order)
     for upstream, downstream in zip(order, order[1:]):
         assert upstream in dag.get_task(downstream).upstream_task_ids, f"{upstream} >> {downstream}"
@@ -86,7 +86,7 @@ def test_shape_schedule_retries_and_pool_follow_the_stage_list(dag):
     assert fetch.pool != "listen_warehouse", "fetches must run in parallel"
     assert fetch.retries == 2 and fetch.retry_exponential_backoff and fetch.max_retry_delay
     # A failed source or stage must not stop later stages from running on what arrived.
-    for name in ("load", "duplicates", "retention", "enrich", "topics", "check", "trends", "report", "finish"):
+    for name in ("load", "duplicates", "retention", "enrich", "topics", "check", "trends", "alerts", "report", "finish"):
         assert dag.get_task(name).trigger_rule == "all_done", name
     publish = dag.get_task("publish")
     assert publish.trigger_rule == "all_success", "publish only after a passing check"
@@ -302,20 +302,21 @@ def test_a_stage_added_to_the_list_is_run_by_both_runners(monkeypatch, write_con
     from helpers import import_source, make_install
 
     calls = []
-    alerts = Stage("alerts", lambda settings, run: calls.append(run.run_id) or {"raised": 0},
-                   reads="topic_trends", writes="core.alerts", needs=("publish",))
+    digest = Stage("digest", lambda settings, run: calls.append(run.run_id) or {"raised": 0},
+                   reads="topic_trends", writes="core.digests", needs=("publish",))
     at = [s.name for s in daily.STAGES].index("publish") + 1
-    monkeypatch.setattr(daily, "STAGES", daily.STAGES[:at] + (alerts,) + daily.STAGES[at:])
+    after = daily.STAGES[at].name
+    monkeypatch.setattr(daily, "STAGES", daily.STAGES[:at] + (digest,) + daily.STAGES[at:])
 
     bag = DagBag(dag_folder=str(DAGS))  # the DAG file reads the list anew
     assert bag.import_errors == {}
-    task = bag.dags["listen_daily"].get_task("alerts")
-    assert task.upstream_task_ids == {"publish", "start"} and task.downstream_task_ids == {"report"}
+    task = bag.dags["listen_daily"].get_task("digest")
+    assert task.upstream_task_ids == {"publish", "start"} and task.downstream_task_ids == {after}
     assert task.pool == "listen_warehouse" and task.trigger_rule == "all_success"
 
     (tmp_path / "a.jsonl").write_text('{"id": "1", "text": "Die App stürzt beim Login ab"}\n', encoding="utf-8")
     settings = make_install(write_config, import_source("a", "a.jsonl"))
-    monkeypatch.setattr(daily, "STAGES", (daily.STAGES_BY_NAME["fetch"], daily.STAGES_BY_NAME["load"], alerts))
+    monkeypatch.setattr(daily, "STAGES", (daily.STAGES_BY_NAME["fetch"], daily.STAGES_BY_NAME["load"], digest))
     result = run_daily(settings)
-    assert [s.name for s in result.stages] == ["fetch", "load", "alerts"] and result.ok
+    assert [s.name for s in result.stages] == ["fetch", "load", "digest"] and result.ok
     assert calls == [result.run_id]

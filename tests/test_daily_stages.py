@@ -34,7 +34,7 @@ def install(write_config, tmp_path):
 
 def test_the_stage_list_is_the_documented_order():
     assert [s.name for s in STAGES] == ["fetch", "load", "duplicates", "retention", "enrich", "topics", "check",
-                                       "trends", "publish", "report"]
+                                       "trends", "publish", "alerts", "report"]
     assert [s.name for s in STAGES if s.per_source] == ["fetch", "load"]
     assert [s.name for s in STAGES if not s.needs_writer] == ["fetch"]
     assert all(s.reads and s.writes for s in STAGES)

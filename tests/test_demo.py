@@ -26,11 +26,15 @@ def test_demo_runs_the_whole_job_on_bundled_data(tmp_path, capsys):
         assert con.execute("SELECT count(*) FROM topics").fetchone()[0] >= 2
         assert con.execute("SELECT count(*) FROM topic_trends").fetchone()[0] > 0
         assert con.execute("SELECT count(*) FROM source_runs WHERE status = 'failed'").fetchone()[0] == 0
+        # the delivery complaints written for the demo are a real move: raised, and sent to both receivers
+        alerts = con.execute("SELECT kind, channel, sent_to FROM alerts").fetchall()
+        assert ("topic_volume", "import", ["demo-desk", "demo-mail"]) in alerts
     finally:
         con.close()
     report = next((settings.paths.reports).glob("*/editorial-report.html"))
     assert report.stat().st_size > 5_000
     assert str(settings.paths.snapshot) in out.replace("\n", "")
+    assert "1 webhook post(s) to the sandbox's receiver, 1 e-mail(s)" in " ".join(out.split())
 
 
 def _quick_demo(monkeypatch):

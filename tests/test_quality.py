@@ -29,7 +29,8 @@ def add_post(con, post_id: str, run_id: str = RUN, **overrides) -> None:
 
 
 def add_topic(con, topic_id: int, label: str = "checkout errors") -> None:
-    con.execute("INSERT INTO core.topics VALUES (?, ?, ['checkout'], 3, ?, ?, 'active', 'm1', [])",
+    con.execute("INSERT INTO core.topics (topic_id, label, keywords, size, first_seen, last_seen, status, "
+                "model_version, representative_ids) VALUES (?, ?, ['checkout'], 3, ?, ?, 'active', 'm1', [])",
                 [topic_id, label, NOW, NOW])
 
 
@@ -37,7 +38,7 @@ DAY = (NOW - dt.timedelta(hours=3)).date()
 
 
 def add_trend(con, share: float, topic_id: int = 1) -> None:
-    con.execute("INSERT INTO core.topic_trends VALUES (?, 'feed', 'Blog', ?, 2, ?, -0.2)", [DAY, topic_id, share])
+    con.execute("INSERT INTO core.topic_trends VALUES (?, 'feed', 'Blog', ?, 2, ?, -0.2, 1)", [DAY, topic_id, share])
 
 
 @pytest.fixture

@@ -69,13 +69,13 @@ def test_all_nine_sections_in_order_and_self_contained(install):
     settings, _ = install
     _, html, md = _report(settings)
     page = parse_html(html)
-    assert page.section_ids == SECTIONS
+    assert page.section_ids == ["alerts"] + SECTIONS  # alerts, unnumbered, above the nine
     csp = [a["content"] for tag, a in page.tags if tag == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
     assert csp and "script-src 'none'" in csp[0] and "default-src 'none'" in csp[0]
     assert not any(tag in {"script", "link", "img", "iframe"} for tag, _ in page.tags)
     assert not any(a.get("src") for _, a in page.tags)
     assert sum(tag == "svg" for tag, _ in page.tags) >= 4  # daily lines, channel bars, scores, heatmap, ...
-    assert [line for line in md.splitlines() if line.startswith("## ")][:9] == [
+    assert [line for line in md.splitlines() if line.startswith("## ")][:10] == ["## Alerts"] + [
         f"## {i} {STRINGS['en'][key]}" for i, key in enumerate(
             ["section_headlines", "section_rising", "section_map", "section_wishes", "section_follow_ups",
              "section_regulars", "section_health", "section_actions", "section_method"], start=1)]
@@ -247,7 +247,7 @@ def test_empty_warehouse_renders_a_sensible_report(write_config):
     settings, _ = fixture_warehouse.install(write_config, TODAY, with_data=False)
     written, html, md = _report(settings)
     page = parse_html(html)
-    assert page.section_ids == SECTIONS
+    assert page.section_ids == ["alerts"] + SECTIONS
     assert "No posts arrived in the last 7 days" in html
     assert "No posts in this period." in html and "No posts in this period." in md
     assert "No decisions recorded yet" in html
@@ -297,7 +297,7 @@ def test_volumes_and_scores_are_read_from_topic_trends(install):
     settings, _ = install
     con = duckdb.connect(str(settings.paths.warehouse))
     try:  # 40 more posts of topic 3 today, as the trend table (and only it) says
-        con.execute("INSERT INTO core.topic_trends VALUES (?, 'feed', 'Example Blog', 3, 40, 0.9, -0.5)", [TODAY])
+        con.execute("INSERT INTO core.topic_trends VALUES (?, 'feed', 'Example Blog', 3, 40, 0.9, -0.5, 30)", [TODAY])
     finally:
         con.close()
     _, html, _ = _report(settings)
@@ -332,7 +332,8 @@ def _insert_hostile(settings):
             "enriched_at": now, "enrich_version": "<script>v</script>", "topic_id": 6, "topic_model_version": "m1",
         } for h in HOSTILE]
         fixture_warehouse.insert_posts(con, posts)
-        con.execute("INSERT INTO core.topics VALUES (6, '<script>alert(7)</script>', "
+        con.execute("INSERT INTO core.topics (topic_id, label, keywords, size, first_seen, last_seen, status, "
+                    "model_version, representative_ids) VALUES (6, '<script>alert(7)</script>', "
                     "['<img src=x onerror=alert(8)>', 'javascript:alert(9)'], 2, ?, ?, 'active', 'm1', "
                     "['survey:x1'])", [now, now])
         fixture_warehouse.refresh_topic_trends(con)

@@ -61,7 +61,8 @@ def _fake_stages(monkeypatch, *, topics_error: str | None = None, critical: bool
                                success, critical, unexpected_count, details)
                                VALUES (?, now(), 'posts', 'expect_column_values_to_be_unique(post_id)', 'post_id',
                                        false, true, 2, '{"why": "one row per post"}')""", [run_id])
-        return {"critical_failures": int(critical)}
+        results = [{"expectation": "expect_column_values_to_be_unique(post_id)", "critical": True, "success": False}]
+        return {"critical_failures": int(critical), "results": results if critical else [], "run_id": run_id}
 
     monkeypatch.setattr(daily, "assign_topics", topics)
     monkeypatch.setattr(daily, "check", check)
@@ -92,9 +93,11 @@ def test_a_run_the_quality_gate_stopped_shows_published_no_and_why(survey_instal
     flat = " ".join(text.split())
     row = next(line for line in text.splitlines() if line.startswith(f" {result.run_id}"))
     assert "no: quality gate" in row
-    assert "critical quality expectation(s) failed in run" in flat and "keeps the last good data" in flat
+    assert "critical expectation(s) of" in flat and f"failed in run {result.run_id}" in flat
+    assert "the snapshot is not published" in flat
     # the expectation is shown by its column and a short name, never cut to 'expect_column_values_to_be_u…'
-    quality = next(line for line in text.splitlines() if "post_id" in line and "unique" in line)
+    quality = next(line for line in text.splitlines()
+                   if "post_id" in line and "unique" in line and "expect_" not in line)
     assert "no" in quality.split() and "…" not in text
     assert "posts.post_id unique: one row per post" in flat
 

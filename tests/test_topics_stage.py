@@ -99,7 +99,7 @@ def test_refit_on_same_window_keeps_every_id_and_first_seen(con, settings):
     assert dict(con.execute("SELECT post_id, topic_id FROM core.posts").fetchall()) == ids_before
     assert dict(con.execute("SELECT topic_id, first_seen FROM core.topics").fetchall()) == seen_before
     models = con.execute("SELECT model_version, path, documents FROM core.topic_models").fetchall()
-    assert len(models) == 2 and all(Path(p, "model.safetensors").is_file() for _, p, _ in models)
+    assert len(models) == 2 and all(Path(p, "topic_embeddings.safetensors").is_file() for _, p, _ in models)
     assert refit(con, settings)["refit"] is False  # not forced, fitted just now
     third = refit(con, settings, force=True)
     kept = sorted(p.name for p in settings.paths.models.iterdir())
@@ -110,10 +110,10 @@ def _model(centroids, ids, keywords) -> TopicModel:
     c = np.asarray(centroids, dtype=np.float32)
     c /= np.linalg.norm(c, axis=1, keepdims=True)
     return TopicModel(version="v", embedding="e", dim=c.shape[1], lang_names=[], lang_means=np.zeros((0, c.shape[1])),
-                      global_mean=np.zeros(c.shape[1], np.float32), centroids=c, topic_ids=np.asarray(ids),
-                      threshold=0.0, keywords=keywords, keyword_weights=[[1.0] * len(k) for k in keywords],
-                      labels=[", ".join(k) for k in keywords], sizes=[10] * len(ids),
-                      representative_ids=[[] for _ in ids])
+                      global_mean=np.zeros(c.shape[1], np.float32), centroids=c, threshold=0.0, outliers=False,
+                      topic_ids=np.asarray(ids), keywords=keywords, keyword_weights=[[1.0] * len(k) for k in keywords],
+                      labels=[{"en": ", ".join(k)} for k in keywords], sizes=[10] * len(ids),
+                      lang_sizes=[{"en": 10} for _ in ids], representative_ids=[[] for _ in ids])
 
 
 def test_planted_split_merge_and_retirement_are_recorded():
@@ -162,11 +162,39 @@ def test_rising_score_needs_evidence_not_just_a_ratio(con):
     assert rising_score(3, 100, 0, 100) < 2 < rising_score(60, 1000, 10, 1000)
     assert rising_score(10, 100, 10, 100) == 0
     assert abs(rising_score(20, 200, 10, 100)) < 0.2  # busier channel, same share: not rising
-    con.execute("INSERT INTO core.topics VALUES (5, 'login, password', ['login', 'password'], 1, now(), now(), "
+    con.execute("INSERT INTO core.topics (topic_id, label, keywords, size, first_seen, last_seen, status, "
+                "model_version, representative_ids) VALUES (5, 'login, password', ['login', 'password'], 1, now(), now(), "
                 "'active', 'v', [])")
     rows = [(date(2026, 5, d), "reddit", "c", 5, n) for d, n in [(1, 1), (2, 1), (8, 6), (9, 7)]]
     rows += [(date(2026, 5, d), "reddit", "c", -1, 20) for d in (1, 2, 8, 9)]
-    con.executemany("INSERT INTO core.topic_trends VALUES (?, ?, ?, ?, ?, 0.5, 0)", rows)
+    con.executemany("INSERT INTO core.topic_trends VALUES (?, ?, ?, ?, ?, 0.5, 0, 0)", rows)
     top = rising_topics(con, days=7, as_of=date(2026, 5, 9))
     assert [(t["topic_id"], t["posts_now"], t["posts_before"]) for t in top] == [(5, 13, 2)]
     assert top[0]["score"] > 2 and top[0]["label"] == "login, password" and top[0]["channels"] == ["reddit"]
+
+
+def test_daily_assignment_does_not_import_bertopic(con, settings):
+    """The daily path loads the saved model and assigns in a fresh process without the 13-40 s bertopic import."""
+    import subprocess
+    import sys
+
+    from pipelines.topics.stage import refit
+
+    _insert(con, _agnews(15))
+    refit(con, settings, force=True)
+    _insert(con, _agnews(20)[-5:], start=1000)
+    con.close()
+    script = (
+        "import sys\n"
+        "from pipelines.config import load_settings\n"
+        "from pipelines.topics.stage import assign_new_posts\n"
+        "from pipelines.warehouse import connect\n"
+        f"settings = load_settings({str(settings.file)!r})\n"
+        "con = connect(settings.paths.warehouse)\n"
+        "result = assign_new_posts(con, settings)\n"
+        "assert result['assigned'] + result['unassigned'] == 5, result\n"
+        "print(sorted(m for m in ('bertopic', 'umap', 'hdbscan', 'torch') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

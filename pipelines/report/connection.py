@@ -2,7 +2,7 @@
 
     >>> con, used = open_for_report(settings)          # the warehouse, or the snapshot if the writer holds it
     >>> window = Window.ending(date(2026, 11, 21), 7)
-    >>> prepare(con, window)                            # temp views report_trends and report_posts
+    >>> prepare(con, window, lang="da")                 # temp views report_trends, report_posts, report_topics
     >>> con.execute("SELECT period, count(*) FROM report_posts GROUP BY 1").fetchall()
 
 Views added after an install was last migrated (follow_ups, action_outcomes) are created as temp views from
@@ -94,17 +94,30 @@ def ensure_views(con, names: tuple[str, ...] = ("follow_ups", "action_outcomes")
         con.execute(sql)
 
 
-def prepare(con, window: Window) -> None:
-    """UTC dates, missing views, and the window's two temp views, each with `period` ('current' | 'previous'):
-    `report_trends`, the topic_trends rows of both periods (every volume in the report: per day, channel,
-    community and topic), and `report_posts`, the posts behind them with `day` (intents, sentiment labels,
-    authors, quotes). Both leave out deleted posts and near-duplicates (cross-posts), so nothing counts twice.
+def _has_column(con, schema: str, table: str, column: str) -> bool:
+    """Whether a table or view has `column` (an install not yet migrated by this release may not)."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
+                            "AND schema_name = ? AND table_name = ? AND column_name = ?",
+                            [schema, table, column]).fetchone()[0])
+
+
+def prepare(con, window: Window, lang: str = "en") -> None:
+    """UTC dates, missing views, and the window's temp views, the first two with `period` ('current' |
+    'previous'): `report_trends`, the topic_trends rows of both periods (every volume in the report: per day,
+    channel, community and topic); `report_posts`, the posts behind them with `day`, `in_lang` and
+    `topic_similarity` (intents, sentiment labels, authors, quotes); and `report_topics`, each topic's label in
+    `lang`, else in its main language. Deleted posts and near-duplicates (cross-posts) are left out, so nothing
+    counts twice.
     """
     con.execute("SET TimeZone = 'UTC'")
     if "posts" not in _existing_views(con):
         raise ReportError("the database has no `posts` view: run `listen init` (it applies the migrations)")
+    if lang not in ("da", "de", "en"):
+        raise ReportError(f"report language {lang!r}: use da, de or en")
     ensure_views(con)
-    # Dates come from datetime.date objects, never from user text, so inlining them is safe.
+    similarity = "cp.topic_similarity" if _has_column(con, "core", "posts", "topic_similarity") else "NULL::REAL"
+    # Dates come from datetime.date objects and lang from the three checked above, never from user text, so
+    # inlining them is safe.
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW report_trends AS
         SELECT t.*, CASE WHEN t.day >= DATE '{window.start}' THEN 'current' ELSE 'previous' END AS period
@@ -116,8 +129,15 @@ def prepare(con, window: Window) -> None:
         SELECT p.*, CAST(p.created_at AS DATE) AS day,
                CASE WHEN CAST(p.created_at AS DATE) >= DATE '{window.start}' THEN 'current' ELSE 'previous' END
                  AS period,
-               coalesce(p.topic_id, -1) AS topic
-        FROM posts p
+               coalesce(p.topic_id, -1) AS topic,
+               coalesce(p.lang = '{lang}', false) AS in_lang,
+               {similarity} AS topic_similarity
+        FROM posts p LEFT JOIN core.posts cp USING (post_id)
         WHERE NOT p.is_deleted AND p.duplicate_of IS NULL
           AND CAST(p.created_at AS DATE) BETWEEN DATE '{window.prev_start}' AND DATE '{window.end}'
+    """)
+    label = f"coalesce(labels['{lang}'], label)" if _has_column(con, "main", "topics", "labels") else "label"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW report_topics AS
+        SELECT topic_id, {label} AS label, keywords, representative_ids FROM topics
     """)

@@ -1,6 +1,6 @@
 """The report's numbers: one function per section, each a few readable SQL queries over the window's views.
 
-    >>> prepare(con, window)
+    >>> prepare(con, window, lang="da")
     >>> data = collect(con, window, sources=["r-denmark", "app-reviews"])
     >>> data["channels"][0]
     {'channel': 'reddit', 'posts': 812, 'posts_prev': 640, 'sentiment': -0.08, ...}
@@ -8,8 +8,9 @@
 Volumes and mean sentiment (per day, channel, community, topic) are read from the topic_trends contract
 (`report_trends`), so the report says what analysts get from `SELECT ... FROM topic_trends`; what a trend row
 does not hold (intents, sentiment labels, authors, languages, quotes) is read from `report_posts`. Everything
-returned is plain Python (dicts, lists, numbers, dates) and language-free; wording happens in build.py. Quotes
-are the stored, already redacted text, shortened here.
+returned is plain Python (dicts, lists, numbers, dates) and language-free; wording happens in build.py. Topic
+labels come from `report_topics` (in the report's language where the topic has one) and quotes prefer posts in
+that language. Quotes are the stored, already redacted text, shortened here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ MAX_TOPICS = 5  # rising, and falling, each
 MAX_MAP_ROWS, MAX_MAP_COLS = 10, 8
 MAX_FOLLOW_UPS = 15
 MAX_WARNINGS = 25  # listed in Data health; `listen status --warnings` lists them all
+MAX_ALERTS = 10  # at the top of the report; the `alerts` view holds them all
 
 
 def rows(con, sql: str, params: list | None = None) -> list[dict]:
@@ -89,14 +91,14 @@ def daily(con, window: Window) -> dict[str, list[int]]:
 
 
 def _quotes(con, topic: int, period: str, intent: str | None = None, limit: int = 3) -> list[dict]:
-    """Representative posts first, then substantive recent ones; text shortened, url as stored."""
+    """The posts closest to the topic (cosine to its centroid), in the report's language first; text
+    shortened, url as stored. Very short posts are left out: they say little on their own."""
     picked = rows(con, """
-        SELECT r.post_id, r.url, r.channel, r.community, r.title, r.body, r.created_at
+        SELECT r.post_id, r.url, r.channel, r.community, r.title, r.body, r.created_at, r.lang
         FROM report_posts r
-        LEFT JOIN topics t ON t.topic_id = r.topic
         WHERE r.topic = ? AND r.period = ? AND (? IS NULL OR r.intent = ?)
           AND length(coalesce(r.body, r.title, '')) >= 20
-        ORDER BY coalesce(list_contains(t.representative_ids, r.post_id), false) DESC,
+        ORDER BY r.in_lang DESC, r.topic_similarity DESC NULLS LAST,
                  length(coalesce(r.body, '')) BETWEEN 60 AND 600 DESC, r.created_at DESC, r.post_id
         LIMIT ?""", [topic, period, intent, intent, limit])
     for q in picked:
@@ -119,7 +121,7 @@ def quote_text(title: str | None, body: str | None) -> str:
 
 
 def _topic_details(con, topic: int) -> dict:
-    info = rows(con, "SELECT label, keywords FROM topics WHERE topic_id = ?", [topic])
+    info = rows(con, "SELECT label, keywords FROM report_topics WHERE topic_id = ?", [topic])
     per_channel = rows(con, """
         SELECT channel, sum(posts) AS posts FROM report_trends WHERE topic_id = ? AND period = 'current'
         GROUP BY channel ORDER BY posts DESC, channel""", [topic])
@@ -155,7 +157,7 @@ def topic_map(con) -> dict:
         LIMIT ?""", [MAX_MAP_COLS])
     tops = rows(con, """
         SELECT r.topic_id, any_value(t.label) AS label, sum(r.posts) AS posts
-        FROM report_trends r LEFT JOIN topics t ON t.topic_id = r.topic_id
+        FROM report_trends r LEFT JOIN report_topics t ON t.topic_id = r.topic_id
         WHERE r.period = 'current' AND r.topic_id >= 0 GROUP BY r.topic_id ORDER BY posts DESC, topic_id LIMIT ?""",
         [MAX_MAP_ROWS])
     cells = rows(con, f"""
@@ -176,7 +178,7 @@ def wishes_and_complaints(con) -> dict:
                    count(*) FILTER (WHERE period = 'current') AS posts,
                    count(*) FILTER (WHERE period = 'previous') AS posts_prev,
                    round(avg(sentiment) FILTER (WHERE period = 'current'), 3) AS sentiment
-            FROM report_posts r LEFT JOIN topics t ON t.topic_id = r.topic
+            FROM report_posts r LEFT JOIN report_topics t ON t.topic_id = r.topic
             WHERE r.intent = ? GROUP BY r.topic
             HAVING count(*) FILTER (WHERE period = 'current') > 0
             ORDER BY posts DESC, topic_id LIMIT 6""", [intent])
@@ -191,7 +193,7 @@ def follow_ups(con, window: Window) -> list[dict]:
     found = rows(con, """
         SELECT f.post_id, f.url, f.channel, f.community, f.intent, f.topic_id, t.label, f.excerpt, f.created_at,
                f.reason, f.is_regular, f.lang
-        FROM follow_ups f LEFT JOIN topics t ON t.topic_id = f.topic_id
+        FROM follow_ups f LEFT JOIN report_topics t ON t.topic_id = f.topic_id
         WHERE CAST(f.created_at AS DATE) BETWEEN ? AND ?
         ORDER BY f.is_regular DESC, f.created_at DESC, f.post_id
         LIMIT ?""", [window.start, window.end, MAX_FOLLOW_UPS])
@@ -227,7 +229,7 @@ def regulars(con) -> dict:
                coalesce(sum(g.n) FILTER (WHERE NOT g.is_regular), 0) AS newcomer_posts,
                round(coalesce(sum(g.n / tot.total) FILTER (WHERE g.is_regular), 0), 4) AS regular_share,
                round(coalesce(sum(g.n / tot.total) FILTER (WHERE NOT g.is_regular), 0), 4) AS newcomer_share
-        FROM g JOIN tot USING (is_regular) LEFT JOIN topics t ON t.topic_id = g.topic
+        FROM g JOIN tot USING (is_regular) LEFT JOIN report_topics t ON t.topic_id = g.topic
         WHERE g.topic >= 0 GROUP BY g.topic""")
     for t in topics:
         t["difference"] = round(t["regular_share"] - t["newcomer_share"], 4)
@@ -325,13 +327,23 @@ def method(con, window: Window) -> dict:
     versions = rows(con, """
         SELECT p.enrich_version AS version, count(*) AS posts FROM report_posts r JOIN core.posts p USING (post_id)
         WHERE r.period = 'current' AND p.enrich_version IS NOT NULL GROUP BY 1 ORDER BY posts DESC""")
-    return {"topic_model": model[0] if model else None, "enrich_versions": versions}
+    from pipelines.topics.stage import topics_state
+
+    return {"topic_model": model[0] if model else None, "enrich_versions": versions, "topic_state": topics_state(con)}
+
+
+def alerts(con, window: Window) -> list[dict]:
+    """The alerts raised for the period's days (pipelines.alerts), newest first, with their example posts."""
+    from pipelines.alerts.store import has_alerts, recent_alerts
+
+    return recent_alerts(con, window.start, window.end, limit=MAX_ALERTS) if has_alerts(con) else []
 
 
 def collect(con, window: Window, sources: list[str]) -> dict:
     """Every section's numbers for `window` (call connection.prepare first)."""
     return {
         "generated_at": dt.datetime.now(dt.timezone.utc),
+        "alerts": alerts(con, window),
         "totals": totals(con),
         "channels": channels(con),
         "daily": daily(con, window),

@@ -56,6 +56,10 @@ def headlines(data: dict, t: Strings, window) -> list[str]:
         only = moods[0]
         out.append((1, t("h_sentiment_one", channel=only["channel"], value=t.num(only["sentiment"], 2, signed=True),
                          previous=t.num(only["sentiment_prev"], 2, signed=True) or "–")))
+    method = data.get("method") or {}
+    state = method.get("topic_state") or {}
+    if method.get("topic_model") is None and state.get("state") in ("waiting", "no_topics"):
+        out.append((2, t(f"h_topics_{state['state']}", posts=t.int(state["posts"]), needed=t.int(state["needed"]))))
     topics = data["topics"]
     if topics["rising"]:
         top = topics["rising"][0]

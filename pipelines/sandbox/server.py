@@ -29,7 +29,7 @@ QUADRATIC_BLOWUP = (b'<?xml version="1.0"?>\n<!DOCTYPE kaboom [<!ENTITY a "' + b
                     b"<rss><channel><title>" + b"&a;" * 5_000 + b"</title></channel></rss>")
 FAULT_HELP = """fault modes: status:CODE[:retry_after=N] | slow:SECONDS | trickle | truncate | oversize:BYTES |
 invalid_utf8 | entity_bomb | quadratic_blowup | empty | html | malformed_json"""
-SERVICES = ("feeds", "reddit", "appstore", "mastodon", "bluesky", "discourse")
+SERVICES = ("feeds", "reddit", "appstore", "mastodon", "bluesky", "discourse", "webhook")
 
 
 @dataclass

@@ -19,13 +19,14 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode, urlsplit
 
+from pipelines.errors import ListenError
 from pipelines.http import FetchError, decode_json, ratelimit_remaining, ratelimit_wait, redact_url
 from pipelines.sources.base import Batch, FetchContext, SourceError
 
 ACCEPT_JSON = "application/json"
 
 
-class StopRun(Exception):
+class StopRun(ListenError):
     """The run ends here and keeps what it has: budget used up, rate-limit window closed, a failing server."""
 
 

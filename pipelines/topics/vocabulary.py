@@ -4,7 +4,8 @@
     'der spiel werden am auf verschieben'
     >>> vectorizer = make_vectorizer()          # CountVectorizer for BERTopic's c-TF-IDF
 
-URLs, e-mail-like tokens and numbers never become keywords; stop words come from spaCy's da/de/en lists
+URLs, e-mail-like tokens, redaction placeholders (`[email]`, `[phone]`, `@[user]`, `[deleted]` ...), @-handles
+and numbers never become keywords; stop words come from spaCy's da/de/en lists
 (one union, because a topic mixes languages); lemmas come from spaCy's lookup tables (spacy-lookups-data),
 so "Spiele"/"Spiel" and "prices"/"price" count as one keyword. Without the tables, words stay as written.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections import Counter
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -21,12 +23,19 @@ from pathlib import Path
 from sklearn.feature_extraction.text import CountVectorizer
 
 KEYWORD_LANGS = ("da", "de", "en")
-_URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|/?r/\w+|/?u/\w+", re.IGNORECASE)
+# URLs, e-mail addresses, subreddit and user links, @-handles, and every bracketed placeholder the redaction
+# step (pipelines.enrich.privacy) or a platform leaves in text: "[email]", "@[user]", "u/[user]", "[deleted]"
+_URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|/?r/\w+|/?u/(?:\w+|\[\w+\])|@?\[[^\]\s]{1,24}\]|@\w+",
+                  re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]{2,}(?:[-'’][^\W\d_]+)*", re.UNICODE)
 _CLITIC = re.compile(r"(?:'(?:s|re|ve|ll|d|m|t)|n't)$", re.IGNORECASE)
 # words that carry no topic in social posts in any of our languages, beyond spaCy's lists
 _EXTRA_STOP = {"http", "https", "www", "com", "amp", "quot", "nbsp", "reddit", "deleted", "removed", "edit",
-               "ll", "ve", "re", "ca", "wo"}  # "ca"/"wo": what "can't"/"won't" leave  # what the token pattern leaves of "we'll", "I've", "you're"
+               # what the token pattern leaves of "we'll", "I've", "you're", "can't", "won't"
+               "ll", "ve", "re", "ca", "wo",
+               "emptydoc",  # BERTopic's stand-in for a document with no words
+               # Danish possessives and fillers missing from spaCy's Danish list
+               "dit", "sin", "sit", "sine", "bare", "mon", "nok", "lige", "gang", "letzt"}
 
 
 @lru_cache(maxsize=1)
@@ -67,16 +76,29 @@ def lemma_table(lang: str) -> dict[str, str]:
         return {}
 
 
-def keyword_text(text: str, lang: str | None) -> str:
-    """Lowercased lemmas of the words in `text` (no URLs, numbers or punctuation), for the vectorizer."""
+def lemmas(text: str, lang: str | None) -> list[str]:
+    """The words of `text` as lemmas in spaCy's casing ('Zeitungen' -> 'Zeitung', 'wurden' -> 'werden')."""
     table = lemma_table(lang) if lang in KEYWORD_LANGS else {}
     words = _WORD.findall(_URL.sub(" ", (text or "").replace("’", "'")))
     out = []
     for word in words:
         word = _CLITIC.sub("", word)  # "what's" -> "what", "don't" -> "do": the stop list knows the base word
-        lemma = table.get(word) or table.get(word.lower()) or word
-        out.append(lemma.lower())
-    return " ".join(out)
+        out.append(table.get(word) or table.get(word.lower()) or word)
+    return out
+
+
+def keyword_text(text: str, lang: str | None) -> str:
+    """Lowercased lemmas of the words in `text` (no URLs, numbers or punctuation), for the vectorizer."""
+    return " ".join(lemma.lower() for lemma in lemmas(text, lang))
+
+
+def written_forms(lemma_lists: list[list[str]]) -> dict[str, str]:
+    """keyword -> its most frequent written form among posts' `lemmas()` ('zeitung' -> 'Zeitung')."""
+    seen: dict[str, Counter] = {}
+    for words in lemma_lists:
+        for lemma in words:
+            seen.setdefault(lemma.lower(), Counter())[lemma] += 1
+    return {word: forms.most_common(1)[0][0] for word, forms in seen.items()}
 
 
 def make_vectorizer(max_features: int = 50_000) -> CountVectorizer:

@@ -3,7 +3,8 @@
 -- Grain and columns: sql/views/topic_trends.sql. Counting rules: a day is the UTC date of created_at; deleted
 -- posts, near-duplicates (duplicate_of set) and quarantined posts are not counted; a post without a topic counts
 -- as topic -1 and a post without a community under ''; share = the topic's posts over all counted posts of that
--- channel that day, so the shares of one channel-day sum to 1; sentiment = the mean of the posts' sentiment.
+-- channel that day, so the shares of one channel-day sum to 1; sentiment = the mean of the posts' sentiment;
+-- negative = how many of the posts are labelled negative (sentiment_label).
 -- Days recomputed: see sql/schema/051_topic_trends_refresh.sql. Run in one transaction by
 -- pipelines.topics.trends.update_topic_trends, which reads trend_days afterwards.
 
@@ -32,10 +33,11 @@ DELETE FROM core.topic_trends WHERE day IN (SELECT day FROM trend_days);
 INSERT INTO core.topic_trends
 SELECT day, channel, community, topic_id, count(*) AS posts,
        count(*) / sum(count(*)) OVER (PARTITION BY day, channel) AS share,
-       avg(sentiment) AS sentiment
+       avg(sentiment) AS sentiment,
+       count(*) FILTER (WHERE sentiment_label = 'negative') AS negative
 FROM (
     SELECT (p.created_at AT TIME ZONE 'UTC')::DATE AS day, p.channel, coalesce(p.community, '') AS community,
-           coalesce(p.topic_id, -1) AS topic_id, p.sentiment
+           coalesce(p.topic_id, -1) AS topic_id, p.sentiment, p.sentiment_label
     FROM core.posts p
     WHERE p.created_at >= getvariable('trend_from') AND p.created_at < getvariable('trend_until')
       AND (p.created_at AT TIME ZONE 'UTC')::DATE IN (SELECT day FROM trend_days)

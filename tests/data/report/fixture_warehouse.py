@@ -95,7 +95,8 @@ def build(con, as_of: dt.date) -> dict:
     insert_posts(con, posts)
     for tid, (label, keywords) in TOPICS.items():
         reps = [p["post_id"] for p in posts if p["topic_id"] == tid][:2]
-        con.execute("""INSERT INTO core.topics VALUES (?, ?, ?, ?, ?, ?, 'active', 'm1', ?)""",
+        con.execute("""INSERT INTO core.topics (topic_id, label, keywords, size, first_seen, last_seen, status,
+                                      model_version, representative_ids) VALUES (?, ?, ?, ?, ?, ?, 'active', 'm1', ?)""",
                     [tid, label, keywords, sum(p["topic_id"] == tid for p in posts), noon - dt.timedelta(days=13),
                      noon, reps])
     con.execute("""INSERT INTO core.topic_models VALUES ('m1', ?, ?, ?, ?, 'models/m1', ?, ?)""",
