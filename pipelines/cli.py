@@ -241,7 +241,8 @@ def analyze(
     output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="OUT.jsonl",
                                           help="Write here instead of stdout."),
 ):
-    """Enrich a JSONL file without a warehouse: adds lang, sentiment, sentiment_label, intent."""
+    """Enrich a JSONL file without a warehouse: adds lang, sentiment, sentiment_label, intent and their
+    confidences, computed on the redacted title + text exactly as the warehouse would."""
     from pipelines.enrich.analyze import analyze_file
 
     if not input.is_file():

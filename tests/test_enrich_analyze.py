@@ -32,17 +32,20 @@ def test_each_text_gets_the_four_contract_fields(enricher):
 
 def test_unsupported_language_is_labelled_and_neutral(enricher):
     [result] = enricher.analyze(["Je déteste cette application, elle est vraiment horrible et lente."])
-    assert result == {"lang": "fr", "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other"}
+    assert result == {"lang": "fr", "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other",
+                      "sentiment_confidence": None, "intent_confidence": None}
 
 
 def test_empty_text_is_und_and_neutral(enricher):
     [result] = enricher.analyze([""])
-    assert result == {"lang": "und", "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other"}
+    assert result == {"lang": "und", "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other",
+                      "sentiment_confidence": None, "intent_confidence": None}
 
 
 def test_lexicon_mode_needs_no_embeddings(lexicon_enricher):
     [result] = lexicon_enricher.analyze(["This app is great"])
     assert result["sentiment_label"] == "positive"
+    assert result["sentiment_confidence"] is None and result["intent_confidence"] is None  # not probabilities
 
 
 def test_unknown_sentiment_backend_is_refused():
@@ -82,3 +85,31 @@ def test_malformed_lines_are_reported_by_number_and_good_lines_written(tmp_path,
 def test_missing_input_file_names_the_path(tmp_path):
     with pytest.raises(AnalyzeError, match="not found"):
         analyze_file(tmp_path / "nope.jsonl", None, EnrichSettings(sentiment="lexicon"))
+
+
+def test_analyze_gives_the_labels_the_warehouse_stores(tmp_path, write_config):
+    """`listen analyze` labels the redacted title + text, exactly what load + enrich label in the warehouse."""
+    from helpers import import_source, make_install, query
+
+    from pipelines.daily import enrich, ingest, new_run_id
+
+    records = [
+        {"id": "1", "text": "Skriv til mig på jens.hansen@example.dk eller ring 20 30 40 50, appen virker ikke!"},
+        {"id": "2", "title": "Lieferung", "text": "Bitte melden Sie sich unter +49 170 1234567, die Zeitung kam wieder nicht."},
+        {"id": "3", "text": "Please email me at sam@example.org about the refund, I was charged twice."},
+    ]
+    feedback = tmp_path / "feedback.jsonl"
+    feedback.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    settings = make_install(write_config, import_source("survey", str(feedback)))
+    ingest(settings, new_run_id())
+    enrich(settings)
+    stored = {post_id.split(":")[1]: tuple(values) for post_id, *values in query(
+        settings, "SELECT post_id, lang, sentiment, sentiment_label, intent, sentiment_confidence, intent_confidence "
+                  "FROM core.posts")}
+
+    out = tmp_path / "out.jsonl"
+    analyze_file(feedback, out)
+    analysed = {r["id"]: (r["lang"], r["sentiment"], r["sentiment_label"], r["intent"], r["sentiment_confidence"],
+                          r["intent_confidence"])
+                for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert analysed == stored

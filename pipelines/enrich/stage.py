@@ -8,7 +8,7 @@
 Rows with ``enriched_at IS NULL`` are new or changed (the loader resets ``enriched_at`` when
 ``content_hash`` changes). A row is embedded when it has no vector yet, or when it was enriched before
 (``enrich_version`` set) — its text changed, so its old vector is stale. Deleted posts get lang 'und',
-sentiment 0 'neutral', intent 'other', and lose any vector. Each batch of ``[enrich] batch_size`` rows is
+sentiment 0 'neutral', intent 'other', no confidence, and lose any vector. Each batch of ``[enrich] batch_size`` rows is
 written in one transaction: vectors via an Arrow table, enrichment columns via ``UPDATE ... FROM``.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.enrich.analyze import ENRICH_VERSION, Enricher
+from pipelines.enrich.analyze import ENRICH_VERSION, RESULT_FIELDS, Enricher, post_text
 from pipelines.warehouse import transaction
 
 SELECT_BATCH = """
@@ -37,10 +37,11 @@ VECTORS_FOR = "SELECT post_id, vector FROM core.post_embeddings WHERE model = ? 
 UPDATE_POSTS = """
 UPDATE core.posts AS p
 SET lang = u.lang, sentiment = u.sentiment, sentiment_label = u.sentiment_label, intent = u.intent,
-    enriched_at = u.enriched_at, enrich_version = u.enrich_version, changed_at = now()
+    sentiment_confidence = u.sentiment_confidence, intent_confidence = u.intent_confidence, enriched_at = u.enriched_at, enrich_version = u.enrich_version, changed_at = now()
 FROM enrich_updates AS u
 WHERE p.post_id = u.post_id
 """
+NUMERIC_FIELDS = ("sentiment", "sentiment_confidence", "intent_confidence")
 UPSERT_VECTORS = """
 INSERT OR REPLACE INTO core.post_embeddings (post_id, model, vector, embedded_at)
 SELECT post_id, ?, vector, ? FROM enrich_vectors
@@ -101,11 +102,14 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
         updates = pd.DataFrame({
             "post_id": rows["post_id"],
             "lang": "und", "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other",
+            "sentiment_confidence": np.nan, "intent_confidence": np.nan,
             "enriched_at": now, "enrich_version": ENRICH_VERSION,
         })
-        for column in ("lang", "sentiment", "sentiment_label", "intent"):
-            updates.loc[live, column] = [r[column] for r in results]
-        updates["sentiment"] = updates["sentiment"].astype(float)
+        for column in RESULT_FIELDS:
+            values = [r[column] for r in results]
+            if column in NUMERIC_FIELDS:  # a text in another language has no confidence: None -> NaN -> NULL
+                values = np.array([np.nan if v is None else v for v in values], dtype=float)
+            updates.loc[live, column] = values
 
         with transaction(con):
             if new_vectors is not None:

@@ -12,11 +12,9 @@ from __future__ import annotations
 from pipelines.report import charts
 from pipelines.report.headlines import headlines, topic_name
 from pipelines.report.i18n import Strings
+from pipelines.report.replies import suggested_reply
 from pipelines.report.safety import safe_url
 from pipelines.report.tables import Column, Table
-from pipelines.text import shorten
-
-OPENING_QUOTE_CHARS = 90
 
 
 def _quote_cards(quotes: list[dict]) -> list[dict]:
@@ -69,11 +67,6 @@ def _alert_rows(found: list[dict], t: Strings) -> list[dict]:
                     "quotes": [{"text": e["text"], "url": safe_url(e.get("url")), "where": e["post_id"],
                                 "created_at": None} for e in a.get("examples", [])]})
     return out
-
-
-def _opening(row: dict, t: Strings) -> str:
-    key = f"opening_{row['intent']}" if row["intent"] in {"wish", "complaint", "question"} else "opening_question"
-    return t(key, quote=shorten(row["excerpt"], OPENING_QUOTE_CHARS))
 
 
 # Topic-model metrics shown in the Method section, with how each is formatted; others are left out (they are in
@@ -223,7 +216,7 @@ def build_view(data: dict, t: Strings, window, *, source: str, measured: list[di
     follow = [{**f, "label": topic_name({"topic_id": f["topic_id"] if f["topic_id"] is not None else -1,
                                           "label": f["label"]}, t),
                "who": t("from_regular") if f["is_regular"] else t("from_newcomer"),
-               "opening": _opening(f, t), "url": safe_url(f["url"])} for f in data["follow_ups"]]
+               "opening": suggested_reply(f, t), "url": safe_url(f["url"])} for f in data["follow_ups"]]
     tables["follow_ups"] = Table("follow_ups", [
         Column("created_at", t("col_when"), "date"),
         Column("channel", t("col_channel")),

@@ -192,7 +192,7 @@ def follow_ups(con, window: Window) -> list[dict]:
     """The open queue (follow_ups view) for posts written in this period, regulars first."""
     found = rows(con, """
         SELECT f.post_id, f.url, f.channel, f.community, f.intent, f.topic_id, t.label, f.excerpt, f.created_at,
-               f.reason, f.is_regular
+               f.reason, f.is_regular, f.lang
         FROM follow_ups f LEFT JOIN report_topics t ON t.topic_id = f.topic_id
         WHERE CAST(f.created_at AS DATE) BETWEEN ? AND ?
         ORDER BY f.is_regular DESC, f.created_at DESC, f.post_id

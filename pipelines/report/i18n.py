@@ -137,6 +137,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "opening_wish": "Thanks for the idea – you wrote “{quote}”. Can you tell us a bit more about what you would use it for?",
         "opening_complaint": "Sorry this happened – you wrote “{quote}”. Can you tell us more about what went wrong, so we can look into it?",
         "opening_question": "Good question – you asked “{quote}”. Here is what we know so far; can you tell us a bit more about your situation?",
+        "opening_sensitive": "No template: this post speaks of a death, an accident or violence – answer it personally, or not at all.",
         "from_regular": "regular",
         "from_newcomer": "newcomer",
         # method
@@ -334,6 +335,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "opening_wish": "Tak for idéen – du skrev “{quote}”. Vil du fortælle lidt mere om, hvad du ville bruge det til?",
         "opening_complaint": "Ærgerligt at høre – du skrev “{quote}”. Vil du fortælle lidt mere om, hvad der gik galt, så vi kan se på det?",
         "opening_question": "Godt spørgsmål – du spurgte “{quote}”. Her er hvad vi ved indtil nu; vil du fortælle lidt mere om din situation?",
+        "opening_sensitive": "Ingen skabelon: indlægget handler om et dødsfald, en ulykke eller vold – svar personligt eller slet ikke.",
         "from_regular": "fast",
         "from_newcomer": "ny",
         "m_window": "Tidsvindue",
@@ -529,6 +531,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "opening_wish": "Danke für die Idee – Sie schrieben „{quote}“. Können Sie uns etwas mehr darüber erzählen, wofür Sie es nutzen würden?",
         "opening_complaint": "Das tut uns leid – Sie schrieben „{quote}“. Können Sie uns mehr darüber erzählen, was schiefgelaufen ist, damit wir es prüfen können?",
         "opening_question": "Gute Frage – Sie fragten „{quote}“. Das wissen wir bisher; können Sie uns etwas mehr über Ihre Situation erzählen?",
+        "opening_sensitive": "Keine Vorlage: Der Beitrag handelt von einem Todesfall, einem Unfall oder Gewalt – persönlich antworten oder gar nicht.",
         "from_regular": "Stammgast",
         "from_newcomer": "neu",
         "m_window": "Zeitraum",

@@ -1,5 +1,8 @@
 -- follow_ups: the queue of posts worth answering in their own thread ("you wrote X, can you tell us more?").
 -- Grain: one row per post still waiting for an answer. A post qualifies when it is
+--   * a customer's own voice: a comment or review on any channel, a post on Reddit, Mastodon, Bluesky or a
+--     Discourse forum, or imported feedback - never an article of a news or company feed (channel 'feed',
+--     kind 'post'),
 --   * recent: written in the last 30 days (now() at query time),
 --   * substantive: title and body at least 80 characters (counted once when the body repeats the title),
 --   * a wish, complaint or question (enrichment's intent),
@@ -22,6 +25,7 @@ WITH candidates AS (
                                  ELSE p.title || ' ' || p.body END, '\s+', ' ', 'g')) AS text
     FROM posts p
     WHERE p.intent IN ('wish', 'complaint', 'question')
+      AND NOT (p.channel = 'feed' AND p.kind = 'post')
       AND NOT p.is_deleted
       AND p.duplicate_of IS NULL
       AND regexp_matches(p.url, '^https?://[^\s]+$')

@@ -1,0 +1,311 @@
+"""Customer-language cues in Danish, German and English: the signals a reader uses to tell a complaint, a wish,
+a question, thanks or sarcasm apart, as numbers the sentiment and intent classifiers take beside the embedding.
+
+    >>> cue_vector("Fedt at I har hævet prisen igen uden at sige det. Virkelig kundevenligt.", "da")
+    {'wish': 0.0, ..., 'sarcasm': 1.0, 'repeated': 1.0, ...}
+    >>> cue_vector("Bitte bietet die Rätsel auch als Druckversion an.", "de")["wish"]
+    1.0
+
+Each cue is a small set of phrases per language, written from how customers write (labelling rules and the
+reasoning behind each list: models/README.md), matched on the lower-cased text and on spaCy lookup lemmas:
+- ``wish``: requests for something new or different ("please add", "I burde …", "Kan I ikke …", "Bitte bietet …",
+  "wäre schön, wenn"), with wish words counted only beside a first-person word in da/de, where reported wishes
+  of others ("virksomheden ønsker") are common;
+- ``fix_request``: a request to repair something ("please fix", "Bitte beheben!", "ret det") - a complaint, not
+  a wish;
+- ``question``: a "?" outside links, or an interrogative opener in the last sentence;
+- ``failure``: something the customer pays for or uses does not work or did not happen ("crasher", "stürzt ab",
+  "nicht zugestellt", "still getting emails after I unsubscribed", "no longer shown");
+- ``repeated``: it happened again, every time, for the n-th time, or keeps happening ("igen", "schon wieder",
+  "das vierte Mal", "keeps landing");
+- ``money``: what the customer pays, next to the grievance ("299 kr om måneden", "I pay $15 a month");
+- ``complaint_word`` / ``praise_word``: opinion words on the product or service (lemmas);
+- ``thanks``: thanks to someone ("tak til", "vielen Dank an", "thanks to support");
+- ``resolved``: a problem that was solved ("blev løst", "wurde gelöst", "sorted it out");
+- ``sarcasm``: praise words that frame a grievance - a positive opener ("Fedt at", "Toll,", "Great,") or a
+  sarcastic idiom ("tak for ingenting", "danke für nichts", "thanks for nothing", "wie kundenfreundlich") together
+  with a failure, a repetition, a price rise or something done without notice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from functools import lru_cache
+
+import numpy as np
+
+CUES = ("wish", "fix_request", "question", "failure", "repeated", "money", "complaint_word", "praise_word",
+        "thanks", "resolved", "sarcasm", "exclaim")
+
+_PHRASES: dict[str, dict[str, str]] = {
+    "wish": {
+        "en": r"\bi wish\b|\bplease (?:add|make|bring|let|allow|give|consider|implement|include|support|offer|provide"
+              r"|introduce|extend|publish|send|create|keep|put|show)\b|\bwould (?:be|love it)\b[^.!?]{0,40}\bif\b"
+              r"|\bit would be (?:nice|great|cool|awesome|helpful|good|lovely|useful)\b|\bwould love\b|\bfeature request\b"
+              r"|\b(?:can|could|would) (?:you|they|we) (?:please )?(?:add|make|get|have|offer|bring|consider|introduce"
+              r"|provide|include|also)\b|\byou should (?:add|make|offer|consider|bring|include|introduce|start)\b"
+              r"|\bshould (?:add|include|be able|have an? (?:option|setting|way|button|mode))\b|\bi'?d (?:like|love) to see\b"
+              r"|\bwhy not (?:add|make|offer)\b|\bhope (?:you|they) (?:add|will|bring|make)\b|\bneeds? an? (?:option|setting"
+              r"|way|button)\b|\bi would like\b|\bwe need\b|\bhow about (?:adding|a|an)\b|\bsuggestion\b",
+        "da": r"\bville (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk|en god idé)\b|\bgid\b"
+              r"|\b(?:jeg|vi) håber\b[^.!?]{0,40}\b(?:i|man|der)\b|\bvil (?:gerne|meget gerne|rigtig gerne) (?:have|kunne|se|bede)\b"
+              r"|\bkunne i (?:ikke|ikke godt|evt|eventuelt|måske)\b|\bkan i (?:ikke|ikke godt|evt|eventuelt|måske)\b|\bhvis bare\b"
+              r"|\bi (?:burde|bør|skulle|må gerne|kunne)\b|\bbør (?:kunne|have|være|indføre|lave|tilbyde)\b|\bvil ønske\b"
+              r"|\bmangler (?:en|et|muligheden)\b|\btilføj|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b|\bforslag\b|\bsavner\b",
+        "de": r"\bwäre (?:es )?(?:schön|toll|super|gut|cool|klasse|praktisch|hilfreich|nett|wünschenswert|prima|genial)\b"
+              r"|\bwäre es möglich\b|\bbitte (?!beheb|repar|korrig|fix)(?:\w+ ){0,2}?(?:bietet|bieten|fügt|baut|macht|bringt"
+              r"|ergänzt|einbauen|hinzufügen|anbieten|erweitert|führt|stellt|gebt|schafft|ermöglicht|überlegt|denkt|auch)\b"
+              r"|\bhätte (?:gerne|gern)\b|\bwürde mich freuen\b|\bwenn (?:man|ich) nur\b|\bsolltet (?:ihr )?\b|\bihr solltet\b"
+              r"|\bsollten (?:sie|ihr)\b|\bsollte(?:n|t)? [^.!?]{0,30}(?:können|geben|einbauen|anbieten)\b|\bkönntet ihr\b"
+              r"|\bkönnten sie\b[^.!?]{0,40}\b(?:anbieten|einbauen|einführen|ergänzen|hinzufügen|machen)\b|\bvorschlag\b"
+              r"|\bich wünsche mir\b|\bwir wünschen uns\b|\bich vermisse\b",
+    },
+    "fix_request": {
+        "en": r"\bplease fix\b|\bfix (?:this|it|the|your)\b|\bsort (?:this|it) out\b|\bget (?:this|it) fixed\b",
+        "da": r"\bret (?:det|fejlen|op)\b|\bfiks (?:det|fejlen)\b|\blav det om\b|\bfå det løst\b|\bløs (?:det|problemet)\b",
+        "de": r"\bbitte (?:\w+ ){0,2}?(?:beheben|reparieren|korrigieren|fixen)\b|\bbehebt\b|\brepariert\b",
+    },
+    "failure": {
+        "en": r"\bcrash(?:es|ed|ing)?\b|\bfreez(?:es|ing)\b|\bfroze\b|\b(?:does ?n[o']t|do ?n[o']t|did ?n[o']t|is ?n[o']t|wo ?n[o']t"
+              r"|can ?n?[o']t|not|never|stopped) (?:work|working|load|loading|open|opening|start|arrive|arrived|come|came"
+              r"|show|showing|sync|syncing|update|deliver|delivered|received?)\b|\bnever (?:arrived|came|got|received)\b"
+              r"|\bno longer\b|\bstill (?:waiting|not|no|getting|receiving|charged)\b|\b(?:error|bug|glitch)s?\b|\bbroken\b"
+              r"|\bunsubscribed\b|\bcharged (?:me )?(?:twice|double|again)\b|\bcan'?t (?:log ?in|sign in|access|find|cancel)\b"
+              r"|\blog(?:ged)? (?:me )?out\b|\bno (?:answer|reply|response)\b|\bwaste of\b|\brefund\b|\bmissing\b|\blost\b"
+              r"|\bwrong\b|\blate\b|\bdelayed?\b|\bcancell?ed\b",
+        "da": r"\bcrash(?:er|ede|et|e)?\b|\bfryser\b|\bfrøs\b|\bvirker (?:\w+ )?ikke\b|\bfungerer (?:\w+ )?ikke\b|\bvirkede ikke\b"
+              r"|\b(?:åbner|starter|loader|indlæses|opdaterer|synkroniserer) (?:\w+ )?ikke\b|\b(?:kom|kommer|blev|er) (?:\w+ )?"
+              r"(?:ikke|aldrig) (?:\w+ )?(?:leveret|frem|omdelt|modtaget|sendt|tilsendt)\b|\bikke (?:leveret|modtaget|omdelt)\b"
+              r"|\bikke længere\b|\bstadig (?:ikke|ingen|intet|venter)\b|\bventer stadig\b|\bfejl(?:en|ene)?\b|\bbug\b"
+              r"|\bi stykker\b|\bafmeldt\b|\btrukket (?:to|dobbelt|igen)\b|\bkan ikke (?:logge|finde|komme|se|åbne|afmelde|bruge)\b"
+              r"|\bintet svar\b|\bingen svar\b|\baldrig svar\b|\bspild af\b|\bpengene tilbage\b|\bmangler\b|\bforsinket\b"
+              r"|\bforkert\b|\bmistet\b|\bhævet prisen\b|\bprisstigning\b",
+        "de": r"\bstürzt (?:\w+ ){0,3}?ab\b|\babgestürzt\b|\babsturz\b|\bhängt sich auf\b|\beingefroren\b"
+              r"|\b(?:funktioniert|geht|klappt|lädt|startet|öffnet|synchronisiert|aktualisiert) (?:\w+ ){0,2}?(?:nicht|nie|kaum)\b"
+              r"|\b(?:nicht|nie|kein\w*) (?:\w+ )?(?:zugestellt|geliefert|angekommen|erhalten|bekommen|angezeigt|gekommen)\b"
+              r"|\bnicht mehr\b|\bkeine? [\w-]+ mehr\b|\bimmer noch (?:nicht|kein\w*)\b|\bwarte (?:\w+ )?(?:seit|immer noch)\b"
+              r"|\bfehler(?:meldung)?\b|\bbug\b|\bkaputt\b|\babgemeldet\b|\bdoppelt (?:abgebucht|berechnet)\b"
+              r"|\bkann (?:mich )?(?:nicht|nie) (?:\w+ )?(?:anmelden|einloggen|kündigen|finden|öffnen|nutzen)\b"
+              r"|\bkeine (?:antwort|reaktion|rückmeldung)\b|\bgeld zurück\b|\bfehlt\b|\bfehlen\b|\bverspätet\b|\bverspätung\b"
+              r"|\bfalsch\b|\bverloren\b|\bpreis (?:\w+ )?erhöht\b|\bpreiserhöhung\b",
+    },
+    "repeated": {
+        "en": r"\bagain\b|\bevery (?:single )?time\b|\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time\b|\b\w+ times\b"
+              r"|\bkeeps?\b|\bconstantly\b|\ball the time\b|\bover and over\b|\bstill\b|\bfor (?:days|weeks|months)\b",
+        "da": r"\bigen\b|\bhver (?:eneste )?gang\b|\b(?:anden|tredje|fjerde|femte|\d+\.) gang\b|\b\w+ gange\b|\bbliver ved\b"
+              r"|\bhele tiden\b|\bkonstant\b|\bstadig\b|\bi (?:dagevis|ugevis|flere dage|flere uger)\b|\bendnu en gang\b",
+        "de": r"\bwieder\b|\berneut\b|\bjedes (?:einzelne )?mal\b|\bjedesmal\b|\b(?:zweite|dritte|vierte|fünfte|\d+\.) mal\b"
+              r"|\b\w+ mal\b|\bständig\b|\bdauernd\b|\bimmer noch\b|\bseit (?:tagen|wochen|monaten)\b|\bschon wieder\b",
+    },
+    "money": {
+        "en": r"(?:[$€£]\s?\d|\d\s?(?:dollars?|euros?|pounds?|usd|eur|gbp)\b)|\bi pay\b|\bpaying (?:for|customer)\b|\bsubscription\b",
+        "da": r"\d\s?(?:kr|kroner|dkk|euro)\b|\bjeg betaler\b|\bbetaler \w+ for\b|\babonnement\b",
+        "de": r"\d\s?(?:€|euro|eur)\b|€\s?\d|\bich zahle\b|\bzahle \w+ für\b|\babo\b|\babonnement\b",
+    },
+    "thanks": {
+        "en": r"\bthanks?\b(?! for nothing)|\bthank you\b|\bkudos\b|\bshout ?out\b|\bappreciate\b",
+        "da": r"\btak\b(?! for ingenting| for intet)|\btusind tak\b|\bmange tak\b",
+        "de": r"\bdanke\b(?! für nichts)|\bvielen dank\b|\bherzlichen dank\b(?! auch)|\bdankeschön\b",
+    },
+    "resolved": {
+        "en": r"\b(?:was|got|been|were) (?:\w+ ){0,5}?(?:solved|resolved|fixed|sorted)\b|\bsorted (?:it|me) out\b|\bworks? again\b",
+        "da": r"\b(?:blev|er|var) (?:\w+ ){0,5}?løst\b|\bklaret\b|\bvirker igen\b|\bhurtig(?:t)? (?:hjælp|svar|levering)\b",
+        "de": r"\b(?:wurde|ist|war|wurden) (?:\w+ ){0,5}?(?:gelöst|behoben|erledigt|geklärt)\b|\bfunktioniert wieder\b"
+              r"|\bschnelle (?:hilfe|antwort|lieferung)\b",
+    },
+    "sarcasm_idiom": {
+        "en": r"\bthanks? (?:a lot )?for nothing\b|\boh (?:great|wonderful|perfect|joy)\b|\bjust (?:great|perfect|wonderful)\b"
+              r"|\byeah,? right\b|\bso (?:customer[- ]friendly|helpful|professional)\b|\bway to go\b|\bwell done,?\b[^.!?]{0,40}\bagain\b"
+              r"|\bwhat a (?:service|joke)\b",
+        "da": r"\btak for (?:ingenting|intet)\b|\bvirkelig (?:kundevenligt|professionelt|godt gået|flot)\b|\bsikke en service\b"
+              r"|\bgodt gået\b[^.!?]{0,40}\bigen\b|\bså kundevenligt\b|\bnå ja\b|\bflot klaret\b",
+        "de": r"\bdanke für nichts\b|\bna (?:toll|super|klasse|prima)\b|\bwie kundenfreundlich\b|\bsehr kundenfreundlich\b"
+              r"|\bherzlichen dank auch\b|\becht (?:toll|super|klasse)\b[^.!?]{0,40}\bwieder\b|\bganz toll\b|\bgroßes kino\b",
+    },
+    "sarcasm_opener": {
+        "en": r"^(?:oh,? )?(?:great|fantastic|wonderful|brilliant|perfect|nice|love (?:it|how|that)|wow|awesome|thanks)\b[,!.]?",
+        "da": r"^(?:fedt|super|dejligt|fantastisk|flot|godt|herligt|tak|skønt|perfekt|genialt)\b(?: at\b|[,!.])",
+        "de": r"^(?:toll|super|klasse|prima|großartig|wunderbar|perfekt|genial|danke|spitze|na toll)\b[,!.]?",
+    },
+    "sarcasm_target": {  # what a sarcastic opener is about: a change for the worse, done to the customer
+        "en": r"\bagain\b|\bwithout (?:telling|notice|warning|asking)\b|\braised (?:the|your|our) prices?\b|\bprice (?:hike|increase)\b"
+              r"|\bonce more\b|\byet another\b",
+        "da": r"\bigen\b|\buden at (?:sige|varsle|fortælle|spørge)\b|\bhævet prisen\b|\bsat prisen op\b|\bendnu en\b|\bendnu engang\b",
+        "de": r"\bwieder\b|\bohne (?:vorwarnung|ankündigung|bescheid|zu fragen)\b|\bpreis (?:\w+ )?erhöht\b|\bpreiserhöhung\b"
+              r"|\bnoch ein(?:e|en|mal)?\b|\berneut\b",
+    },
+}
+_QUESTION_OPENERS = {
+    "en": r"^(?:how|what|why|where|when|who|which|does|do|is|are|can|could|should|anyone|has anyone|is there|will)\b",
+    # Danish and German reviews drop the subject ("Har bestilt …", "Ist super"): a verb-first sentence without
+    # "?" is a statement there, so only question words and "does anyone" openers count.
+    "da": r"^(?:hvordan|hvad|hvorfor|hvor|hvornår|hvem|hvilken|hvilke|findes der|ved nogen|har nogen|er der nogen)\b",
+    "de": r"^(?:wie|was|warum|wieso|weshalb|wo|wann|wer|welche[rsmn]?|gibt es|weiß jemand|hat jemand|kann mir jemand)\b",
+}
+_WISH_LEMMAS = {
+    "en": {"wish", "wishlist"},
+    "da": {"ønske", "ønsker", "ønskeliste"},
+    "de": {"wünschen", "wunsch", "hoffentlich", "wünschenswert", "wunschliste"},
+}
+# In Danish and German a wish word is the author's own only beside a first-person word ("virksomheden ønsker" is
+# news); English keeps "wish" alone, as the elliptic "wish it had..." is common in reviews.
+_FIRST_PERSON = {"en": None, "da": {"jeg", "vi", "mig", "os", "min", "mit", "mine", "vores"},
+                 "de": {"ich", "wir", "mir", "uns", "mich", "mein", "meine", "unser", "unsere"}}
+COMPLAINT_LEMMAS = {
+    "en": {"crash", "bug", "buggy", "broken", "useless", "worst", "terrible", "awful", "horrible", "annoying",
+           "frustrating", "refund", "scam", "disappointed", "disappointing", "unusable", "ridiculous", "garbage",
+           "sucks", "suck", "hate", "error", "fail", "laggy", "glitch", "rubbish", "unacceptable", "complaint",
+           "poor", "bad", "worse", "slow", "fed", "disgrace", "joke", "pathetic", "incompetent", "rip-off"},
+    "da": {"crash", "crashe", "crasher", "fejl", "elendig", "elendigt", "dårlig", "dårligt", "irriterende",
+           "ubrugelig", "ubrugeligt", "skuffet", "skuffende", "værst", "værste", "frustrerende", "svindel",
+           "umulig", "katastrofe", "ringe", "hade", "hader", "træls", "bøvl", "klage", "problem", "problemer",
+           "uacceptabelt", "langsom", "pinligt", "latterligt", "trist", "sur", "vred", "utilfreds", "møg"},
+    "de": {"absturz", "abstürzen", "stürzen", "fehler", "bug", "schlecht", "schlechter", "katastrophe",
+           "katastrophal", "nervig", "nerven", "unbrauchbar", "enttäuschen", "enttäuscht", "enttäuschend",
+           "ärgerlich", "frechheit", "abzocke", "mist", "scheiße", "scheiß", "schrecklich", "furchtbar",
+           "kaputt", "hassen", "unmöglich", "beschwerde", "problem", "probleme", "zumutung", "miserabel",
+           "unverschämt", "ärgern", "langsam", "lächerlich", "sauer", "unzufrieden", "peinlich", "schlimm"},
+}
+PRAISE_LEMMAS = {
+    "en": {"love", "great", "awesome", "amazing", "excellent", "fantastic", "perfect", "thank", "thanks", "best",
+           "wonderful", "brilliant", "recommend", "kudos", "superb", "outstanding", "lovely", "enjoy", "impressed",
+           "helpful", "quick", "friendly", "good", "nice", "happy", "glad"},
+    "da": {"elske", "elsker", "fantastisk", "super", "genial", "genialt", "perfekt", "tak", "bedst", "bedste",
+           "fremragende", "dejlig", "dejligt", "anbefale", "anbefaler", "fed", "fedt", "skøn", "skønt", "tilfreds",
+           "glimrende", "formidabel", "god", "godt", "hurtig", "hurtigt", "venlig", "hjælpsom", "glad", "flot"},
+    "de": {"lieben", "liebe", "toll", "super", "genial", "perfekt", "danke", "dank", "beste", "best",
+           "hervorragend", "klasse", "empfehlen", "zufrieden", "wunderbar", "großartig", "spitze", "prima",
+           "gelungen", "empfehlenswert", "begeistert", "top", "gut", "schnell", "freundlich", "hilfsbereit", "froh"},
+}
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+@lru_cache(maxsize=64)
+def _pattern(cue: str, lang: str) -> re.Pattern:
+    table = _QUESTION_OPENERS if cue == "question_opener" else _PHRASES[cue]
+    return re.compile(table[lang], re.IGNORECASE | re.MULTILINE)
+
+
+def _has(cue: str, lang: str, text: str) -> bool:
+    return _pattern(cue, lang).search(text) is not None
+
+
+def is_question(text: str, sentences: list[str], lang: str) -> bool:
+    """A '?' outside links, or an interrogative opener of the *last* sentence ("Does anyone know how to...")."""
+    if "?" in _URL.sub(" ", text):
+        return True
+    last = sentences[-1].strip().lower() if sentences else ""
+    # "Kan ikke anbefales." opens with "kan" but is a statement, hence the negation guard
+    return bool(_pattern("question_opener", lang).match(last)) and not re.match(r"^\w+ (?:ikke|nicht|not)\b", last)
+
+
+def cue_vector(text: str, lang: str, lemmas: set[str] | None = None, sentences: list[str] | None = None) -> dict[str, float]:
+    """The cues of ``text`` (in ``lang``: da, de or en) as 0/1 values in the order of ``CUES``."""
+    if lang not in _QUESTION_OPENERS or not text:
+        return dict.fromkeys(CUES, 0.0)
+    lowered = text.lower()
+    if lemmas is None:
+        lemmas = set(re.findall(r"[^\W\d_]+", lowered))
+    if sentences is None:
+        sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
+    first_person = _FIRST_PERSON[lang]
+    wish_word = bool(lemmas & _WISH_LEMMAS[lang]) and (first_person is None or bool(lemmas & first_person))
+    failure = _has("failure", lang, lowered)
+    repeated = _has("repeated", lang, lowered)
+    opener = any(_has("sarcasm_opener", lang, s.strip().lower()) for s in sentences)
+    sarcasm = _has("sarcasm_idiom", lang, lowered) or (opener and _has("sarcasm_target", lang, lowered))
+    found = {
+        "wish": wish_word or _has("wish", lang, lowered),
+        "fix_request": _has("fix_request", lang, lowered),
+        "question": is_question(text, sentences, lang),
+        "failure": failure,
+        "repeated": repeated,
+        "money": _has("money", lang, lowered),
+        "complaint_word": bool(lemmas & COMPLAINT_LEMMAS[lang]),
+        "praise_word": bool(lemmas & PRAISE_LEMMAS[lang]),
+        "thanks": _has("thanks", lang, lowered) and not sarcasm,
+        "resolved": _has("resolved", lang, lowered),
+        "sarcasm": sarcasm,
+        "exclaim": "!" in text,
+    }
+    return {cue: float(found[cue]) for cue in CUES}
+
+
+def cue_matrix(texts: list[str], langs: list[str], spacy_mode: str = "blank") -> np.ndarray:
+    """(n, len(CUES)) cue values for texts in their languages; lemmas and sentences from nlp.text_analyzer.
+    Texts in other languages get zeros."""
+    from pipelines.enrich.nlp import text_analyzer
+
+    out = np.zeros((len(texts), len(CUES)), dtype=np.float32)
+    by_lang: dict[str, list[int]] = defaultdict(list)
+    for i, lang in enumerate(langs):
+        if lang in _QUESTION_OPENERS and texts[i]:
+            by_lang[lang].append(i)
+    for lang, idx in by_lang.items():
+        analyzed = text_analyzer(lang, spacy_mode).analyze([texts[i] for i in idx])
+        for i, (lemmas, sentences) in zip(idx, analyzed):
+            out[i] = list(cue_vector(texts[i], lang, lemmas, sentences).values())
+    return out
+
+
+# --- override signals ---------------------------------------------------------------------------------------
+# Narrower than the cues above: an intent override replaces the classifier's answer, so it fires only on the
+# unambiguous forms - a request addressed to the product or organisation ("please add", "Kan I ikke ...",
+# "Bitte bietet ...", not "I wish I were there"), sarcasm about a failure, a price rise or something done
+# without notice (not "Godt at se dig igen"), and a failure that happened again (not "still").
+_OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
+    "request": {
+        "en": r"\bplease (?:add|make|bring|let|allow|give|consider|implement|include|support|offer|provide|introduce"
+              r"|extend|publish|create)\b|\b(?:can|could|would) you (?:please )?(?:add|make|offer|bring|consider|introduce"
+              r"|provide|include)\b|\byou should (?:add|make|offer|consider|bring|include|introduce|start)\b"
+              r"|\bit would be (?:nice|great|cool|awesome|helpful|good|lovely|useful) (?:if|to have)\b|\bfeature request\b"
+              r"|\bwhy not (?:add|make|offer)\b|\bi wish (?:you|they) would\b|\bhow about adding\b",
+        "da": r"\bville (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk)\b[^.!?]{0,20}\bhvis\b"
+              r"|\bkunne i (?:ikke|ikke godt|evt|eventuelt|måske)\b|\bkan i (?:ikke|ikke godt|evt|eventuelt|måske)\b"
+              r"|(?:^|[.!?]\s*)i (?:burde|bør|skulle|må gerne)\b|\btilføj|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b",
+        "de": r"\bwäre (?:es )?(?:schön|toll|super|gut|cool|klasse|praktisch|hilfreich|nett|wünschenswert|prima|genial)"
+              r"[^.!?]{0,20}\bwenn\b|\bbitte (?!beheb|repar|korrig|fix)(?:\w+ ){0,2}?(?:bietet|bieten|fügt|baut|macht|bringt"
+              r"|ergänzt|einbauen|hinzufügen|anbieten|erweitert|führt|stellt|gebt|schafft|ermöglicht)\b|\bkönntet ihr\b"
+              r"|\bihr solltet\b|\bsolltet ihr\b",
+    },
+    "again": {
+        "en": r"\bagain\b|\bevery (?:single )?time\b|\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time\b"
+              r"|\b(?:three|four|five|several|many) times\b|\bkeeps? \w+ing\b|\bonce more\b",
+        "da": r"\bigen\b|\bhver (?:eneste )?gang\b|\b(?:anden|tredje|fjerde|femte|\d+\.) gang\b|\bbliver ved med\b"
+              r"|\bendnu en gang\b",
+        "de": r"\bwieder\b|\berneut\b|\bjedes (?:einzelne )?mal\b|\bjedesmal\b|\b(?:zweite|dritte|vierte|fünfte|\d+\.) mal\b"
+              r"|\bständig\b|\bdauernd\b",
+    },
+}
+
+
+def override_signals(text: str, lang: str, cues: dict[str, float]) -> dict[str, bool]:
+    """The narrow signals the intent overrides use: request, sarcastic_grievance, repeated_failure."""
+    if lang not in _QUESTION_OPENERS or not text:
+        return {"request": False, "sarcastic_grievance": False, "repeated_failure": False}
+    lowered = text.lower()
+    again = re.search(_OVERRIDE_PHRASES["again"][lang], lowered) is not None
+    return {
+        "request": re.search(_OVERRIDE_PHRASES["request"][lang], lowered, re.MULTILINE) is not None,
+        "sarcastic_grievance": bool(cues["sarcasm"]) and (
+            bool(cues["failure"]) or _has("sarcasm_idiom", lang, lowered) or _notice_or_price(lowered, lang)
+            or (again and re.search(_NEGATION[lang], lowered) is not None)),  # "Toll, schon wieder kein WLAN"
+        "repeated_failure": bool(cues["failure"]) and again and not cues["resolved"],
+    }
+
+
+_NOTICE_OR_PRICE = {
+    "en": r"\bwithout (?:telling|notice|warning|asking)\b|\bprices?\b|\bprice (?:hike|increase)\b",
+    "da": r"\buden at (?:sige|varsle|fortælle|spørge)\b|\bpris(?:en)?\b|\bprisstigning\b",
+    "de": r"\bohne (?:vorwarnung|ankündigung|bescheid|zu fragen)\b|\bpreis\w*\b",
+}
+
+
+_NEGATION = {"en": r"\b(?:no|not|never)\b|n't\b", "da": r"\b(?:ikke|ingen|intet|aldrig)\b",
+             "de": r"\b(?:kein\w*|nicht|nie)\b"}
+
+
+def _notice_or_price(lowered: str, lang: str) -> bool:
+    return re.search(_NOTICE_OR_PRICE[lang], lowered) is not None

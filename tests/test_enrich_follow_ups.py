@@ -1,0 +1,82 @@
+"""The follow-up queue takes only customers' own voices, and its suggested replies are in the post's language,
+fit its intent, and never offer a canned "sorry" for a death, an accident or violence."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.report.i18n import Strings
+from pipelines.report.replies import mentions_harm, suggested_reply
+
+LONG = " It has been like this for a week now and nobody from your team has answered me yet."
+POSTS = [  # post_id, channel, kind, intent, body
+    ("news:1", "feed", "post", "complaint", "Two people were killed in a car crash on the motorway this morning." + LONG),
+    ("blog:c1", "feed", "comment", "complaint", "Your newsletter keeps landing in my inbox even though I unsubscribed." + LONG),
+    ("reddit:p1", "reddit", "post", "question", "Does anyone know how to export my reading history from the app?" + LONG),
+    ("reddit:c1", "reddit", "comment", "wish", "Please add a dark mode to the reader, my eyes hurt at night." + LONG),
+    ("survey:7", "import", "post", "complaint", "Die Zeitung wurde heute schon wieder nicht zugestellt." + LONG),
+    ("app:r1", "appstore", "review", "complaint", "Jeres app crasher hver gang jeg åbner den." + LONG),
+    ("company:9", "feed", "post", "wish", "We would love to hear your ideas for our new podcast series this autumn." + LONG),
+    ("toot:5", "mastodon", "post", "complaint", "The app logs me out every single morning since the last update." + LONG),
+    ("forum:3", "discourse", "post", "question", "How do I move my subscription to a new e-mail address?" + LONG),
+]
+
+
+@pytest.fixture
+def queue(warehouse):
+    for post_id, channel, kind, intent, body in POSTS:
+        warehouse.execute(
+            """INSERT INTO core.posts (post_id, source, channel, native_id, kind, url, created_at, fetched_at,
+                                       first_loaded_at, body, content_hash, run_id, lang, intent)
+               VALUES (?, ?, ?, ?, ?, ?, now(), now(), now(), ?, md5(?), 'run-1', 'en', ?)""",
+            [post_id, post_id.split(":")[0], channel, post_id.split(":")[1], kind,
+             f"https://example.org/{post_id.replace(':', '/')}", body, body, intent])
+    return {row[0] for row in warehouse.execute("SELECT post_id FROM follow_ups").fetchall()}
+
+
+def test_articles_of_news_and_company_feeds_never_enter_the_queue(queue):
+    assert "news:1" not in queue and "company:9" not in queue
+
+
+def test_comments_reviews_social_and_forum_posts_and_imports_do(queue):
+    assert queue == {"blog:c1", "reddit:p1", "reddit:c1", "survey:7", "app:r1", "toot:5", "forum:3"}
+
+
+@pytest.mark.parametrize("text", [
+    "Two people died after the car crashed into a bus stop; the paper's app showed the story three times.",
+    "Min far døde i sidste uge, og I bliver ved med at sende regninger til ham.",
+    "Nach dem tödlichen Unfall auf der A7 schickt ihr mir immer noch Werbung für Autoversicherungen.",
+    "He was stabbed outside the shop and your delivery driver just walked past.",
+])
+def test_no_canned_apology_for_deaths_accidents_or_violence(text):
+    reply = suggested_reply({"intent": "complaint", "lang": "en", "excerpt": text}, Strings("da"))
+    assert reply == Strings("da")("opening_sensitive")
+    assert "Ærgerligt" not in reply and "Sorry" not in reply
+
+
+@pytest.mark.parametrize("text", [
+    "The app crashes every time I open the crossword since the update.",
+    "Appen crasher hver gang, og jeg betaler 299 kr om måneden for det her!",
+    "Die App stürzt seit dem Update ständig ab.",
+    "I wish the offer for students also covered the weekend paper.",
+    "Dies ist das dritte Mal, dass die Zustellung fehlt.",
+])
+def test_product_crashes_and_everyday_words_are_not_harm(text):
+    assert not mentions_harm(text)
+
+
+@pytest.mark.parametrize("lang,intent,start", [
+    ("da", "complaint", "Ærgerligt at høre"), ("da", "wish", "Tak for idéen"), ("da", "question", "Godt spørgsmål"),
+    ("de", "complaint", "Das tut uns leid"), ("de", "wish", "Danke für die Idee"), ("de", "question", "Gute Frage"),
+    ("en", "complaint", "Sorry this happened"), ("en", "wish", "Thanks for the idea"), ("en", "question", "Good question"),
+])
+def test_reply_is_in_the_posts_language_and_fits_its_intent(lang, intent, start):
+    for report_lang in ("da", "de", "en"):  # whatever language the report itself is in
+        reply = suggested_reply({"intent": intent, "lang": lang, "excerpt": "Noget om appen"}, Strings(report_lang))
+        assert reply.startswith(start)
+        assert "Noget om appen" in reply
+
+
+def test_reply_falls_back_to_the_report_language_when_the_posts_is_unknown():
+    reply = suggested_reply({"intent": "wish", "lang": "und", "excerpt": "ok"}, Strings("de"))
+    assert reply.startswith("Danke für die Idee")
