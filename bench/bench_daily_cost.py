@@ -14,8 +14,9 @@ on two cores and measures nothing about the daily job.
 
 Timed, in the order `listen run` runs them: ingest (an import file of --daily new posts: fetch, land, load),
 enrich (language, sentiment, intent, embedding), topics (assign; no refit is due), check (quality suites), trends
-(the incremental topic_trends refresh and its suite) and publish (the analyst snapshot); the ratio is of the whole
-day, all six stages.
+(the incremental topic_trends refresh and its suite), publish (the analyst snapshot), alerts (the daily check after
+publish; no channel is configured, so nothing is sent) and report (HTML, Markdown and CSV of the day); the ratio is of
+the whole day, all eight stages.
 
 The embedding of new posts costs the same per post whatever the history (bench_embed measures it), so `make bench`
 runs the issue's 5k new posts with --embedding tfidf --sentiment lexicon to fit in its 15 minutes; the defaults here
@@ -56,7 +57,7 @@ name = "survey"
 kind = "import"
 path = "exports/*.jsonl"
 """
-STAGES = ("ingest", "enrich", "topics", "check", "trends", "publish")
+STAGES = ("ingest", "enrich", "topics", "check", "trends", "publish", "alerts", "report")
 
 
 def sentiment_backend() -> str:
@@ -167,7 +168,8 @@ def cpu_seconds_with_workers() -> float:
 
 def run_day(root: Path, pool: TextPool, daily: int) -> dict:
     """The timed day: each stage of `listen run` on --daily new posts."""
-    from pipelines.daily import assign_topics, check, enrich, ingest, new_run_id, publish, refresh_trends
+    from pipelines.daily import (Run, alerts, assign_topics, check, enrich, ingest, new_run_id, publish,
+                                 refresh_trends, report)
 
     start = dt.datetime.combine(DAY, dt.time(), tzinfo=dt.timezone.utc)
     _write_import(root, "day.jsonl", synthetic_posts(pool, daily, seed=5, start=start, days=1, id_prefix="d"))
@@ -180,7 +182,9 @@ def run_day(root: Path, pool: TextPool, daily: int) -> dict:
                        ("topics", lambda: assign_topics(settings)),
                        ("check", lambda: check(settings, run_id)),
                        ("trends", lambda: refresh_trends(settings, run_id)),
-                       ("publish", lambda: publish(settings))):
+                       ("publish", lambda: publish(settings)),
+                       ("alerts", lambda: alerts(settings, Run(run_id=run_id, day=DAY))),
+                       ("report", lambda: report(settings, DAY))):
         started, cpu = time.perf_counter(), cpu_seconds_with_workers()
         try:
             detail = call()
