@@ -196,7 +196,7 @@ def run_demo(directory: Path, *, console: Console, serve: bool = False, wait=Non
                 console.print()
     if not serve:
         console.print(f"[bold]sandbox[/bold]    stopped with the demo, so `listen --config {escape(str(config_path))} "
-                      f"run` cannot reach the demo's feeds, Reddit or App Store now. To run the daily job on them "
+                      f"run` cannot reach the demo's sources (all served by it) now. To run the daily job on them "
                       f"again: `listen demo --dir {escape(str(directory))}` (starts a new sandbox, rewrites the "
                       f"config), or `listen demo --dir {escape(str(directory))} --serve` to keep the sandbox up; "
                       f"`listen --config {escape(str(config_path))} airflow --demo` runs it under Airflow.")
