@@ -1,6 +1,6 @@
 """How often the alert check is right: detection and false-alarm rates on real labelled data, per language.
 
-    .venv/bin/python bench/eval_alerts.py [--data ../shared/data] [--trials 400] [--cache /work/cache/alerts_eval]
+    .venv/bin/python bench/eval_alerts.py [--data ../shared/data] [--trials 400] [--cache DIR]
 
 Both parts run the shipped judgement (pipelines.alerts.detect.judge_volume / judge_negative_share with the default
 [alerts] settings) on counts drawn from real labelled posts; what a day holds is simulated (none of the sets has
@@ -146,7 +146,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
     parser.add_argument("--trials", type=int, default=400)
-    parser.add_argument("--cache", type=Path, default=Path("/work/cache/alerts_eval"))
+    parser.add_argument("--cache", type=Path,
+                        default=Path(__file__).resolve().parent / "results" / "cache" / "alerts_eval")
     args = parser.parse_args()
     rng = random.Random(18)
     volume = volume_rates(args.data, args.trials, rng)

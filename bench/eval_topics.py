@@ -1,6 +1,6 @@
 """Topic quality on the labelled corpora in ../shared/data: our BERTopic model vs BERTopic's defaults vs a TF-IDF floor.
 
-    .venv/bin/python bench/eval_topics.py [--data ../shared/data] [--corpora a,b] [--cache /work/cache/eval_topics]
+    .venv/bin/python bench/eval_topics.py [--data ../shared/data] [--corpora a,b] [--cache DIR]
 
 Corpora (read in place, never copied): xx_topic_sib200_parallel (the same sentences in da, de and en,
 7 subjects; the 350 odd-numbered groups, held out from the shipped language offsets), en_topic_banking77 (one-line customer messages, 77 intents), en_topic_agnews, de_topic_10kgnad
@@ -16,8 +16,8 @@ language (assigned posts). Stability: our model fitted on a window, refitted (wa
 production) on a window sharing 80 % of it; the share of shared, assigned posts that keep their id.
 
 Prints one line per result and writes bench/results/eval_topics.json (gitignored). Corpus embeddings are cached
-under --cache (default $EVAL_TOPICS_CACHE or /work/cache/eval_topics), named by corpus, backend and a hash of
-the texts, so reruns only pay for clustering.
+under --cache (default $EVAL_TOPICS_CACHE or bench/results/cache/eval_topics), named by corpus, backend and a
+hash of the texts, so reruns only pay for clustering.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "bench" / "results"
-CACHE = Path(os.environ.get("EVAL_TOPICS_CACHE", "/work/cache/eval_topics"))
+CACHE = Path(os.environ.get("EVAL_TOPICS_CACHE",
+                           Path(__file__).resolve().parent / "results" / "cache" / "eval_topics"))
 PARALLEL = "xx_topic_sib200_parallel"
 CORPORA = (PARALLEL, "en_topic_banking77", "en_topic_agnews", "de_topic_10kgnad", "en_topic_bbc250")
 

