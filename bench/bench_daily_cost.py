@@ -12,11 +12,11 @@ to the seed model's topics, spread over the year before the day, with a random u
 core.post_embeddings (--no-history-embeddings skips them); then yesterday's snapshot is published. Pushing 1M posts through embedding would take hours
 on two cores and measures nothing about the daily job.
 
-Timed, in the order `listen run` runs them: ingest (an import file of --daily new posts: fetch, land, load),
-enrich (language, sentiment, intent, embedding), topics (assign; no refit is due), check (quality suites), trends
-(the incremental topic_trends refresh and its suite), publish (the analyst snapshot), alerts (the daily check after
-publish; no channel is configured, so nothing is sent) and report (HTML, Markdown and CSV of the day); the ratio is of
-the whole day, all eight stages.
+Timed: every stage of `listen run`, walked from `pipelines.daily.STAGES` (a stage added there is timed here too):
+ingest (an import file of --daily new posts: fetch, land, load, duplicates), retention, enrich (language,
+sentiment, intent, embedding), topics (assign; no refit is due), check (quality suites), trends (the incremental
+topic_trends refresh and its suite), publish (the analyst snapshot), alerts (no channel is configured, so nothing
+is sent) and report (HTML, Markdown and CSV of the day); the ratio is of the whole day, all its stages.
 
 The embedding of new posts costs the same per post whatever the history (bench_embed measures it), so `make bench`
 runs the issue's 5k new posts with --embedding tfidf --sentiment lexicon to fit in its 15 minutes; the defaults here
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import shutil
 import subprocess
@@ -43,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import (TextPool, children_peak_rss_mb, current_hwm_mb, parse_sizes, print_table,  # noqa: E402
                     reset_peak_rss, synthetic_posts, write_result)
+from pipelines.daily import INGEST, STAGES as DAILY_STAGES  # noqa: E402
 
 DAY = dt.date(2026, 11, 21)
 CONFIG = """[warehouse]
@@ -57,7 +59,8 @@ name = "survey"
 kind = "import"
 path = "exports/*.jsonl"
 """
-STAGES = ("ingest", "enrich", "topics", "check", "trends", "publish", "alerts", "report")
+# `listen run`'s stage list, with the per-source stages of `listen ingest` (fetch, load, duplicates) timed as one
+STAGES = ("ingest", *(stage.name for stage in DAILY_STAGES if stage.name not in INGEST))
 
 
 def sentiment_backend() -> str:
@@ -168,8 +171,7 @@ def cpu_seconds_with_workers() -> float:
 
 def run_day(root: Path, pool: TextPool, daily: int) -> dict:
     """The timed day: each stage of `listen run` on --daily new posts."""
-    from pipelines.daily import (Run, alerts, assign_topics, check, enrich, ingest, new_run_id, publish,
-                                 refresh_trends, report)
+    from pipelines.daily import Run, ingest, new_run_id
 
     start = dt.datetime.combine(DAY, dt.time(), tzinfo=dt.timezone.utc)
     _write_import(root, "day.jsonl", synthetic_posts(pool, daily, seed=5, start=start, days=1, id_prefix="d"))
@@ -177,14 +179,11 @@ def run_day(root: Path, pool: TextPool, daily: int) -> dict:
     run_id = new_run_id(DAY)
     stages: dict[str, dict] = {}
     reset_peak_rss()
-    for name, call in (("ingest", lambda: ingest(settings, run_id, day=DAY)),
-                       ("enrich", lambda: enrich(settings)),
-                       ("topics", lambda: assign_topics(settings)),
-                       ("check", lambda: check(settings, run_id)),
-                       ("trends", lambda: refresh_trends(settings, run_id)),
-                       ("publish", lambda: publish(settings)),
-                       ("alerts", lambda: alerts(settings, Run(run_id=run_id, day=DAY))),
-                       ("report", lambda: report(settings, DAY))):
+    run = Run(run_id=run_id, day=DAY)
+    calls = [("ingest", lambda: ingest(settings, run_id, day=DAY))]
+    calls += [(stage.name, functools.partial(stage.run, settings, run)) for stage in DAILY_STAGES
+              if stage.name not in INGEST]
+    for name, call in calls:
         started, cpu = time.perf_counter(), cpu_seconds_with_workers()
         try:
             detail = call()
