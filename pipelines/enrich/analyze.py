@@ -67,6 +67,11 @@ class Enricher:
         return self._sentiment.backend if self._sentiment else None
 
     @property
+    def sentiment_model(self):
+        """The SentimentClassifier in use (None in the lexicon mode), for evaluations that score it directly."""
+        return self._sentiment
+
+    @property
     def version(self) -> str:
         """What labels the posts, as stored in core.posts.enrich_version: rules version and classifier kind."""
         if self._sentiment is None:
