@@ -144,3 +144,15 @@ def test_half_a_pair_stops_with_the_missing_file_and_the_command(kind_models):
 def test_an_unknown_kind_is_named():
     with pytest.raises(EmbeddingError, match="unknown embedding backend 'e5-huge'"):
         Enricher(embedding="e5-huge")
+
+
+def test_the_report_states_the_measured_quality_of_the_models_in_use(tmp_path):
+    from pipelines.report.model_cards import measured_quality
+
+    entry = {"task": "sentiment", "metric": "macro_f1"}
+    (tmp_path / "measured_quality.json").write_text(json.dumps({
+        "measured": [{**entry, "da": 0.5, "de": 0.5, "en": 0.5}],
+        "by_embedding": {"e5-static": [{**entry, "da": 0.4, "de": 0.3, "en": 0.6}]}}), encoding="utf-8")
+    assert measured_quality(tmp_path)[0]["values"] == {"da": 0.5, "de": 0.5, "en": 0.5}
+    assert measured_quality(tmp_path, "e5-static")[0]["values"] == {"da": 0.4, "de": 0.3, "en": 0.6}
+    assert measured_quality(tmp_path, "fast-use") == []  # never measured: the report says so, invents nothing
