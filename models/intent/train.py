@@ -83,7 +83,7 @@ def intent_inputs(frame: pd.DataFrame, cache: Path | None, sentiment: SentimentC
     texts, langs = frame["text"].tolist(), frame["lang"].tolist()
     vectors = embed_cached(texts, cache, sentiment.backend)
     cues = cue_matrix(texts, langs)
-    probs = sentiment.model.probabilities(vectors, sentiment_features(texts, langs, cues), langs)
+    probs = sentiment.probabilities(vectors, sentiment_features(texts, langs, cues), langs)  # with its cue rules
     scores, labels, _ = read_probabilities(probs)
     return vectors, cues, probs, labels, scores
 
