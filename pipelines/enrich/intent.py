@@ -29,6 +29,7 @@ import numpy as np
 
 from pipelines.enrich.cues import CUES, override_signals
 from pipelines.enrich.linear import LinearClassifier, ModelFileError, model_path
+from pipelines.enrich.sentiment import read_probabilities
 from pipelines.paths import MODELS_DIR
 
 INTENTS = ("wish", "complaint", "question", "praise", "other")
@@ -93,6 +94,8 @@ class IntentClassifier:
         self.model = model
         self.backend = model.backend
         self.overrides = tuple(model.meta.get("overrides", OVERRIDE_NAMES))
+        # Training keeps the rules alone when they out-score the classifier in cross-validation (on weak vectors)
+        self.decided_by = model.meta.get("decided_by", "classifier")
 
     @classmethod
     def load(cls, path: Path = DEFAULT_INTENT_MODEL) -> "IntentClassifier":
@@ -101,10 +104,15 @@ class IntentClassifier:
     def predict(self, vectors: np.ndarray, cues: np.ndarray, sentiment_probs: np.ndarray,
                 signals: list[dict[str, bool]], langs: list[str]) -> tuple[list[str], list[float]]:
         """(intents, confidences) per row of texts in ``langs``; ``signals`` from override_matrix. An overridden
-        row's confidence is the model's probability of the intent the rule chose."""
+        row's confidence is the model's probability of the intent the rule chose; so is every row's when the
+        model file says the rules decide (``decided_by``: "rules")."""
         if len(vectors) == 0:
             return [], []
         probs = self.model.probabilities(vectors, np.hstack([cues, sentiment_probs]), langs)
+        if self.decided_by == "rules":
+            scores, labels, _ = read_probabilities(sentiment_probs)
+            ruled = rule_intents(cues, signals, labels, scores)
+            return ruled, [round(float(probs[i, self.model.labels.index(r)]), 4) for i, r in enumerate(ruled)]
         chosen = probs.argmax(axis=1)
         for i, (row, signal) in enumerate(zip(cues, signals)):
             override = rule_override(dict(zip(CUES, row)), signal, self.overrides) if self.overrides else None
