@@ -16,6 +16,9 @@ complaints; a failure asked about or happening again is a complaint; an explicit
 a wish). Which
 overrides apply was chosen one by one by cross-validation on the training rows and is stored with the model.
 
+A vector tier ships its own model (``intent_<kind>``, pipelines.enrich.classifiers); where the rules alone
+out-scored the classifier in training, its manifest says ``decided_by: rules`` and the rules decide.
+
 ``rule_intent`` is the rules alone, the floor the classifier is measured against and what the lexicon mode
 (``[enrich] sentiment = "lexicon"``, no embeddings) uses.
 """

@@ -16,7 +16,8 @@ product, each vector has its language's offset subtracted (stored in the model f
 da/de/en text), so the weights do not tie a class to a language: German training rows are subtitles without a
 neutral class, and without the offsets German posts were rarely called neutral. Scoring costs one small matrix
 product per batch. Trained on every labelled set whose licence allows shipping the weights, in all three
-languages (models/README.md).
+languages (models/README.md). A vector tier with its own model (``sentiment_<kind>``, e.g. e5-static) is scored
+the same way on its own vectors; pipelines.enrich.classifiers picks the model for the configured embedding.
 
 What the numbers mean: ``sentiment`` = P(positive) − P(negative), so −1 is surely negative, +1 surely positive,
 and 0 either neutral or torn between the two; ``sentiment_label`` = the most probable class;
