@@ -93,14 +93,26 @@ def reduce_and_weight(vectors: np.ndarray, scores: np.ndarray, dims: int = DIMS,
 
 
 def quantise(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """int8 rows and one float32 scale per row (row ~= int8 * scale)."""
+    """int8 rows and one float32 scale per row (row ~= int8 * scale), C-ordered."""
     scales = np.maximum(np.abs(rows).max(axis=1), 1e-12) / 127.0
-    return np.round(rows / scales[:, None]).astype(np.int8), scales.astype(np.float32)
+    return np.ascontiguousarray(np.round(rows / scales[:, None]), dtype=np.int8), scales.astype(np.float32)
+
+
+def save_table(path: Path, ids: np.ndarray, rows: np.ndarray, scales: np.ndarray) -> None:
+    """Write the table and read it back: safetensors' numpy writer stores an array's memory as it lies, so a
+    Fortran-ordered array (what PCA returns) would come back with its numbers in the wrong places."""
+    from safetensors.numpy import load_file, save_file
+
+    tensors = {"piece_ids": np.ascontiguousarray(ids, dtype=np.int32), "vectors": np.ascontiguousarray(rows),
+               "scales": np.ascontiguousarray(scales, dtype=np.float32)}
+    save_file(tensors, str(path))
+    back = load_file(str(path))
+    if any(not np.array_equal(back[name], value) for name, value in tensors.items()):
+        raise RuntimeError(f"{path}: the table read back differs from the one written")
 
 
 def main(argv: list[str] | None = None) -> dict:
     from rich.progress import Progress
-    from safetensors.numpy import save_file
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
@@ -112,7 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
         task = bar.add_task("distilling piece vectors", total=len(ids))
         raw = piece_vectors(model, ids, lambda k: bar.advance(task, k))
     rows, scales = quantise(reduce_and_weight(raw, model.piece_scores[ids]))
-    save_file({"piece_ids": ids.astype(np.int32), "vectors": rows, "scales": scales}, str(args.out))
+    save_table(args.out, ids, rows, scales)
     manifest = {
         "kind": "e5-static",
         "dim": DIMS,

@@ -77,8 +77,9 @@ class LinearClassifier:
         from safetensors.numpy import save_file
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_file({"weight": self.weight, "bias": self.bias,
-                   **{_OFFSET + lang: o for lang, o in sorted(self.offsets.items())}}, str(path))
+        # safetensors writes an array's memory as it lies: a Fortran-ordered array would load scrambled
+        tensors = {"weight": self.weight, "bias": self.bias, **{_OFFSET + lang: o for lang, o in sorted(self.offsets.items())}}
+        save_file({name: np.ascontiguousarray(t) for name, t in tensors.items()}, str(path))
         meta = {"labels": list(self.labels), "embedding_backend": self.backend, "features": list(self.features),
                 **metadata}
         path.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
