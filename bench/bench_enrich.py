@@ -98,12 +98,13 @@ def run_worker(mode: str, data: Path, total: int, embed_posts: int) -> dict:
         rng = np.random.default_rng(1)
         vectors = rng.standard_normal((len(posts), 384)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        enricher.analyze(posts[:50], None, vectors[:50] if mode == "default" else None)  # warm-up
+        kind = enricher.embedding_backend  # random unit vectors stand in for the shipped models' own kind
+        enricher.analyze(posts[:50], None, vectors[:50] if mode == "default" else None, kind)  # warm-up
         started, cpu = time.perf_counter(), time.process_time()
         batch = 2000
         for i in range(0, len(posts), batch):
             texts = [redact(p) for p in posts[i : i + batch]]
-            enricher.analyze(texts, None, vectors[i : i + batch] if mode == "default" else None)
+            enricher.analyze(texts, None, vectors[i : i + batch] if mode == "default" else None, kind)
         seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu
     return {"mode": mode, "posts": len(posts), "seconds": round(seconds, 2), "posts_per_s": round(len(posts) / seconds),

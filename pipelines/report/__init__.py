@@ -17,6 +17,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from pipelines.enrich.classifiers import classifier_kind
 from pipelines.paths import MODELS_DIR
 from pipelines.report.build import build_view
 from pipelines.report.connection import ReportError, Window, open_for_report, prepare
@@ -63,7 +64,8 @@ def write_report(settings, as_of: dt.date | None = None, days: int | None = None
         data = collect(con, window, sources=[s.name for s in settings.sources])
     finally:
         con.close()
-    view = build_view(data, t, window, source=source, measured=measured_quality(MODELS_DIR))
+    labelled_by = classifier_kind(settings.raw.topics.embedding)  # the vectors the sentiment/intent models read
+    view = build_view(data, t, window, source=source, measured=measured_quality(MODELS_DIR, labelled_by))
 
     directory = Path(out or settings.paths.reports) / as_of.isoformat()
     try:
