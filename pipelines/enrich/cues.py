@@ -8,9 +8,9 @@ a question, thanks or sarcasm apart, as numbers the sentiment and intent classif
 
 Each cue is a small set of phrases per language, written from how customers write (labelling rules and the
 reasoning behind each list: models/README.md), matched on the lower-cased text and on spaCy lookup lemmas:
-- ``wish``: requests for something new or different ("please add", "I burde …", "Kan I ikke …", "Bitte bietet …",
-  "wäre schön, wenn"), with wish words counted only beside a first-person word in da/de, where reported wishes
-  of others ("virksomheden ønsker") are common;
+- ``wish``: requests for something new or different (every form of the request override below, and
+  "please add", "I burde …", "Kan I ikke …", "Bitte bietet …", "wäre schön, wenn"), with wish words counted
+  only beside a first-person word in da/de, where reported wishes of others ("virksomheden ønsker") are common;
 - ``fix_request``: a request to repair something ("please fix", "Bitte beheben!", "ret det") - a complaint, not
   a wish;
 - ``question``: a "?" outside links, or an interrogative opener in the last sentence;
@@ -52,7 +52,7 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\b(?:jeg|vi) håber\b[^.!?]{0,40}\b(?:i|man|der)\b|\bvil (?:gerne|meget gerne|rigtig gerne) (?:have|kunne|se|bede)\b"
               r"|\bkunne i (?:ikke|ikke godt|evt|eventuelt|måske)\b|\bkan i (?:ikke|ikke godt|evt|eventuelt|måske)\b|\bhvis bare\b"
               r"|\bi (?:burde|bør|skulle|må gerne|kunne)\b|\bbør (?:kunne|have|være|indføre|lave|tilbyde)\b|\bvil ønske\b"
-              r"|\bmangler (?:en|et|muligheden)\b|\btilføj|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b|\bforslag\b|\bsavner\b",
+              r"|\bmangler (?:en|et|muligheden)\b|\btilføj\b(?! til (?:kurv|indkøbskurv|favorit|ønskeliste|min|din))|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b|\bforslag\b|\bsavner\b",
         "de": r"\bwäre (?:es )?(?:schön|toll|super|gut|cool|klasse|praktisch|hilfreich|nett|wünschenswert|prima|genial)\b"
               r"|\bwäre es möglich\b|\bbitte (?!beheb|repar|korrig|fix)(?:\w+ ){0,2}?(?:bietet|bieten|fügt|baut|macht|bringt"
               r"|ergänzt|einbauen|hinzufügen|anbieten|erweitert|führt|stellt|gebt|schafft|ermöglicht|überlegt|denkt|auch)\b"
@@ -217,7 +217,7 @@ def cue_vector(text: str, lang: str, lemmas: set[str] | None = None, sentences: 
     opener = any(_has("sarcasm_opener", lang, s.strip().lower()) for s in sentences)
     sarcasm = _has("sarcasm_idiom", lang, lowered) or (opener and _has("sarcasm_target", lang, lowered))
     found = {
-        "wish": wish_word or _has("wish", lang, lowered),
+        "wish": wish_word or _has("wish", lang, lowered) or _requests(lowered, lang),
         "fix_request": _has("fix_request", lang, lowered),
         "question": is_question(text, sentences, lang),
         "failure": failure,
@@ -256,19 +256,47 @@ def cue_matrix(texts: list[str], langs: list[str], spacy_mode: str = "blank") ->
 # "Bitte bietet ...", not "I wish I were there"), sarcasm about a failure, a price rise or something done
 # without notice (not "Godt at se dig igen"), and a failure that happened again (not "still").
 _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
+    # A request for something new or different, addressed to the product or organisation: "please (also) add",
+    # an imperative that opens a sentence ("Add ...", "Allow users to ...", "Bring back ...", "Tilføj ...",
+    # "Bringt ... zurück"), "X should be added / possible", "there should be an option", "it would be useful to
+    # have", "I suggest ...", "Kan I ikke ...", "I burde ...", "Giv os muligheden ...", "Es sollte möglich sein",
+    # "Mein Vorschlag". Looking back ("should have been", "wäre schön gewesen") is no request; neither is a
+    # request to fix something (fix_request, a complaint) nor one to readers ("please retweet").
     "request": {
-        "en": r"\bplease (?:add|make|bring|let|allow|give|consider|implement|include|support|offer|provide|introduce"
-              r"|extend|publish|create)\b|\b(?:can|could|would) you (?:please )?(?:add|make|offer|bring|consider|introduce"
-              r"|provide|include)\b|\byou should (?:add|make|offer|consider|bring|include|introduce|start)\b"
-              r"|\bit would be (?:nice|great|cool|awesome|helpful|good|lovely|useful) (?:if|to have)\b|\bfeature request\b"
-              r"|\bwhy not (?:add|make|offer)\b|\bi wish (?:you|they) would\b|\bhow about adding\b",
+        "en": r"\bplease,? (?:\w+ ){0,2}?(?:add|make|bring|let|allow|give|consider|implement|include|support|offer"
+              r"|provide|introduce|extend|publish|create|enable|expose|restore|reinstate|rethink|reconsider)\b"
+              r"|\b(?:can|could|would) you (?:please )?(?:add|make|offer|bring|consider|introduce|provide|include"
+              r"|allow|enable|support)\b|\byou should (?:add|make|offer|consider|bring|include|introduce|start|allow"
+              r"|support|enable)\b|\b(?:it )?(?:would|'d) be (?:really |very |so |super |extremely |much |a lot )?"
+              r"(?:nice|great|cool|awesome|helpful|good|lovely|useful|handy|convenient|beneficial|better) (?:if|to (?:have|be able|get|see|add"
+              r"|allow))\b|\bfeature request\b|\bwhy not (?:add|make|offer|allow|support)\b|\bi wish (?:you|they) would\b(?! have)"
+              r"|\bi wish there (?:was|were|is)\b|\bhow about adding\b|\bbring back\b|\bi(?:'d| would)? (?:suggest|propose)\b"
+              r"|\bmy suggestion\b|\bshould (?:also )?be (?:added|possible|available|supported|included|implemented|allowed"
+              r"|optional|configurable|an option)\b|\bthere should be (?:an?|the|some) (?:option|way|setting|button|mode"
+              r"|feature|possibility|choice)\b|\bi(?:'d| would) (?:like|love) (?:to (?:have the option|be able)|the (?:option"
+              r"|ability|possibility|choice)|an? (?:option|way|setting|feature|button))\b|\b(?:give|let) (?:us|users|me|people)"
+              r" (?:the |an? )?(?:option|ability|choice|possibility|chance to choose)\b"
+              r"|(?:^|[.!?]\s+)(?:add|allow|enable|support|introduce|implement|expose|provide|offer|include)"
+              r" (?:an?|support|more|some|users|us|me|people|developers|apps|options?|ability|dark|\w+ing)\b",
         "da": r"\bville (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk)\b[^.!?]{0,20}\bhvis\b"
               r"|\bkunne i (?:ikke|ikke godt|evt|eventuelt|måske)\b|\bkan i (?:ikke|ikke godt|evt|eventuelt|måske)\b"
-              r"|(?:^|[.!?]\s*)i (?:burde|bør|skulle|må gerne)\b|\btilføj|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b",
-        "de": r"\bwäre (?:es )?(?:schön|toll|super|gut|cool|klasse|praktisch|hilfreich|nett|wünschenswert|prima|genial)"
-              r"[^.!?]{0,20}\bwenn\b|\bbitte (?!beheb|repar|korrig|fix)(?:\w+ ){0,2}?(?:bietet|bieten|fügt|baut|macht|bringt"
-              r"|ergänzt|einbauen|hinzufügen|anbieten|erweitert|führt|stellt|gebt|schafft|ermöglicht)\b|\bkönntet ihr\b"
-              r"|\bihr solltet\b|\bsolltet ihr\b",
+              r"|(?:^|[.!?]\s*)i (?:burde|bør|skulle|må gerne)\b|\btilføj\b(?! til (?:kurv|indkøbskurv|favorit|ønskeliste|min|din))|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b"
+              r"|\b(?:det|der) (?:burde|bør|skulle) (?:også )?(?:være|kunne) (?:muligt|en mulighed|mulighed)\b"
+              r"|\bdet ville være (?:\w+ )?(?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk|nyttigt|en fordel"
+              r"|en god idé) (?:at|med|hvis)\b|\bjeg (?:vil )?(?:foreslå|foreslår)\b|\bmit forslag\b"
+              r"|\bgiv (?:os|brugerne|kunderne) (?:muligheden|mulighed|en|et)\b|\bgør det muligt\b|\bgenindfør\b"
+              r"|\bhvorfor ikke (?:tilbyde|lave|indføre|tilføje|give)\b|\b(?:savner|mangler) (?:muligheden|en mulighed"
+              r"|at kunne)\b|(?:^|[.!?]\s*)(?:indfør|tilbyd|lav) (?:\w+ )?(?:en|et|også|muligheden)\b",
+        "de": r"\bwäre (?:es )?(?:sehr |echt |wirklich |total |doch )?(?:schön|toll|super|gut|cool|klasse|praktisch"
+              r"|hilfreich|nett|wünschenswert|prima|genial|sinnvoll|nützlich)\b(?![^.!?]*\bgewesen\b)[^.!?]{0,20}\b(?:wenn|zu)\b"
+              r"|\bbitte (?!beheb|repar|korrig|fix)(?:\w+ ){0,2}?(?:bietet|bieten|fügt|baut|macht|bringt"
+              r"|ergänzt|einbauen|hinzufügen|anbieten|erweitert|führt|stellt|gebt|schafft|ermöglicht|einführen|ermöglichen"
+              r"|erlaubt|erlauben|wieder einführen|zurückbringen)\b|\bkönntet ihr\b|\bihr solltet\b|\bsolltet ihr\b"
+              r"|\b(?:es )?(?:sollte|müsste) (?:\w+ ){0,4}?(?:möglich sein|eine (?:option|möglichkeit|funktion) geben)\b"
+              r"|\bsollte (?:\w+ ){0,3}?(?:hinzugefügt|eingeführt|angeboten|ergänzt|ermöglicht|erweitert|eingebaut) werden\b"
+              r"|\bich (?:würde )?(?:schlage vor|vorschlagen)\b|\bmein vorschlag\b|\bich wünsche mir\b|\bwir wünschen uns\b"
+              r"|(?:^|[.!?]\s*)(?:bitte )?(?:fügt|bringt|ergänzt|ermöglicht|erlaubt|gebt) (?:\w+ ){0,4}?(?:hinzu|zurück|ein|an"
+              r"|uns|die möglichkeit|eine)\b",
     },
     "again": {
         "en": r"\bagain\b|\bevery (?:single )?time\b|\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time\b"
@@ -288,12 +316,22 @@ def override_signals(text: str, lang: str, cues: dict[str, float]) -> dict[str, 
     lowered = text.lower()
     again = re.search(_OVERRIDE_PHRASES["again"][lang], lowered) is not None
     return {
-        "request": re.search(_OVERRIDE_PHRASES["request"][lang], lowered, re.MULTILINE) is not None,
+        "request": _requests(lowered, lang),
         "sarcastic_grievance": bool(cues["sarcasm"]) and (
             bool(cues["failure"]) or _has("sarcasm_idiom", lang, lowered) or _notice_or_price(lowered, lang)
             or (again and re.search(_NEGATION[lang], lowered) is not None)),  # "Toll, schon wieder kein WLAN"
         "repeated_failure": bool(cues["failure"]) and again and not cues["resolved"],
     }
+
+
+@lru_cache(maxsize=1024)  # the wish cue and the request override ask about the same text one after the other
+def _requests(lowered: str, lang: str) -> bool:
+    return _request_pattern(lang).search(lowered) is not None
+
+
+@lru_cache(maxsize=8)
+def _request_pattern(lang: str) -> re.Pattern:
+    return re.compile(_OVERRIDE_PHRASES["request"][lang], re.MULTILINE)
 
 
 _NOTICE_OR_PRICE = {

@@ -73,6 +73,19 @@ OVERRIDES = (
 OVERRIDE_NAMES = tuple(name for name, _, _ in OVERRIDES)
 
 
+def wish_needs_cue(chosen: np.ndarray, probs: np.ndarray, cues: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
+    """``chosen`` (class index per row) with every "wish" in a row without the wish cue replaced by the row's
+    second most probable class. Wishes are lexically marked in all three languages ("please add", "Kan I ikke",
+    "wäre schön, wenn"), and the trainable sources hold a handful of them (11 training rows), so a wish the
+    classifier finds without any such phrase is mostly noise ("Wir haben einen neuen Papst! Wer mag es sein???").
+    Whether a model applies it is decided in training like the overrides (``wish_needs_cue`` in its manifest)."""
+    out = np.array(chosen, copy=True)
+    wish = labels.index("wish")
+    for i in np.flatnonzero((out == wish) & (cues[:, CUES.index("wish")] == 0)):
+        out[i] = int(np.argsort(probs[i])[-2])
+    return out
+
+
 def rule_override(cues: dict[str, float], signals: dict[str, bool],
                   names: tuple[str, ...] = OVERRIDE_NAMES) -> str | None:
     """The intent a near-certain cue decides (only the overrides in ``names``), or None."""
@@ -99,6 +112,8 @@ class IntentClassifier:
         self.overrides = tuple(model.meta.get("overrides", OVERRIDE_NAMES))
         # Training keeps the rules alone when they out-score the classifier in cross-validation (on weak vectors)
         self.decided_by = model.meta.get("decided_by", "classifier")
+        # a wish the classifier sees in a post with no wish cue becomes its second choice (WISH_NEEDS_CUE)
+        self.wish_needs_cue = bool(model.meta.get("wish_needs_cue", False))
 
     @classmethod
     def load(cls, path: Path = DEFAULT_INTENT_MODEL) -> "IntentClassifier":
@@ -117,6 +132,8 @@ class IntentClassifier:
             ruled = rule_intents(cues, signals, labels, scores)
             return ruled, [round(float(probs[i, self.model.labels.index(r)]), 4) for i, r in enumerate(ruled)]
         chosen = probs.argmax(axis=1)
+        if self.wish_needs_cue:
+            chosen = wish_needs_cue(chosen, probs, cues, self.model.labels)
         for i, (row, signal) in enumerate(zip(cues, signals)):
             override = rule_override(dict(zip(CUES, row)), signal, self.overrides) if self.overrides else None
             if override:
