@@ -213,5 +213,26 @@ def test_shipped_model_says_whether_it_gates_wishes_and_applies_it():
                                                    meta={"overrides": [], "wish_needs_cue": True}))
         vectors = np.zeros((1, 384), np.float32)
         labels, _ = rigged.predict(vectors, np.zeros((1, len(CUES)), np.float32), np.full((1, 3), 1 / 3),
-                                   [dict.fromkeys(("request", "sarcastic_grievance", "repeated_failure"), False)], ["en"])
+                                   [dict.fromkeys(("request", "sarcastic_grievance", "repeated_failure", "own_failure"), False)], ["en"])
         assert labels != ["wish"]
+
+
+@pytest.mark.parametrize(("text", "lang", "own"), [
+    ("I tried using my card today and it's not working, can you help me?", "en", True),
+    ("I haven't received the tokens yet", "en", True),
+    ("Min pakke er ikke blevet leveret", "da", True),
+    ("Meine Zeitung wurde heute nicht zugestellt", "de", True),
+    ("Die App stürzt bei mir ständig ab", "de", True),
+    # everyday words are not enough: a mistake, a loss, being late
+    ("Correct me if I'm wrong but he had a better track record", "en", False),
+    ("Sorry I'm late to the party", "en", False),
+    ("I lost my keys", "en", False),
+    ("Jeg har mistet min hue", "da", False),
+    ("Ich habe mich geirrt, das war falsch", "de", False),
+    # a failure of someone else's
+    ("The government's website is not working", "en", False),
+    # solved
+    ("My card was not working but support fixed it right away", "en", False),
+])
+def test_own_failure_needs_the_author_and_more_than_an_everyday_word(text, lang, own):
+    assert override_signals(text, lang, cues_of(text, lang))["own_failure"] is own

@@ -12,9 +12,9 @@ The shipped model (``IntentClassifier``) is a multinomial logistic regression ov
 customer-language cues and the three sentiment probabilities, trained on the train part of
 tests/data/enrich/intent_labeled.csv (models/intent/train.py). Cues that are near-certain by the labelling rules
 (models/README.md) can then override it: ``OVERRIDES`` in the order given (sarcasm and fix requests are
-complaints; a failure asked about or happening again is a complaint; an explicit request for something new is
-a wish). Which
-overrides apply was chosen one by one by cross-validation on the training rows and is stored with the model.
+complaints; a failure asked about, happening again or of the author's own ("my card is not working") is a
+complaint; an explicit request for something new is a wish). Which overrides apply was chosen one by one by
+cross-validation on the training rows and is stored with the model.
 
 A vector tier ships its own model (``intent_<kind>``, pipelines.enrich.classifiers); where the rules alone
 out-scored the classifier in training, its manifest says ``decided_by: rules`` and the rules decide.
@@ -68,6 +68,7 @@ OVERRIDES = (
     ("fix_request", lambda c, o: c["fix_request"], "complaint"),         # "Bitte beheben!", "please fix"
     ("failure_question", lambda c, o: c["question"] and c["failure"] and not c["resolved"], "complaint"),
     ("repeated_failure", lambda c, o: o["repeated_failure"], "complaint"),  # "schon wieder nicht zugestellt"
+    ("own_failure", lambda c, o: o["own_failure"], "complaint"),          # "my card is not working, can you help?"
     ("request", lambda c, o: o["request"], "wish"),                      # "please add", "I burde ...", "Kan I ikke ..."
 )
 OVERRIDE_NAMES = tuple(name for name, _, _ in OVERRIDES)
