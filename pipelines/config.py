@@ -83,6 +83,25 @@ class ReportSettings(_Strict):
     formats: list[Literal["html", "md", "csv"]] = ["html", "md", "csv"]
 
 
+class FollowUpSettings(_Strict):
+    """Who is not a customer: the organisation's own handles, as each source names authors - Reddit "u/OurPaper",
+    a forum or App Store user name, Mastodon's full address "@ourpaper@mastodon.social", a Bluesky handle
+    "ourpaper.bsky.social". Their posts never enter the follow-up queue. Stored only as keyed pseudonyms
+    (core.own_accounts), like every author."""
+
+    own_accounts: list[str] = []
+
+    @field_validator("own_accounts")
+    @classmethod
+    def _handles(cls, value: list[str]) -> list[str]:
+        from pipelines.pseudonyms import normalise_handle
+
+        bad = [handle for handle in value if normalise_handle(handle) is None]
+        if bad:
+            raise ValueError(f"not a handle: {bad} (write the account name, e.g. \"ourpaper\" or \"u/OurPaper\")")
+        return value
+
+
 class _SourceBase(_Strict):
     name: str
     enabled: bool = True
@@ -358,6 +377,7 @@ class ListenSettings(_Strict):
     topics: TopicSettings = TopicSettings()
     report: ReportSettings = ReportSettings()
     alerts: AlertSettings = AlertSettings()
+    follow_ups: FollowUpSettings = FollowUpSettings()
     sources: list[SourceSettings] = []
 
     @model_validator(mode="after")

@@ -102,6 +102,11 @@ def demo_config(sandbox: Sandbox, import_path: Path, extra_sources: list[str], a
         "[report]",
         'out = "reports"',
         "",
+        "# Demo Notes' own accounts (the Mastodon account, the forum's support and product staff): their release",
+        "# notes and replies are no customer voice, so they stay out of the follow-up queue.",
+        "[follow_ups]",
+        'own_accounts = ["@demonotes@mastodon.demo.example", "support_mads", "product_lea"]',
+        "",
     ]
     for name, file, options in DEMO_FEEDS:
         lines += ["[[sources]]", f'name = "{name}"', 'kind = "feed"', f'url = "{sandbox.url("/feeds/" + file)}"']

@@ -3,6 +3,7 @@
     >>> mark_follow_up_done(settings, "r-denmark:abc123", "answered in thread")
     >>> action_id = add_action(settings, 7, "Add a delivery-status page", owner="web team", decided_at=None)
     >>> columns, rows = list_actions(settings)      # every action with volume/sentiment before and after
+    >>> sync_own_accounts(con, ["demonotes"], key)   # the organisation's own posts stay out of the queue
 
 Each write goes to the warehouse (the single writer) and then republishes the snapshot, so `listen follow-up
 list`, `listen sql` and the next report see it at once instead of after the next daily run.
@@ -25,6 +26,18 @@ class LoopUsageError(LoopError):
     """The command names a post or topic that is not stored, or gives no text: a mistake in the command (exit 2)."""
 
     exit_code = 2
+
+
+def sync_own_accounts(con, handles: list[str], key: bytes) -> int:
+    """Rewrite core.own_accounts with the keyed pseudonyms of ``handles`` ([follow_ups] own_accounts): the
+    follow_ups view leaves out their posts. Returns how many accounts are stored."""
+    from pipelines.pseudonyms import pseudonymise
+
+    keys = sorted({pseudonymise(handle, key) for handle in handles} - {None})
+    con.execute("DELETE FROM core.own_accounts")
+    if keys:
+        con.executemany("INSERT INTO core.own_accounts VALUES (?)", [[k] for k in keys])
+    return len(keys)
 
 
 def _republish(settings: Settings, con) -> None:

@@ -29,6 +29,13 @@ def test_demo_runs_the_whole_job_on_bundled_data(tmp_path, capsys):
         # the delivery complaints written for the demo are a real move: raised, and sent to both receivers
         alerts = con.execute("SELECT kind, channel, sent_to FROM alerts").fetchall()
         assert ("topic_volume", "import", ["demo-desk", "demo-mail"]) in alerts
+        # Demo Notes' own release notes and replies ([follow_ups] own_accounts) are no follow-up; its customers are
+        own, customers = con.execute(
+            "SELECT count(*) FILTER (WHERE p.author_key IN (SELECT author_key FROM core.own_accounts)), "
+            "count(*) FILTER (WHERE f.channel IN ('mastodon', 'discourse')) "
+            "FROM follow_ups f JOIN posts p USING (post_id)").fetchone()
+        assert con.execute("SELECT count(*) FROM core.own_accounts").fetchone()[0] == 3
+        assert own == 0 and customers >= 3
     finally:
         con.close()
     report = next((settings.paths.reports).glob("*/editorial-report.html"))

@@ -80,3 +80,45 @@ def test_reply_is_in_the_posts_language_and_fits_its_intent(lang, intent, start)
 def test_reply_falls_back_to_the_report_language_when_the_posts_is_unknown():
     reply = suggested_reply({"intent": "wish", "lang": "und", "excerpt": "ok"}, Strings("de"))
     assert reply.startswith("Danke für die Idee")
+
+
+def test_the_organisations_own_accounts_never_enter_the_queue(warehouse):
+    """Release notes and the team's own replies on Mastodon or a forum are no customer voice ([follow_ups]
+    own_accounts); the customer beside them stays, and handles are matched as pseudonyms, never stored."""
+    from pipelines.loop import sync_own_accounts
+    from pipelines.pseudonyms import pseudonymise
+
+    key = b"0123456789abcdef-test-key"
+    posts = [("toot:own", "@DemoNotes", "Version 3.4.1 is out: fixes for offline sync conflicts and a crash."),
+             ("forum:own", "support_mads", "Thanks for the report. We can reproduce the crash and are on it."),
+             ("toot:customer", "mariekh", "Since 3.4.0 the app crashes every time I attach a photo on iOS.")]
+    for post_id, author, body in posts:
+        body += LONG
+        warehouse.execute(
+            """INSERT INTO core.posts (post_id, source, channel, native_id, kind, url, created_at, fetched_at,
+                                       first_loaded_at, body, content_hash, run_id, lang, intent, author_key)
+               VALUES (?, 's', 'mastodon', ?, 'post', ?, now(), now(), now(), ?, md5(?), 'run-1', 'en',
+                       'complaint', ?)""",
+            [post_id, post_id, f"https://example.org/{post_id}", body, body, pseudonymise(author, key)])
+
+    def queue() -> set[str]:
+        return {row[0] for row in warehouse.execute("SELECT post_id FROM follow_ups").fetchall()}
+
+    assert queue() == {"toot:own", "forum:own", "toot:customer"}
+    assert sync_own_accounts(warehouse, ["demonotes", "support_mads"], key) == 2
+    assert queue() == {"toot:customer"}
+    stored = {row[0] for row in warehouse.execute("SELECT author_key FROM core.own_accounts").fetchall()}
+    assert "demonotes" not in " ".join(stored) and stored == {pseudonymise("demonotes", key),
+                                                              pseudonymise("support_mads", key)}
+    assert sync_own_accounts(warehouse, [], key) == 0  # the setting removed: they are back in the queue
+    assert queue() == {"toot:own", "forum:own", "toot:customer"}
+
+
+def test_own_accounts_must_be_handles():
+    from pydantic import ValidationError
+
+    from pipelines.config import FollowUpSettings
+
+    assert FollowUpSettings(own_accounts=["u/OurPaper", "@support"]).own_accounts == ["u/OurPaper", "@support"]
+    with pytest.raises(ValidationError, match="not a handle"):
+        FollowUpSettings(own_accounts=["[deleted]"])

@@ -2,7 +2,8 @@
 -- Grain: one row per post still waiting for an answer. A post qualifies when it is
 --   * a customer's own voice: a comment or review on any channel, a post on Reddit, Mastodon, Bluesky or a
 --     Discourse forum, or imported feedback - never an article of a news or company feed (channel 'feed',
---     kind 'post'),
+--     kind 'post'), and not written by one of the organisation's own accounts ([follow_ups] own_accounts,
+--     stored as pseudonyms in core.own_accounts: release notes, the team's own replies),
 --   * recent: written in the last 30 days (now() at query time),
 --   * substantive: title and body at least 80 characters (counted once when the body repeats the title),
 --   * a wish, complaint or question (enrichment's intent),
@@ -26,6 +27,7 @@ WITH candidates AS (
     FROM posts p
     WHERE p.intent IN ('wish', 'complaint', 'question')
       AND NOT (p.channel = 'feed' AND p.kind = 'post')
+      AND (p.author_key IS NULL OR p.author_key NOT IN (SELECT author_key FROM core.own_accounts))
       AND NOT p.is_deleted
       AND p.duplicate_of IS NULL
       AND regexp_matches(p.url, '^https?://[^\s]+$')
