@@ -183,6 +183,10 @@ def test_model_with_other_features_is_refused():
     ("request", "Jeg vil lige tilføje, at levering var hurtig.", "da", False),
     ("request", "Das Frühstück wäre schön gewesen, wenn es warm gewesen wäre.", "de", False),
     ("request", "Macht weiter so!", "de", False),
+    ("request", "If this doesnt bring back the picture, try pressing this button.", "en", False),  # not a request
+    ("request", "Tilføj produktet til din ønskeliste", "da", False),
+    ("request", "Please give it a read, and share it!", "en", False),  # a request to readers
+    ("request", "@McDonalds bring back the sriracha mac sauce!", "en", True),
     # a failure of the author's own (a complaint): the author and more than an everyday word in one sentence
     ("own_failure", "I tried using my card today and it's not working, can you help me?", "en", True),
     ("own_failure", "I haven't received the tokens yet", "en", True),

@@ -52,7 +52,7 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\b(?:jeg|vi) håber\b[^.!?]{0,40}\b(?:i|man|der)\b|\bvil (?:gerne|meget gerne|rigtig gerne) (?:have|kunne|se|bede)\b"
               r"|\bkunne i (?:ikke|ikke godt|evt|eventuelt|måske)\b|\bkan i (?:ikke|ikke godt|evt|eventuelt|måske)\b|\bhvis bare\b"
               r"|\bi (?:burde|bør|skulle|må gerne|kunne)\b|\bbør (?:kunne|have|være|indføre|lave|tilbyde)\b|\bvil ønske\b"
-              r"|\bmangler (?:en|et|muligheden)\b|\btilføj\b(?! til (?:kurv|indkøbskurv|favorit|ønskeliste|min|din))|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b|\bforslag\b|\bsavner\b",
+              r"|\bmangler (?:en|et|muligheden)\b|\btilføj\b(?! (?:\w+ )?til (?:kurv|indkøbskurv|favorit|ønskeliste|min|din))|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b|\bforslag\b|\bsavner\b",
         "de": r"\bwäre (?:es )?(?:schön|toll|super|gut|cool|klasse|praktisch|hilfreich|nett|wünschenswert|prima|genial)\b"
               r"|\bwäre es möglich\b|\bbitte (?!beheb|repar|korrig|fix)(?:\w+ ){0,2}?(?:bietet|bieten|fügt|baut|macht|bringt"
               r"|ergänzt|einbauen|hinzufügen|anbieten|erweitert|führt|stellt|gebt|schafft|ermöglicht|überlegt|denkt|auch)\b"
@@ -264,14 +264,14 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
     # "Mein Vorschlag". Looking back ("should have been", "wäre schön gewesen") is no request; neither is a
     # request to fix something (fix_request, a complaint) nor one to readers ("please retweet").
     "request": {
-        "en": r"\bplease,? (?:\w+ ){0,2}?(?:add|make|bring|let|allow|give|consider|implement|include|support|offer"
+        "en": r"\bplease,? (?:\w+ ){0,2}?(?:add|make|bring|let|allow|give (?:us|users|me|people|the option)|consider|implement|include|support|offer"
               r"|provide|introduce|extend|publish|create|enable|expose|restore|reinstate|rethink|reconsider)\b"
               r"|\b(?:can|could|would) you (?:please )?(?:add|make|offer|bring|consider|introduce|provide|include"
               r"|allow|enable|support)\b|\byou should (?:add|make|offer|consider|bring|include|introduce|start|allow"
               r"|support|enable)\b|\b(?:it )?(?:would|'d) be (?:really |very |so |super |extremely |much |a lot )?"
               r"(?:nice|great|cool|awesome|helpful|good|lovely|useful|handy|convenient|beneficial|better) (?:if|to (?:have|be able|get|see|add"
               r"|allow))\b|\bfeature request\b|\bwhy not (?:add|make|offer|allow|support)\b|\bi wish (?:you|they) would\b(?! have)"
-              r"|\bi wish there (?:was|were|is)\b|\bhow about adding\b|\bbring back\b|\bi(?:'d| would)? (?:suggest|propose)\b"
+              r"|\bi wish there (?:was|were|is)\b|\bhow about adding\b|\bi(?:'d| would)? (?:suggest|propose)\b"
               r"|\bmy suggestion\b|\bshould (?:also )?be (?:added|possible|available|supported|included|implemented|allowed"
               r"|optional|configurable|an option)\b|\bthere should be (?:an?|the|some) (?:option|way|setting|button|mode"
               r"|feature|possibility|choice)\b|\bi(?:'d| would) (?:like|love) (?:to (?:have the option|be able)|the (?:option"
@@ -279,7 +279,7 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
               r" (?:the |an? )?(?:option|ability|choice|possibility|chance to choose)\b",
         "da": r"\bville (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk)\b[^.!?]{0,20}\bhvis\b"
               r"|\bkunne i (?:ikke|ikke godt|evt|eventuelt|måske)\b|\bkan i (?:ikke|ikke godt|evt|eventuelt|måske)\b"
-              r"|\btilføj\b(?! til (?:kurv|indkøbskurv|favorit|ønskeliste|min|din))|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b"
+              r"|\btilføj\b(?! (?:\w+ )?til (?:kurv|indkøbskurv|favorit|ønskeliste|min|din))|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b"
               r"|\b(?:det|der) (?:burde|bør|skulle) (?:også )?(?:være|kunne) (?:muligt|en mulighed|mulighed)\b"
               r"|\bdet ville være (?:\w+ )?(?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk|nyttigt|en fordel"
               r"|en god idé) (?:at|med|hvis)\b|\bjeg (?:vil )?(?:foreslå|foreslår)\b|\bmit forslag\b"
@@ -299,8 +299,8 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
     # …", "Bringt … zurück"). Kept apart from "request": a pattern anchored at sentence starts inside one big
     # alternation made every search 4x slower.
     "request_opening": {
-        "en": r"(?:^|[.!?]\s+)(?:add|allow|enable|support|introduce|implement|expose|provide|offer|include)"
-              r" (?:an?|support|more|some|users|us|me|people|developers|apps|options?|ability|dark|\w+ing)\b",
+        "en": r"(?:^|[.!?]\s+)(?:@\w+ )*(?:bring back\b|(?:add|allow|enable|support|introduce|implement|expose|provide|offer"
+              r"|include) (?:an?|support|more|some|users|us|me|people|developers|apps|options?|ability|dark|\w+ing)\b)",
         "da": r"(?:^|[.!?]\s*)(?:i (?:burde|bør|skulle|må gerne)\b|(?:indfør|tilbyd|lav) (?:\w+ )?(?:en|et|også|muligheden)\b)",
         "de": r"(?:^|[.!?]\s*)(?:bitte )?(?:fügt|bringt|ergänzt|ermöglicht|erlaubt|gebt) (?:\w+ ){0,4}?(?:hinzu|zurück|ein|an"
               r"|uns|die möglichkeit|eine)\b",
