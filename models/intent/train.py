@@ -180,52 +180,47 @@ def main(argv: list[str] | None = None) -> int:
     signals = override_matrix(frame["text"].tolist(), frame["lang"].tolist(), cues)
     rules_score, rules_per_lang = mean_language_macro_f1(frame, rule_intents(cues, signals, labels, scores))
     print(f"rules alone: mean per-language CV macro-F1 {rules_score:.3f} {rules_per_lang}")
-    cv, predictions = {}, {}
+    cv, probabilities = {}, {}
     for key in itertools.product(inputs, C_GRID, WEAK_WEIGHT_GRID, args.authored_weights, args.balance):
-        predicted = np.empty(len(frame), dtype=object)
+        probs_oof = np.zeros((len(frame), len(INTENTS)))
         for fit_idx, test_idx in folds:
-            predicted[test_idx] = fit(*key, fit_idx).predict(inputs[key[0]][0][test_idx])
-        predictions[key] = predicted
-        cv[key] = mean_language_macro_f1(frame, predicted)
+            model = fit(*key, fit_idx)
+            probs_oof[test_idx] = model.predict_proba(inputs[key[0]][0][test_idx])[
+                :, [list(model.classes_).index(label) for label in INTENTS]]
+        probabilities[key] = probs_oof
+        cv[key] = mean_language_macro_f1(frame, np.array(INTENTS, dtype=object)[probs_oof.argmax(axis=1)])
         print(f"offsets={key[0]:<9} C={key[1]:<5} weak={key[2]:<5} authored={key[3]:<4} {key[4]:<12} "
               f"mean per-language CV macro-F1 {cv[key][0]:.3f} "
               f"{ {k: round(v, 3) for k, v in cv[key][1].items()} }", flush=True)
     design, c, weak_weight, authored_weight, balance = best = max(cv, key=lambda k: cv[k][0])
-    # An override is dropped where it measures worse: on the training rows it fires on (at least
-    # MIN_OVERRIDE_EVIDENCE), its label is right less often than the classifier's out-of-fold label (overall
-    # macro-F1 hides these few rows in the noise).
-    predicted = predictions[best]
+
+    def judged(what: str, fired: np.ndarray, rule_labels: np.ndarray, model_labels: np.ndarray) -> tuple[dict, bool]:
+        """A rule's record on the training rows it changes, and whether it stays: the rules state the labelling
+        rules, so too few rows to judge (customer text is rare in the trainable sources) leave it in; at least
+        MIN_OVERRIDE_EVIDENCE rows where the classifier's out-of-fold label is right more often take it out
+        (overall macro-F1 hides these few rows in the noise)."""
+        rule_right = float(np.mean(y[fired] == rule_labels[fired])) if fired.any() else None
+        model_right = float(np.mean(y[fired] == model_labels[fired])) if fired.any() else None
+        keep = bool(fired.sum() < MIN_OVERRIDE_EVIDENCE or rule_right >= model_right)
+        print(f"{what:<26} on {fired.sum():>3} rows: rule right {rule_right}, classifier right {model_right} -> "
+              f"{'kept' if keep else 'dropped'}")
+        return {"rows": int(fired.sum()), "rule_accuracy": rule_right, "classifier_accuracy": model_right}, keep
+
+    best_probs = probabilities[best]
+    predicted = np.array(INTENTS, dtype=object)[best_probs.argmax(axis=1)]
     overrides: tuple[str, ...] = ()
     override_cv = {}
     for name, condition, intent in OVERRIDES:
         fired = np.array([bool(condition(dict(zip(CUES, row)), signal)) for row, signal in zip(cues, signals)])
-        rule_right = float(np.mean(y[fired] == intent)) if fired.any() else None
-        model_right = float(np.mean(y[fired] == predicted[fired])) if fired.any() else None
-        override_cv[name] = {"rows": int(fired.sum()), "rule_accuracy": rule_right, "classifier_accuracy": model_right}
-        # the overrides state the labelling rules: too few rows to judge them (customer text is rare in the
-        # trainable sources) leaves them in; enough rows where the classifier does better take them out
-        keep = fired.sum() < MIN_OVERRIDE_EVIDENCE or rule_right >= model_right
-        print(f"override {name:<17} fires on {fired.sum():>3} rows: rule right {rule_right}, classifier right "
-              f"{model_right} -> {'kept' if keep else 'dropped'}")
+        override_cv[name], keep = judged(f"override {name}", fired, np.full(len(y), intent, dtype=object), predicted)
         if keep:
             overrides += (name,)
-    # the wish gate (pipelines.enrich.intent.wish_needs_cue), judged like an override on the out-of-fold rows
-    # it changes: kept unless it changes at least MIN_OVERRIDE_EVIDENCE rows and is right there less often
-    label_order = np.array(INTENTS)
-    oof_probs = np.zeros((len(frame), len(INTENTS)))
-    for fit_idx, test_idx in folds:
-        model = fit(*best, fit_idx)
-        oof_probs[test_idx] = model.predict_proba(inputs[best[0]][0][test_idx])[
-            :, [list(model.classes_).index(label) for label in INTENTS]]
-    gated = label_order[wish_needs_cue(oof_probs.argmax(axis=1), oof_probs, cues, INTENTS)]
-    changed = gated != label_order[oof_probs.argmax(axis=1)]
-    gate_right = float(np.mean(y[changed] == gated[changed])) if changed.any() else None
-    ungated_right = float(np.mean(y[changed] == label_order[oof_probs.argmax(axis=1)][changed])) if changed.any() else None
-    use_gate = bool(changed.sum() < MIN_OVERRIDE_EVIDENCE or gate_right >= ungated_right)
-    print(f"wish gate changes {changed.sum()} rows: gate right {gate_right}, classifier right {ungated_right} -> "
-          f"{'kept' if use_gate else 'dropped'}")
+    # the wish gate (pipelines.enrich.intent.wish_needs_cue), judged the same way on the rows it changes
+    gated = np.array(INTENTS, dtype=object)[wish_needs_cue(best_probs.argmax(axis=1), best_probs, cues, INTENTS)]
+    changed = gated != predicted
+    gate_cv, use_gate = judged("wish gate", changed, gated, predicted)
     if use_gate:
-        predicted = np.where(changed, gated, predicted)
+        predicted = gated
     best_per_language = mean_language_macro_f1(frame, with_overrides(predicted, cues, signals, overrides))[1]
     # on vectors that carry little intent (a weak tier) the rules alone can beat the classifier: then they decide
     decided_by = "rules" if rules_score > np.mean(list(best_per_language.values())) else "classifier"
@@ -238,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         "decided_by": decided_by,
         "overrides": list(overrides),
         "wish_needs_cue": use_gate,
-        "cv_wish_gate_check": {"rows": int(changed.sum()), "gate_accuracy": gate_right,
-                               "classifier_accuracy": ungated_right},
+        "cv_wish_gate_check": {"rows": gate_cv["rows"], "gate_accuracy": gate_cv["rule_accuracy"],
+                               "classifier_accuracy": gate_cv["classifier_accuracy"]},
         "cv_override_check": override_cv,
         "C": c,
         "language_offsets": design,
