@@ -193,6 +193,18 @@ def test_model_with_other_features_is_refused():
     ("own_failure", "Min pakke er ikke blevet leveret", "da", True),
     ("own_failure", "Meine Zeitung wurde heute nicht zugestellt", "de", True),
     ("own_failure", "Die App stürzt bei mir ständig ab", "de", True),
+    # nobody at the company can be reached, said by the customer waiting
+    ("own_failure", "I've been on hold for 45 minutes and nobody answers.", "en", True),
+    ("own_failure", "I still haven't heard back from your support.", "en", True),
+    ("own_failure", "Jeg har ringet tre gange og ingen svarer.", "da", True),
+    ("own_failure", "Jeg har ikke hørt noget fra jer siden mandag.", "da", True),
+    ("own_failure", "Seit Tagen erreiche ich niemanden an der Hotline.", "de", True),
+    ("own_failure", "Meine Bestellung ist seit zwei Wochen unterwegs und keiner kann mir sagen, wo sie ist.", "de",
+     True),
+    ("own_failure", "I can't reach anyone at customer service.", "en", True),
+    ("own_failure", "My return was never picked up and you're not answering the phone.", "en", True),
+    ("own_failure", "I can't reach the shelf without a ladder, my arms are too short.", "en", False),
+    ("own_failure", "I'm on hold for the next round of interviews.", "en", False),
     # everyday words are not enough: a mistake, a loss, being late
     ("own_failure", "Correct me if I'm wrong but he had a better track record", "en", False),
     ("own_failure", "Sorry I'm late to the party", "en", False),

@@ -74,14 +74,26 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\bno longer\b|\bstill (?:waiting|not|no|getting|receiving|charged)\b|\b(?:error|bug|glitch)s?\b|\bbroken\b"
               r"|\bunsubscribed\b|\bcharged (?:me )?(?:twice|double|again)\b|\bcan'?t (?:log ?in|sign in|access|find|cancel)\b"
               r"|\blog(?:s|ged|ging) me out\b|\bno (?:answer|reply|response)\b|\bwaste of\b|\brefund\b|\bmissing\b|\blost\b"
-              r"|\bwrong\b|\blate\b|\bdelayed?\b|\bcancell?ed\b",
+              r"|\bwrong\b|\blate\b|\bdelayed?\b|\bcancell?ed\b"
+              # nobody at the company can be reached: a complaint about the service itself
+              r"|\b(?:been|waited|waiting|sat|sitting|kept|stuck) on hold\b|\bon hold for (?:hours|ages|(?:over |almost "
+              r"|nearly |more than |like |about )?(?:\d+|an|half an|one|two|three) (?:min|mins|minutes|hours?))\b"
+              r"|\b(?:no ?one|nobody) (?:\w+ )?(?:answers|answered|replies|replied|responds|responded"
+              r"|gets back|got back|picks up|can tell|could tell|is answering)\b"
+              r"|\b(?:you'?re|you are|they'?re|they are) (?:still )?(?:not|never) (?:answering|responding|replying"
+              r"|picking up|getting back)\b"
+              r"|\bcan'?t (?:reach|get hold of|contact|get through to) (?:you|your|any ?one|any ?body|some ?one|support"
+              r"|customer|them|the (?:support|hotline|helpline|service))\b|\bcan'?t get through\b"
+              r"|\b(?:have|has)n'?t heard back\b|\bnever heard back\b",
         "da": r"\bcrash(?:er|ede|et|e)?\b|\bfryser\b|\bfrøs\b|\bvirker (?:\w+ )?ikke\b|\bfungerer (?:\w+ )?ikke\b|\bvirkede ikke\b"
               r"|\b(?:åbner|starter|loader|indlæses|opdaterer|synkroniserer) (?:\w+ )?ikke\b|\b(?:kom|kommer|blev|er) (?:\w+ )?"
               r"(?:ikke|aldrig) (?:\w+ )?(?:leveret|frem|omdelt|modtaget|sendt|tilsendt)\b|\bikke (?:leveret|modtaget|omdelt)\b"
               r"|\bikke længere\b|\bstadig (?:ikke|ingen|intet|venter)\b|\bventer stadig\b|\bfejl(?:en|ene)?\b|\bbug\b"
               r"|\bi stykker\b|\bafmeldt\b|\btrukket (?:to|dobbelt|igen)\b|\bkan ikke (?:logge|finde|komme|se|åbne|afmelde|bruge)\b"
               r"|\bintet svar\b|\bingen svar\b|\baldrig svar\b|\bspild af\b|\bpengene tilbage\b|\bmangler\b|\bforsinket\b"
-              r"|\bforkert\b|\bmistet\b|\bhævet prisen\b|\bprisstigning\b",
+              r"|\bforkert\b|\bmistet\b|\bhævet prisen\b|\bprisstigning\b"
+              r"|\bingen (?:svarer|vender tilbage|tager telefonen|kan (?:svare|hjælpe|fortælle))\b"
+              r"|\bhar ikke hørt (?:noget )?fra\b|\bi telefonkø(?:en)?\b",
         "de": r"\bstürzt (?:\w+ ){0,3}?ab\b|\babgestürzt\b|\babsturz\b|\bhängt sich auf\b|\beingefroren\b"
               r"|\b(?:funktioniert|geht|klappt|lädt|startet|öffnet|synchronisiert|aktualisiert) (?:\w+ ){0,2}?(?:nicht|nie|kaum)\b"
               r"|\b(?:nicht|nie|kein\w*) (?:\w+ )?(?:zugestellt|geliefert|angekommen|erhalten|bekommen|angezeigt|gekommen)\b"
@@ -89,15 +101,18 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\bfehler(?:meldung)?\b|\bbug\b|\bkaputt\b|\babgemeldet\b|\bdoppelt (?:abgebucht|berechnet)\b"
               r"|\bkann (?:mich )?(?:nicht|nie) (?:\w+ )?(?:anmelden|einloggen|kündigen|finden|öffnen|nutzen)\b"
               r"|\bkeine (?:antwort|reaktion|rückmeldung)\b|\bgeld zurück\b|\bfehlt\b|\bfehlen\b|\bverspätet\b|\bverspätung\b"
-              r"|\bfalsch\b|\bverloren\b|\bpreis (?:\w+ )?erhöht\b|\bpreiserhöhung\b",
+              r"|\bfalsch\b|\bverloren\b|\bpreis (?:\w+ )?erhöht\b|\bpreiserhöhung\b"
+              r"|\b(?:keiner|niemand) (?:antwortet|meldet sich|geht ran|kann mir (?:\w+ )?(?:sagen|helfen)|reagiert"
+              r"|ruft zurück)\b|\berreiche (?:\w+ )?(?:niemanden|niemand|keinen)\b|\bkomme (?:\w+ )?nicht durch\b"
+              r"|\bin der warteschleife\b|\bnie (?:eine )?antwort\b",
     },
     "repeated": {
         "en": r"\bagain\b|\bevery (?:single )?time\b|\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time\b|\b\w+ times\b"
-              r"|\bkeeps?\b|\bconstantly\b|\ball the time\b|\bover and over\b|\bstill\b|\bfor (?:days|weeks|months)\b",
+              r"|\bkeeps?\b|\bconstantly\b|\ball the time\b|\bover and over\b|\bstill\b|\bfor (?:\w+ )?(?:days|weeks|months)\b",
         "da": r"\bigen\b|\bhver (?:eneste )?gang\b|\b(?:anden|tredje|fjerde|femte|\d+\.) gang\b|\b\w+ gange\b|\bbliver ved\b"
-              r"|\bhele tiden\b|\bkonstant\b|\bstadig\b|\bi (?:dagevis|ugevis|flere dage|flere uger)\b|\bendnu en gang\b",
+              r"|\bhele tiden\b|\bkonstant\b|\bstadig\b|\bi (?:dagevis|ugevis|(?:\w+ )?(?:dage|uger|måneder))\b|\bendnu en gang\b",
         "de": r"\bwieder\b|\berneut\b|\bjedes (?:einzelne )?mal\b|\bjedesmal\b|\b(?:zweite|dritte|vierte|fünfte|\d+\.) mal\b"
-              r"|\b\w+ mal\b|\bständig\b|\bdauernd\b|\bimmer noch\b|\bseit (?:tagen|wochen|monaten)\b|\bschon wieder\b",
+              r"|\b\w+ mal\b|\bständig\b|\bdauernd\b|\bimmer noch\b|\bseit (?:\w+ )?(?:tagen|wochen|monaten)\b|\bschon wieder\b",
     },
     "money": {
         "en": r"(?:[$€£]\s?\d|\d\s?(?:dollars?|euros?|pounds?|usd|eur|gbp)\b)|\bi pay\b|\bpaying (?:for|customer)\b|\bsubscription\b",
