@@ -142,13 +142,15 @@ def ingest(source: list[str] = SOURCE_OPTION):
 
 
 @app.command()
-def enrich():
+def enrich(relabel: bool = typer.Option(
+        False, "--relabel", help="Also label again every post that older rules or models labelled (listen status "
+                                 "counts them), reusing the stored vectors.")):
     """Enrich posts not enriched yet: language, sentiment, intent, embeddings."""
     from pipelines.console import print_enrich_summary, stage_progress
     from pipelines.daily import enrich as enrich_stage
 
-    with stage_progress(console, "enrich") as advance:
-        detail = enrich_stage(settings(), progress=advance)
+    with stage_progress(console, "relabel" if relabel else "enrich") as advance:
+        detail = enrich_stage(settings(), progress=advance, relabel=relabel)
     print_enrich_summary(detail, console)
 
 

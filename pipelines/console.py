@@ -308,8 +308,17 @@ def print_next_steps(settings: Settings, console: Console) -> None:
 
 
 def print_enrich_summary(detail: dict, console: Console) -> None:
+    older = detail.get("relabelled_from")
+    if older is not None:
+        if older:
+            counts = ", ".join(f"{posts:,} of {version}" for version, posts in older.items())
+            console.print(Text(f"relabelled with {detail['version']}: {counts}; trends and the report count the new "
+                               f"labels from the next `listen run` (or `listen check`)"))
+        else:
+            console.print(Text(f"nothing to relabel: every live post is labelled by {detail['version']}"))
     if not detail.get("enriched"):
-        console.print("nothing to enrich: every stored post already has language, sentiment and intent")
+        if older is None:
+            console.print("nothing to enrich: every stored post already has language, sentiment and intent")
         return
     console.print(f"enriched {detail['enriched']:,} posts (language, sentiment, intent); embedded "
                   f"{detail.get('embedded', 0):,}; {detail.get('seconds', 0):.1f}s")
@@ -634,6 +643,7 @@ def print_status(settings: Settings, console: Console) -> None:
         warnings = _print_sources(con, console)
         _print_quality(con, console)
         console.print(_topics_line(con))
+        _print_older_labels(con, settings, console)
         total = con.execute("SELECT count(*), max(fetched_at) FROM core.posts").fetchone()
         console.print(f"{total[0]:,} posts stored; last fetched {_when(total[1]) or 'never'}; read from the {origin} "
                       f"at {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}")
@@ -641,6 +651,22 @@ def print_status(settings: Settings, console: Console) -> None:
             console.print(Text(f"{warnings:,} warning(s) in the sources' last runs: listen status --warnings"))
     finally:
         con.close()
+
+
+def _print_older_labels(con, settings: Settings, console: Console) -> None:
+    """How many live posts older rules or models labelled, and the command that labels them again."""
+    from pipelines.enrich.stage import older_labels
+    from pipelines.errors import ListenError
+
+    try:
+        older = older_labels(con, settings)
+    except ListenError as exc:  # a broken model file must not hide the rest of the status
+        console.print(Text(f"labels: cannot tell which posts older models labelled ({exc})", style="yellow"))
+        return
+    if older:
+        counts = ", ".join(f"{posts:,} by {version}" for version, posts in older)
+        console.print(Text(f"labels: {sum(n for _, n in older):,} posts were labelled by older rules or models "
+                           f"({counts}); `listen enrich --relabel` labels them with the current ones", style="yellow"))
 
 
 def print_warnings(settings: Settings, console: Console, *, days: int = 7, source: str | None = None) -> int:

@@ -238,11 +238,14 @@ def retention(settings: Settings, day: dt.date | None = None) -> dict:
         return apply_retention(settings, con, day)
 
 
-def enrich(settings: Settings, progress=None) -> dict:
-    from pipelines.enrich.stage import enrich_new_posts
+def enrich(settings: Settings, progress=None, relabel: bool = False) -> dict:
+    """The enrich stage; `relabel` first marks the posts older rules or models labelled (`listen enrich --relabel`)."""
+    from pipelines.enrich.stage import enrich_new_posts, relabel_posts
     from pipelines.warehouse import open_warehouse
 
     with open_warehouse(settings.paths.warehouse) as con:
+        if relabel:
+            return relabel_posts(con, settings, progress=progress)
         return enrich_new_posts(con, settings, progress=progress)
 
 

