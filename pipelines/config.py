@@ -87,9 +87,22 @@ class FollowUpSettings(_Strict):
     """Who is not a customer: the organisation's own handles, as each source names authors - Reddit "u/OurPaper",
     a forum or App Store user name, Mastodon's full address "@ourpaper@mastodon.social", a Bluesky handle
     "ourpaper.bsky.social". Their posts never enter the follow-up queue. Stored only as keyed pseudonyms
-    (core.own_accounts), like every author."""
+    (core.own_accounts), like every author. And where not to answer: `listen_only` sources or communities
+    (core.listen_only)."""
 
     own_accounts: list[str] = []
+    # Sources (by name) or communities (as posts name them: "r/AskReddit", a forum category) the organisation only
+    # listens to: their posts count everywhere but in the follow-up queue (a general subreddit is no place for a
+    # brand's "can you tell us more?").
+    listen_only: list[str] = []
+
+    @field_validator("listen_only")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        bad = [name for name in value if not name.strip()]
+        if bad:
+            raise ValueError("listen_only holds source names or communities, e.g. \"reddit-askreddit\" or \"r/funny\"")
+        return value
 
     @field_validator("own_accounts")
     @classmethod
@@ -387,6 +400,19 @@ class ListenSettings(_Strict):
             if source.name in seen:
                 raise ValueError(f"duplicate source name {source.name!r}: names must be unique")
             seen.add(source.name)
+        return self
+
+    @model_validator(mode="after")
+    def _listen_only_names_a_source_or_community(self) -> "ListenSettings":
+        """A listen_only entry that looks like a source name (no '/', '#' or space) must be a configured one, so
+        a typo does not silently leave a general forum in the queue."""
+        names = {source.name.lower() for source in self.sources}
+        unknown = [entry for entry in self.follow_ups.listen_only
+                   if not re.search(r"[/#\s]", entry) and entry.lower() not in names]
+        if unknown and self.sources:
+            raise ValueError(f"[follow_ups] listen_only: {unknown} is no configured source (sources: "
+                             f"{sorted(s.name for s in self.sources)}); a community is written as posts name it, "
+                             f"e.g. \"r/AskReddit\"")
         return self
 
 

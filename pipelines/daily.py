@@ -191,7 +191,7 @@ def load_source(settings: Settings, outcome: dict, con=None) -> dict:
     """Load one fetch outcome (its landed file) and advance its cursor in one transaction; record failures."""
     from pipelines.landing import read_landed
     from pipelines.load import RunInfo, load_records, record_source_run
-    from pipelines.loop import sync_own_accounts
+    from pipelines.loop import sync_follow_up_scope
     from pipelines.warehouse import open_warehouse
 
     config = settings.source(outcome["source"])
@@ -205,7 +205,7 @@ def load_source(settings: Settings, outcome: dict, con=None) -> dict:
                               warnings=outcome.get("warnings"))
             return {"source": config.name, "status": "failed", "fetched": 0, "new": 0, "error": outcome.get("error")}
         key = load_or_create_key(settings.paths.key_file)
-        sync_own_accounts(con, settings.raw.follow_ups.own_accounts, key)
+        sync_follow_up_scope(con, settings.raw.follow_ups, key)
         # streamed as JSON lines, decoded and normalised in chunks (in worker processes when big), one transaction
         lines = read_landed(outcome["landing_path"], raw=True)
         result = load_records(con, config, lines, outcome.get("cursor"), run, key, status=outcome["status"],

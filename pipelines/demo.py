@@ -103,9 +103,11 @@ def demo_config(sandbox: Sandbox, import_path: Path, extra_sources: list[str], a
         'out = "reports"',
         "",
         "# Demo Notes' own accounts (the Mastodon account, the forum's support and product staff): their release",
-        "# notes and replies are no customer voice, so they stay out of the follow-up queue.",
+        "# notes and replies are no customer voice, so they stay out of the follow-up queue. r/AskReddit and",
+        "# r/funny are general subreddits the demo listens to but where a brand does not answer.",
         "[follow_ups]",
         'own_accounts = ["@demonotes@mastodon.demo.example", "support_mads", "product_lea"]',
+        'listen_only = ["reddit-askreddit", "r/funny"]',
         "",
     ]
     for name, file, options in DEMO_FEEDS:

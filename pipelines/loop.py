@@ -3,7 +3,7 @@
     >>> mark_follow_up_done(settings, "r-denmark:abc123", "answered in thread")
     >>> action_id = add_action(settings, 7, "Add a delivery-status page", owner="web team", decided_at=None)
     >>> columns, rows = list_actions(settings)      # every action with volume/sentiment before and after
-    >>> sync_own_accounts(con, ["demonotes"], key)   # the organisation's own posts stay out of the queue
+    >>> sync_follow_up_scope(con, settings.raw.follow_ups, key)   # own accounts and listen-only places stay out
 
 Each write goes to the warehouse (the single writer) and then republishes the snapshot, so `listen follow-up
 list`, `listen sql` and the next report see it at once instead of after the next daily run.
@@ -28,16 +28,19 @@ class LoopUsageError(LoopError):
     exit_code = 2
 
 
-def sync_own_accounts(con, handles: list[str], key: bytes) -> int:
-    """Rewrite core.own_accounts with the keyed pseudonyms of ``handles`` ([follow_ups] own_accounts): the
-    follow_ups view leaves out their posts. Returns how many accounts are stored."""
+def sync_follow_up_scope(con, follow_ups, key: bytes) -> dict:
+    """Rewrite what the follow_ups view leaves out from [follow_ups]: core.own_accounts with the keyed pseudonyms
+    of ``own_accounts`` (never the handles), core.listen_only with the lower-cased ``listen_only`` sources and
+    communities. Returns how many of each are stored."""
     from pipelines.pseudonyms import pseudonymise
 
-    keys = sorted({pseudonymise(handle, key) for handle in handles} - {None})
-    con.execute("DELETE FROM core.own_accounts")
-    if keys:
-        con.executemany("INSERT INTO core.own_accounts VALUES (?)", [[k] for k in keys])
-    return len(keys)
+    keys = sorted({pseudonymise(handle, key) for handle in follow_ups.own_accounts} - {None})
+    places = sorted({name.strip().lower() for name in follow_ups.listen_only} - {""})
+    for table, values in (("core.own_accounts", keys), ("core.listen_only", places)):
+        con.execute(f"DELETE FROM {table}")
+        if values:
+            con.executemany(f"INSERT INTO {table} VALUES (?)", [[v] for v in values])
+    return {"own_accounts": len(keys), "listen_only": len(places)}
 
 
 def _republish(settings: Settings, con) -> None:

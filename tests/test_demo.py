@@ -36,6 +36,11 @@ def test_demo_runs_the_whole_job_on_bundled_data(tmp_path, capsys):
             "FROM follow_ups f JOIN posts p USING (post_id)").fetchone()
         assert con.execute("SELECT count(*) FROM core.own_accounts").fetchone()[0] == 3
         assert own == 0 and customers >= 3
+        # r/AskReddit and r/funny are listened to, not answered in ([follow_ups] listen_only): stored, not queued
+        listened, queued = con.execute(
+            "SELECT (SELECT count(*) FROM posts WHERE source = 'reddit-askreddit' OR community = 'r/funny'), "
+            "(SELECT count(*) FROM follow_ups WHERE community IN ('r/AskReddit', 'r/funny'))").fetchone()
+        assert listened > 0 and queued == 0
     finally:
         con.close()
     report = next((settings.paths.reports).glob("*/editorial-report.html"))

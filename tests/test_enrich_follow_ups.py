@@ -85,7 +85,8 @@ def test_reply_falls_back_to_the_report_language_when_the_posts_is_unknown():
 def test_the_organisations_own_accounts_never_enter_the_queue(warehouse):
     """Release notes and the team's own replies on Mastodon or a forum are no customer voice ([follow_ups]
     own_accounts); the customer beside them stays, and handles are matched as pseudonyms, never stored."""
-    from pipelines.loop import sync_own_accounts
+    from pipelines.config import FollowUpSettings
+    from pipelines.loop import sync_follow_up_scope
     from pipelines.pseudonyms import pseudonymise
 
     key = b"0123456789abcdef-test-key"
@@ -105,12 +106,13 @@ def test_the_organisations_own_accounts_never_enter_the_queue(warehouse):
         return {row[0] for row in warehouse.execute("SELECT post_id FROM follow_ups").fetchall()}
 
     assert queue() == {"toot:own", "forum:own", "toot:customer"}
-    assert sync_own_accounts(warehouse, ["demonotes", "support_mads"], key) == 2
+    scope = sync_follow_up_scope(warehouse, FollowUpSettings(own_accounts=["demonotes", "support_mads"]), key)
+    assert scope == {"own_accounts": 2, "listen_only": 0}
     assert queue() == {"toot:customer"}
     stored = {row[0] for row in warehouse.execute("SELECT author_key FROM core.own_accounts").fetchall()}
     assert "demonotes" not in " ".join(stored) and stored == {pseudonymise("demonotes", key),
                                                               pseudonymise("support_mads", key)}
-    assert sync_own_accounts(warehouse, [], key) == 0  # the setting removed: they are back in the queue
+    assert sync_follow_up_scope(warehouse, FollowUpSettings(), key)["own_accounts"] == 0  # setting removed: back
     assert queue() == {"toot:own", "forum:own", "toot:customer"}
 
 
@@ -122,3 +124,44 @@ def test_own_accounts_must_be_handles():
     assert FollowUpSettings(own_accounts=["u/OurPaper", "@support"]).own_accounts == ["u/OurPaper", "@support"]
     with pytest.raises(ValidationError, match="not a handle"):
         FollowUpSettings(own_accounts=["[deleted]"])
+
+
+def test_sources_and_communities_listened_to_only_never_enter_the_queue(warehouse):
+    """[follow_ups] listen_only: a whole source by name, or one community of a source as posts name it (any
+    case); their posts stay in the warehouse, only the queue leaves them out."""
+    from pipelines.config import FollowUpSettings
+    from pipelines.loop import sync_follow_up_scope
+
+    posts = [("ask:1", "reddit-askreddit", "r/AskReddit", "question", "What is the biggest lie you told your kids?"),
+             ("threads:1", "reddit-threads", "r/funny", "question", "Why does my cat sit on the newspaper every day?"),
+             ("threads:2", "reddit-threads", "r/DemoNotes", "complaint", "The app crashes when I attach a photo."),
+             ("forum:1", "forum", "Feature requests", "wish", "Please add an offline mode for the whole archive.")]
+    for post_id, source, community, intent, body in posts:
+        body += LONG
+        warehouse.execute(
+            """INSERT INTO core.posts (post_id, source, channel, community, native_id, kind, url, created_at,
+                                       fetched_at, first_loaded_at, body, content_hash, run_id, lang, intent)
+               VALUES (?, ?, 'reddit', ?, ?, 'post', ?, now(), now(), now(), ?, md5(?), 'run-1', 'en', ?)""",
+            [post_id, source, community, post_id, f"https://example.org/{post_id}", body, body, intent])
+
+    def queue() -> set[str]:
+        return {row[0] for row in warehouse.execute("SELECT post_id FROM follow_ups").fetchall()}
+
+    key = b"0123456789abcdef-test-key"
+    assert queue() == {"ask:1", "threads:1", "threads:2", "forum:1"}
+    scope = sync_follow_up_scope(warehouse, FollowUpSettings(listen_only=["reddit-askreddit", "R/Funny"]), key)
+    assert scope == {"own_accounts": 0, "listen_only": 2}
+    assert queue() == {"threads:2", "forum:1"}
+    assert warehouse.execute("SELECT count(*) FROM core.posts").fetchone()[0] == 4  # listened to, still stored
+    sync_follow_up_scope(warehouse, FollowUpSettings(), key)
+    assert queue() == {"ask:1", "threads:1", "threads:2", "forum:1"}
+
+
+def test_listen_only_source_names_must_be_configured(write_config):
+    from pipelines.config import ConfigError, load_settings
+
+    sources = '[[sources]]\nname = "reddit-askreddit"\nkind = "reddit"\nsubreddits = ["AskReddit"]\n'
+    ok = load_settings(write_config('[follow_ups]\nlisten_only = ["reddit-askreddit", "r/funny"]\n' + sources))
+    assert ok.raw.follow_ups.listen_only == ["reddit-askreddit", "r/funny"]
+    with pytest.raises(ConfigError, match="reddit-askredit.*no configured source"):
+        load_settings(write_config('[follow_ups]\nlisten_only = ["reddit-askredit"]\n' + sources))

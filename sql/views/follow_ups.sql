@@ -3,7 +3,9 @@
 --   * a customer's own voice: a comment or review on any channel, a post on Reddit, Mastodon, Bluesky or a
 --     Discourse forum, or imported feedback - never an article of a news or company feed (channel 'feed',
 --     kind 'post'), and not written by one of the organisation's own accounts ([follow_ups] own_accounts,
---     stored as pseudonyms in core.own_accounts: release notes, the team's own replies),
+--     stored as pseudonyms in core.own_accounts: release notes, the team's own replies), and not from a source
+--     or community the organisation only listens to ([follow_ups] listen_only, in core.listen_only, matched
+--     without regard to case: a general subreddit such as r/AskReddit),
 --   * recent: written in the last 30 days (now() at query time),
 --   * substantive: title and body at least 80 characters (counted once when the body repeats the title),
 --   * a wish, complaint or question (enrichment's intent),
@@ -28,6 +30,8 @@ WITH candidates AS (
     WHERE p.intent IN ('wish', 'complaint', 'question')
       AND NOT (p.channel = 'feed' AND p.kind = 'post')
       AND (p.author_key IS NULL OR p.author_key NOT IN (SELECT author_key FROM core.own_accounts))
+      AND lower(p.source) NOT IN (SELECT name FROM core.listen_only)
+      AND lower(coalesce(p.community, '')) NOT IN (SELECT name FROM core.listen_only)
       AND NOT p.is_deleted
       AND p.duplicate_of IS NULL
       AND regexp_matches(p.url, '^https?://[^\s]+$')
