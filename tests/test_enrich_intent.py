@@ -202,6 +202,8 @@ def test_model_with_other_features_is_refused():
     ("own_failure", "Meine Bestellung ist seit zwei Wochen unterwegs und keiner kann mir sagen, wo sie ist.", "de",
      True),
     ("own_failure", "I can't reach anyone at customer service.", "en", True),
+    ("own_failure", "My parcel didn't come, and it is the second time.", "en", True),
+    ("own_failure", "I made a branch to find issues that did not come up in our unit tests.", "en", False),
     ("own_failure", "My return was never picked up and you're not answering the phone.", "en", True),
     ("own_failure", "I can't reach the shelf without a ladder, my arms are too short.", "en", False),
     ("own_failure", "I'm on hold for the next round of interviews.", "en", False),

@@ -69,8 +69,11 @@ _PHRASES: dict[str, dict[str, str]] = {
     "failure": {
         "en": r"\bcrash(?:es|ed|ing)?\b|\bfreez(?:es|ing)\b|\bfroze\b|\b(?:does ?n[o']t|do ?n[o']t|did ?n[o']t|is ?n[o']t|wo ?n[o']t"
               r"|can ?n?[o']t|ha(?:ve|s) ?n[o']t|was ?n[o']t|are ?n[o']t|not|never|stopped) (?:been |being |yet |even )?"
-              r"(?:work|working|load|loading|open|opening|start|arrive|arrived|come|came"
-              r"|show|showing|sync|syncing|update|deliver|delivered|received?)\b|\bnever (?:arrived|came|got|received)\b"
+              r"(?:work|working|load|loading|open|opening|start|arrive|arrived"
+              r"|show|showing|sync|syncing|update|deliver|delivered|received?)\b"
+              r"|\b(?:does ?n[o']t|do ?n[o']t|did ?n[o']t|wo ?n[o']t|ha(?:ve|s) ?n[o']t|was ?n[o']t|not|never) (?:yet |even )?"
+              r"c[oa]me\b(?! up\b)"  # "the parcel didn't come", but "issues that did not come up" is no failure
+              r"|\bnever (?:arrived|came|got|received)\b"
               r"|\bno longer\b|\bstill (?:waiting|not|no|getting|receiving|charged)\b|\b(?:error|bug|glitch)s?\b|\bbroken\b"
               r"|\bunsubscribed\b|\bcharged (?:me )?(?:twice|double|again)\b|\bcan'?t (?:log ?in|sign in|access|find|cancel)\b"
               r"|\blog(?:s|ged|ging) me out\b|\bno (?:answer|reply|response)\b|\bwaste of\b|\brefund\b|\bmissing\b|\blost\b"
