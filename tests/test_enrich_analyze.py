@@ -42,6 +42,17 @@ def test_empty_text_is_und_and_neutral(enricher):
                       "sentiment_confidence": None, "intent_confidence": None}
 
 
+def test_posts_in_emoji_only_keep_no_language_but_get_their_feeling(enricher):
+    """A comment of "👍👍👍" or "😡😡" says how its author feels in any language: scored by the English models,
+    stored as 'und'; punctuation alone is no feeling."""
+    results = enricher.analyze(["😡😡😡", "👍👍👍", "❤️🙏", ":(", "!!!", "Je déteste cette application 😡, elle plante tout le temps."])
+    assert [r["lang"] for r in results] == ["und", "und", "und", "und", "und", "fr"]
+    assert [r["sentiment_label"] for r in results] == ["negative", "positive", "positive", "negative", "neutral",
+                                                        "neutral"]
+    assert all(r["sentiment_confidence"] is not None for r in results[:4])
+    assert results[4]["sentiment_confidence"] is None and results[5]["sentiment_confidence"] is None
+
+
 def test_lexicon_mode_needs_no_embeddings(lexicon_enricher):
     [result] = lexicon_enricher.analyze(["This app is great"])
     assert result["sentiment_label"] == "positive"

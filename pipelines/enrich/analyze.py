@@ -8,7 +8,9 @@ warehouse stage and `listen analyze`.
     >>> analyze_file("survey.jsonl", "survey.enriched.jsonl")   # -> number of lines written
 
 Texts in a language other than da/de/en (or 'und') get their language label, sentiment 0.0 'neutral', intent
-'other' and no confidence: the models are only validated for the three team languages. The lexicon mode
+'other' and no confidence: the models are only validated for the three team languages. A post written in emoji or
+emoticons only ("👍👍", "😡", ":(") is the exception: it stays 'und' but is scored by the English models
+(``sentiment.is_emoji_only``), since emoji say the same in every language. The lexicon mode
 (``[enrich] sentiment = "lexicon"``) gives no confidence either: its scores are not probabilities.
 """
 
@@ -28,7 +30,13 @@ from pipelines.enrich.cues import cue_matrix
 from pipelines.enrich.intent import override_matrix, rule_intents
 from pipelines.enrich.language import detect_languages
 from pipelines.enrich.nlp import text_analyzer
-from pipelines.enrich.sentiment import label_for_score, lexicon_scorer, read_probabilities, sentiment_features
+from pipelines.enrich.sentiment import (
+    is_emoji_only,
+    label_for_score,
+    lexicon_scorer,
+    read_probabilities,
+    sentiment_features,
+)
 from pipelines.errors import ListenError
 from pipelines.redaction import redact_many
 
@@ -37,7 +45,7 @@ from pipelines.redaction import redact_many
 # the report's method section says which models gave the labels it counts. Posts keep their labels until
 # `listen enrich --relabel` labels the older ones again (pipelines.enrich.stage.relabel_posts).
 ENRICH_RULES_VERSION = "2.3"  # 2.3: unreachable support is a failure, "for two weeks" repeats, "did not come up" is
-#                              no failure (2 December 2026)
+#                              no failure, emoji-only posts are scored (2 December 2026)
 ANALYZE_BATCH = 512
 RESULT_FIELDS = ("lang", "sentiment", "sentiment_label", "intent", "sentiment_confidence", "intent_confidence")
 
@@ -116,11 +124,13 @@ class Enricher:
         langs = detect_languages(texts, lang_hints)
         results = [{"lang": lang, "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other",
                     "sentiment_confidence": None, "intent_confidence": None} for lang in langs]
-        supported = [i for i, lang in enumerate(langs) if lang in SUPPORTED_LANGS]
+        # emoji-only posts have no language but a feeling: scored as English, stored as 'und'
+        scored = [lang if lang in SUPPORTED_LANGS or not is_emoji_only(text) else "en" for text, lang in zip(texts, langs)]
+        supported = [i for i, lang in enumerate(scored) if lang in SUPPORTED_LANGS]
         if not supported:
             return results
         sub_texts = [texts[i] or "" for i in supported]
-        sub_langs = [langs[i] for i in supported]
+        sub_langs = [scored[i] for i in supported]
         cues = cue_matrix(sub_texts, sub_langs, self.settings.spacy)
         signals = override_matrix(sub_texts, sub_langs, cues)
         if self._sentiment is None:

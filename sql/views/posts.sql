@@ -6,7 +6,8 @@
 --   NULL = not enriched yet),
 --   sentiment [-1, 1] (P(positive) - P(negative) from the sentiment classifier), sentiment_label,
 --   intent (wish/complaint/question/praise/other), sentiment_confidence and intent_confidence (the probability
---   of the chosen label; NULL where no classifier ran - filter doubtful labels with e.g. >= 0.6), topic_id (NULL or -1 =
+--   of the chosen label; NULL where no classifier ran, i.e. other languages - a post in emoji only is 'und' but
+--   scored; filter doubtful labels with e.g. >= 0.6), topic_id (NULL or -1 =
 --   unassigned), is_regular (author seen on an earlier day, across channels), plus is_deleted,
 --   duplicate_of (near-duplicate of an earlier post) and created_at_estimated (source gave no date).
 -- Example: SELECT channel, intent, count(*) FROM posts WHERE created_at > now() - INTERVAL 7 DAY GROUP BY ALL;
