@@ -87,6 +87,8 @@ def demo_alerts(sandbox: Sandbox, smtp_port: int | None) -> list[str]:
 
 
 def demo_config(sandbox: Sandbox, import_path: Path, extra_sources: list[str], alerts: list[str] = ()) -> str:
+    # general subreddits the demo listens to but where a brand does not answer (when the sandbox serves Reddit)
+    listen_only = ["reddit-askreddit", "r/funny"] if 'name = "reddit-askreddit"' in extra_sources else []
     lines = [
         "# Written by `listen demo`. The sources below point at the loopback sandbox, which runs only while",
         "# `listen demo` runs: `listen run` with this config reaches them only while `listen demo --serve` (or",
@@ -107,7 +109,7 @@ def demo_config(sandbox: Sandbox, import_path: Path, extra_sources: list[str], a
         "# r/funny are general subreddits the demo listens to but where a brand does not answer.",
         "[follow_ups]",
         'own_accounts = ["@demonotes@mastodon.demo.example", "support_mads", "product_lea"]',
-        'listen_only = ["reddit-askreddit", "r/funny"]',
+        f"listen_only = {json.dumps(listen_only)}",
         "",
     ]
     for name, file, options in DEMO_FEEDS:
