@@ -136,7 +136,7 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
 
 
 MARK_FOR_RELABEL = """
-UPDATE core.posts SET enriched_at = NULL, enrich_version = NULL
+UPDATE core.posts SET enriched_at = NULL, enrich_version = NULL, changed_at = now()
 WHERE enriched_at IS NOT NULL AND NOT is_deleted AND enrich_version IS DISTINCT FROM ?
 """
 OLDER_LABELS = """
