@@ -210,6 +210,15 @@ def test_model_with_other_features_is_refused():
     ("own_failure", "My return was never picked up and you're not answering the phone.", "en", True),
     ("own_failure", "I can't reach the shelf without a ladder, my arms are too short.", "en", False),
     ("own_failure", "I'm on hold for the next round of interviews.", "en", False),
+    # a why-question that vents a grievance: something taken from the customer, or a failure
+    ("grievance_question", "Warum kostet der Familientarif jetzt fast doppelt so viel?", "de", True),
+    ("grievance_question", "Hvorfor har I fjernet krydsordet fra weekendavisen?", "da", True),
+    ("grievance_question", "Why did you raise the price again?", "en", True),
+    ("grievance_question", "Why does the app crash every time I open it?", "en", True),
+    ("grievance_question", "Why is the sky blue?", "en", False),
+    ("grievance_question", "Hvorfor er himlen blå?", "da", False),
+    ("grievance_question", "Wie kann ich mein Passwort ändern?", "de", False),
+    ("grievance_question", "Why did it crash? Never mind, it works again now.", "en", False),  # solved
     # everyday words are not enough: a mistake, a loss, being late
     ("own_failure", "Correct me if I'm wrong but he had a better track record", "en", False),
     ("own_failure", "Sorry I'm late to the party", "en", False),

@@ -324,6 +324,23 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
         "de": r"(?:^|[.!?]\s*)(?:bitte )?(?:fügt|bringt|ergänzt|ermöglicht|erlaubt|gebt) (?:\w+ ){0,4}?(?:hinzu|zurück|ein|an"
               r"|uns|die möglichkeit|eine)\b",
     },
+    # A why-question that vents a grievance (labelling rules: "rhetorical questions that vent a grievance" are
+    # complaints): "why" and, in the same sentence, something taken from the customer - a higher price, a
+    # removed feature, money taken - or a failure or complaint word (checked with the cues).
+    "why": {
+        "en": r"\b(?:why|how come)\b",
+        "da": r"\b(?:hvorfor|hvordan kan det være)\b",
+        "de": r"\b(?:warum|wieso|weshalb|wie kann es sein)\b",
+    },
+    "taken": {
+        "en": r"\b(?:rais(?:e|ed|ing) (?:the |your |its |our )?(?:price|fee|subscription)s?|more expensive|price (?:hike|increase)"
+              r"|pay (?:\w+ ){0,2}more|charged? (?:me )?(?:twice|double|more|again)|(?:remove|removed|removing|got rid of|take away"
+              r"|took away|taken away|discontinue|discontinued) )",
+        "da": r"\b(?:dyrere|prisen (?:\w+ )?(?:steget|sat op|hævet)|hævet prisen|sat prisen op|betale (?:\w+ ){0,3}mere"
+              r"|trukket (?:to|dobbelt|igen)|fjernet|fjerne|nedlagt|droppet)\b",
+        "de": r"\b(?:teurer|doppelt so viel|preis\w* (?:\w+ )?(?:erhöht|gestiegen)|mehr (?:be)?zahlen|(?:zweimal|doppelt) "
+              r"(?:abgebucht|berechnet)|entfernt|abgeschafft|gestrichen)\b",
+    },
     "again": {
         "en": r"\bagain\b|\bevery (?:single )?time\b|\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time\b"
               r"|\b(?:three|four|five|several|many) times\b|\bkeeps? \w+ing\b|\bonce more\b",
@@ -336,9 +353,11 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
 
 
 def override_signals(text: str, lang: str, cues: dict[str, float]) -> dict[str, bool]:
-    """The narrow signals the intent overrides use: request, sarcastic_grievance, repeated_failure, own_failure."""
+    """The narrow signals the intent overrides use: request, sarcastic_grievance, repeated_failure, own_failure,
+    grievance_question."""
     if lang not in _QUESTION_OPENERS or not text:
-        return {"request": False, "sarcastic_grievance": False, "repeated_failure": False, "own_failure": False}
+        return dict.fromkeys(("request", "sarcastic_grievance", "repeated_failure", "own_failure", "grievance_question"),
+                             False)
     lowered = text.lower()
     again = re.search(_OVERRIDE_PHRASES["again"][lang], lowered) is not None
     return {
@@ -348,7 +367,20 @@ def override_signals(text: str, lang: str, cues: dict[str, float]) -> dict[str, 
             or (again and re.search(_NEGATION[lang], lowered) is not None)),  # "Toll, schon wieder kein WLAN"
         "repeated_failure": bool(cues["failure"]) and again and not cues["resolved"],
         "own_failure": bool(cues["failure"]) and not cues["resolved"] and _own_failure(lowered, lang),
+        "grievance_question": bool(cues["question"]) and not cues["resolved"] and _grievance_question(
+            lowered, lang, bool(cues["failure"] or cues["complaint_word"])),
     }
+
+
+def _grievance_question(lowered: str, lang: str, negative_cue: bool) -> bool:
+    """A sentence asking why that holds something taken from the customer, or a failure or complaint word
+    anywhere in the post: "Warum kostet der Tarif jetzt doppelt so viel?", "Hvorfor har I fjernet krydsordet?",
+    "Why does the app crash every time?"; not "Why is the sky blue?"."""
+    for sentence in _SENTENCE_END.split(_URL.sub(" ", lowered)):
+        if re.search(_OVERRIDE_PHRASES["why"][lang], sentence) and (
+                negative_cue or re.search(_OVERRIDE_PHRASES["taken"][lang], sentence)):
+            return True
+    return False
 
 
 # Something of the author's failed: in one sentence the author ("my/our …", "I", "min", "jeg", "meine", "ich") and a

@@ -67,6 +67,7 @@ OVERRIDES = (
     ("sarcasm", lambda c, o: o["sarcastic_grievance"], "complaint"),     # "Fedt at I har hævet prisen igen"
     ("fix_request", lambda c, o: c["fix_request"], "complaint"),         # "Bitte beheben!", "please fix"
     ("failure_question", lambda c, o: c["question"] and c["failure"] and not c["resolved"], "complaint"),
+    ("grievance_question", lambda c, o: o["grievance_question"], "complaint"),  # "Warum kostet ... doppelt so viel?"
     ("repeated_failure", lambda c, o: o["repeated_failure"], "complaint"),  # "schon wieder nicht zugestellt"
     ("own_failure", lambda c, o: o["own_failure"], "complaint"),          # "my card is not working, can you help?"
     ("request", lambda c, o: o["request"], "wish"),                      # "please add", "I burde ...", "Kan I ikke ..."
