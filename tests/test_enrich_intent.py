@@ -84,6 +84,16 @@ def test_question_mark_inside_url_is_not_a_question():
     assert cues_of("Is the export broken? see status.example.org/incidents", "en")["question"] == 1.0
 
 
+def test_a_quoted_question_is_not_the_authors():
+    """A dialog's text or someone else's words in quotes ask nothing of the reader; a post that is one quotation
+    does."""
+    assert cues_of('The app asks "Are you sure?" and then crashes.', "en")["question"] == 0.0
+    assert cues_of('(You may be asking "why?" and it is simple: it helps another project.)', "en")["question"] == 0.0
+    assert cues_of("Er sagte „Warum?“ und ging.", "de")["question"] == 0.0
+    assert cues_of('"Why is the app so slow?"', "en")["question"] == 1.0
+    assert cues_of('Is it "premium" or not?', "en")["question"] == 1.0
+
+
 def test_other_languages_have_no_cues():
     assert set(cue_vector("Pourquoi l'application plante?", "fr").values()) == {0.0}
 

@@ -212,9 +212,15 @@ def _has(cue: str, lang: str, text: str) -> bool:
     return _pattern(cue, lang).search(text) is not None
 
 
+# a short quotation: what someone else asked, or a dialog's text ('The app asks "Are you sure?" and crashes')
+_QUOTED = re.compile(r'"[^"\n]{1,80}"|“[^”\n]{1,80}”|„[^“”\n]{1,80}[“”]|«[^»\n]{1,80}»|»[^«\n]{1,80}«')
+
+
 def is_question(text: str, sentences: list[str], lang: str) -> bool:
-    """A '?' outside links, or an interrogative opener of the *last* sentence ("Does anyone know how to...")."""
-    if "?" in _URL.sub(" ", text):
+    """A '?' outside links and short quotations, or an interrogative opener of the *last* sentence ("Does anyone
+    know how to...")."""
+    own = _QUOTED.sub(" ", _URL.sub(" ", text))
+    if "?" in (own if any(ch.isalpha() for ch in own) else text):  # a post that is one quotation asks it
         return True
     last = sentences[-1].strip().lower() if sentences else ""
     # "Kan ikke anbefales." opens with "kan" but is a statement, hence the negation guard
