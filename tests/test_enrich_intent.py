@@ -225,6 +225,7 @@ def test_model_with_other_features_is_refused():
     ("grievance_question", "Hvorfor har I fjernet krydsordet fra weekendavisen?", "da", True),
     ("grievance_question", "Why did you raise the price again?", "en", True),
     ("grievance_question", "Why does the app crash every time I open it?", "en", True),
+    ("grievance_question", "Why was the crossword removed?", "en", True),
     ("grievance_question", "Why is the sky blue?", "en", False),
     ("grievance_question", "Hvorfor er himlen blå?", "da", False),
     ("grievance_question", "Wie kann ich mein Passwort ändern?", "de", False),

@@ -340,8 +340,8 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
     },
     "taken": {
         "en": r"\b(?:rais(?:e|ed|ing) (?:the |your |its |our )?(?:price|fee|subscription)s?|more expensive|price (?:hike|increase)"
-              r"|pay (?:\w+ ){0,2}more|charged? (?:me )?(?:twice|double|more|again)|(?:remove|removed|removing|got rid of|take away"
-              r"|took away|taken away|discontinue|discontinued) )",
+              r"|pay (?:\w+ ){0,2}more|charged? (?:me )?(?:twice|double|more|again)|remove|removed|removing|got rid of|take away"
+              r"|took away|taken away|discontinue|discontinued)\b",
         "da": r"\b(?:dyrere|prisen (?:\w+ )?(?:steget|sat op|hævet)|hævet prisen|sat prisen op|betale (?:\w+ ){0,3}mere"
               r"|trukket (?:to|dobbelt|igen)|fjernet|fjerne|nedlagt|droppet)\b",
         "de": r"\b(?:teurer|doppelt so viel|preis\w* (?:\w+ )?(?:erhöht|gestiegen)|mehr (?:be)?zahlen|(?:zweimal|doppelt) "
