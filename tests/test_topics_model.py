@@ -145,6 +145,8 @@ def test_redaction_placeholders_handles_and_numbers_never_become_keywords():
     assert "spiel" in keyword_text("Die Spiele wurden verschoben", "de").split()
     for word in ("og", "und", "the", "der", "ikke", "nicht", "dit"):
         assert word in stop_words()
+    for word in ("dear", "redditors", "hej", "kære", "hallo"):  # greetings name no subject ("Dear Redditors, ...")
+        assert word in stop_words()
 
 
 def test_near_repeats_are_recognised():

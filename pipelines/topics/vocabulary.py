@@ -43,7 +43,9 @@ _EXTRA_STOP = {"http", "https", "www", "com", "amp", "quot", "nbsp", "reddit", "
                "ll", "ve", "re", "ca", "wo",
                "emptydoc",  # BERTopic's stand-in for a document with no words
                # Danish possessives and fillers missing from spaCy's Danish list
-               "dit", "sin", "sit", "sine", "bare", "mon", "nok", "lige", "gang", "letzt"}
+               "dit", "sin", "sit", "sine", "bare", "mon", "nok", "lige", "gang", "letzt",
+               # greetings and forms of address ("Dear Redditors, ...", "Hej alle", "Hallo zusammen"): no subject
+               "dear", "hi", "hello", "hey", "hej", "kære", "hallo", "redditor", "redditors", "lol"}
 
 
 @lru_cache(maxsize=1)
