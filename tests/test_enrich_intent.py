@@ -275,3 +275,16 @@ def test_shipped_model_says_whether_it_gates_wishes_and_applies_it():
                                    [no_signal], ["en"])
         assert labels != ["wish"]
 
+
+
+@pytest.mark.parametrize("hostile", ["a." * 50_000, "a-b." * 25_000, '"' * 100_000, "„x" * 50_000, "x.y/" * 30_000,
+                                     "why " * 25_000, "not " * 25_000, "🙂" * 50_000])
+def test_cue_patterns_stay_linear_on_hostile_text(hostile):
+    """A 100 kB post of one repeated shape must not make a pattern rescan from every position (the first
+    scheme-less link pattern took 73 s on 'a.a.a.…'); bounded well above the ~0.2 s it takes."""
+    import time
+
+    started = time.monotonic()
+    for lang in ("da", "de", "en"):
+        override_signals(hostile + "?", lang, cues_of(hostile + "?", lang))
+    assert time.monotonic() - started < 10

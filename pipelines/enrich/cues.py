@@ -198,7 +198,8 @@ PRAISE_LEMMAS = {
            "gelungen", "empfehlenswert", "begeistert", "top", "gut", "schnell", "freundlich", "hilfsbereit", "froh"},
 }
 # links, also as Bluesky and X show them: no scheme, cut short ("youtu.be/CSdW5ZnI_K4?...")
-_URL = re.compile(r"https?://\S+|www\.\S+|\b(?:[a-z0-9-]+\.)+[a-z]{2,}/\S*", re.IGNORECASE)
+# (bounded: a hostile "a.a.a.a…" must not make every start position scan to its end)
+_URL = re.compile(r"https?://\S+|www\.\S+|\b(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}/\S*", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
