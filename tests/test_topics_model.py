@@ -258,3 +258,16 @@ def test_topics_are_narrower_for_short_posts():
     medium, words = auto_merge_at(["word " * 20] * 5)
     long, _ = auto_merge_at(["word " * 300] * 5)
     assert short == 0.7 and long == 0.2 and words == 20 and short > medium > long
+
+
+@pytest.mark.parametrize("hostile", ["a." * 50_000, '"' * 100_000, "a" * 100_000, "QUJDRA==" * 12_500, "a@b." * 25_000])
+def test_keyword_text_stays_linear_on_hostile_text(hostile):
+    """One 100 kB run without spaces took 10 s in the e-mail pattern (every start position rescanned to the end);
+    topic fits read every post of the window through it. Bounded well above the ~0.05 s it takes."""
+    import time
+
+    started = time.monotonic()
+    for lang in ("da", "de", "en"):
+        keyword_text(hostile, lang)
+    assert time.monotonic() - started < 10
+    assert keyword_text("Skriv til anna.k@example.org om levering", "da").split() == ["skrive", "til", "om", "levering"]

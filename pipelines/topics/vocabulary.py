@@ -29,7 +29,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 KEYWORD_LANGS = ("da", "de", "en")
 # URLs, e-mail addresses, subreddit and user links, @-handles, and every bracketed placeholder the redaction
 # step (pipelines.enrich.privacy) or a platform leaves in text: "[email]", "@[user]", "u/[user]", "[deleted]"
-_URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|/?r/\w+|/?u/(?:\w+|\[\w+\])|@?\[[^\]\s]{1,24}\]|@\w+",
+_URL = re.compile(r"(?:https?://|www\.)\S+|[^\s@]{1,64}@[^\s@]{1,255}\.\w+|/?r/\w+|/?u/(?:\w+|\[\w+\])|@?\[[^\]\s]{1,24}\]|@\w+",
                   re.IGNORECASE)
 # search syntax: a quoted value is what posts say (title:"price increase"); other operators select by metadata
 _QUOTED_OPERATOR = re.compile(r'\w+:"([^"]*)"')
