@@ -190,3 +190,13 @@ def test_a_broken_model_file_is_named_in_the_error(tmp_path):
         truncated.write_bytes(whole.read(4096))
     with pytest.raises(ModelFileError, match="short.bin"):
         E5ModelFile.open(truncated)
+
+
+def test_a_huge_post_is_encoded_in_at_most_max_windows(encoder):
+    """A 1 MB post (a document dump, or hostile) took 116 s to encode; its first MAX_WINDOWS windows decide."""
+    from pipelines.e5.embedder import MAX_WINDOWS
+
+    huge = "a." * 500_000
+    windows = encoder.windows([huge, "kort tekst"])
+    assert windows.text_of.tolist().count(0) == MAX_WINDOWS and windows.text_of.tolist().count(1) == 1
+    assert windows.weight[:MAX_WINDOWS].sum() == MAX_WINDOWS * 510

