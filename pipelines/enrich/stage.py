@@ -135,13 +135,15 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
     return {"enriched": enriched, "embedded": embedded, "seconds": round(time.perf_counter() - started, 2)}
 
 
-MARK_FOR_RELABEL = """
+# live posts labelled by other rules or models than the version given: what status counts and relabel marks
+_LABELLED_BY_OTHERS = "enriched_at IS NOT NULL AND NOT is_deleted AND enrich_version IS DISTINCT FROM ?"
+MARK_FOR_RELABEL = f"""
 UPDATE core.posts SET enriched_at = NULL, enrich_version = NULL, changed_at = now()
-WHERE enriched_at IS NOT NULL AND NOT is_deleted AND enrich_version IS DISTINCT FROM ?
+WHERE {_LABELLED_BY_OTHERS}
 """
-OLDER_LABELS = """
+OLDER_LABELS = f"""
 SELECT coalesce(enrich_version, 'unknown') AS version, count(*) AS posts FROM core.posts
-WHERE enriched_at IS NOT NULL AND NOT is_deleted AND enrich_version IS DISTINCT FROM ?
+WHERE {_LABELLED_BY_OTHERS}
 GROUP BY 1 ORDER BY posts DESC, version
 """
 
