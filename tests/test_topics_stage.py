@@ -134,6 +134,22 @@ def test_planted_split_merge_and_retirement_are_recorded():
     assert len(set(result.topic_ids)) == 5
 
 
+def test_a_topic_whose_keywords_drifted_keeps_its_id_when_the_two_are_each_others_closest():
+    """Same posts (centroid cosine ~0.99), other keywords after the window moved (keyword cosine 0): below
+    SAME_AT, but the pair is each other's closest counterpart, so the topic continues; a third topic only
+    close to an old one that already has its successor is a split, not a continuation."""
+    previous = _model([[1, 0, 0], [0, 1, 0]], [4, 5], [["delivery", "late"], ["app", "crash"]])
+    new = _model([[0.99, 0.14, 0], [0.05, 1, 0], [0.93, 0, 0.37]], [0, 1, 2],
+                 [["parcel", "courier"], ["app", "crash"], ["parcel", "refund"]])
+    result = match_topics(previous, new, next_id=20)
+    assert result.topic_ids[:2] == [4, 5] and result.topic_ids[2] == 20
+    same = {r["topic_id"]: r["similarity"] for r in result.lineage if r["relation"] == "same"}
+    assert 0.45 <= same[4] < 0.6  # kept below SAME_AT only because the two are mutually closest
+    assert {"topic_id": 20, "previous_topic_id": 4, "relation": "split"} == {
+        k: v for r in result.lineage if r["topic_id"] == 20 for k, v in r.items() if k != "similarity"}
+    assert result.retired == [] and result.merged == []
+
+
 def test_trends_shares_sum_to_one_per_channel_day_and_skip_duplicates(con, settings):
     from pipelines.topics.stage import assign_new_posts
 

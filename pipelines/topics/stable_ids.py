@@ -8,7 +8,11 @@
 Similarity between an old and a new topic = mean of the cosine of their centroids (both models centre
 vectors per language the same way) and the cosine of their c-TF-IDF keyword weights. A one-to-one
 assignment (Hungarian) over that matrix keeps an old id for the best partner when the similarity reaches
-`same_at`. Everything else gets a relation from its closest counterpart, when that reaches `related_at`:
+`same_at`, or reaches `related_at` and the two are each other's closest counterpart: a topic whose keywords
+drifted with the window (keyword cosine ~0.2 while it holds the same posts) continues under its id instead of
+being retired into a one-to-one "split" and "merged" pair (measured: on the parallel sentences one refit lost
+15 % of its posts' ids that way). Everything else gets a relation from its closest counterpart, when that
+reaches `related_at`:
 - an unmatched new topic close to an old one: `split` (new id, previous_topic_id = the old id);
 - an unmatched old topic close to a new one: `merged` (topic_id = the new topic's id);
 - otherwise `new` (no previous) and `retired` (old id, no successor).
@@ -79,8 +83,10 @@ def match_topics(previous: TopicModel | None, new: TopicModel, next_id: int,
     matched_old: set[int] = set()
     if k_new:
         rows, cols = linear_sum_assignment(-sim)
+        closest_old, closest_new = np.argmax(sim, axis=1), np.argmax(sim, axis=0)
         for r, c in zip(rows, cols):
-            if sim[r, c] >= same_at:
+            mutual = closest_old[r] == c and closest_new[c] == r
+            if sim[r, c] >= same_at or (mutual and sim[r, c] >= related_at):
                 ids[r] = old_ids[c]
                 matched_old.add(c)
                 lineage.append({"topic_id": old_ids[c], "previous_topic_id": old_ids[c], "relation": "same",
