@@ -23,8 +23,8 @@ from typing import IO, Iterator
 
 import numpy as np
 
-from pipelines.config import SUPPORTED_LANGS, EnrichSettings
-from pipelines.embeddings import DEFAULT_EMBEDDING, require_vector_kind
+from pipelines.config import DEFAULT_EMBEDDING, SUPPORTED_LANGS, EnrichSettings
+from pipelines.embeddings import require_vector_kind
 from pipelines.enrich.classifiers import classifiers_for
 from pipelines.enrich.cues import cue_matrix
 from pipelines.enrich.intent import override_matrix, rule_intents

