@@ -8,7 +8,8 @@ import pytest
 
 from pipelines.e5 import embedder as embedder_module
 from pipelines.e5.embedder import E5Embedder
-from pipelines.e5.encoder import E5Encoder, cut_windows, length_sorted_batches, native_bf16
+from pipelines.e5 import encoder as encoder_module
+from pipelines.e5.encoder import E5Encoder, cut_windows, length_sorted_batches, native_bf16, pad_rows
 from pipelines.e5.modelfile import E5ModelFile, ModelFileError
 from pipelines.e5.tokenizer import E5Tokenizer
 
@@ -197,6 +198,38 @@ def test_batches_are_length_sorted_within_the_token_budget():
         assert len(batch) <= 3 and len(batch) * lengths[batch].max() <= 1024
     longest = [lengths[b].max() for b in batches]
     assert longest == sorted(longest)
+
+
+def test_gemm_rows_are_bucketed_so_a_process_keeps_few_compiled_shapes(encoder, monkeypatch):
+    """oneDNN keeps a compiled primitive per GEMM shape: every window length would add one, and an encoder worker
+    grew by ~0.5 GB over 6k posts. Rows are padded to a multiple of ROW_BUCKET; the vectors stay the same up to
+    rounding (oneDNN blocks a GEMM by its row count)."""
+    import torch
+
+    flat = torch.randn(37, 384)
+    padded = pad_rows(flat)
+    assert padded.shape == (encoder_module.ROW_BUCKET, 384)
+    assert torch.equal(padded[:37], flat) and not padded[37:].any()
+    assert pad_rows(torch.randn(128, 384)).shape[0] == 128
+    seen = []
+
+    def spy(rows):
+        padded = pad_rows(rows)
+        seen.append((rows.shape[0], padded.shape[0]))
+        return padded
+
+    monkeypatch.setattr(encoder_module, "pad_rows", spy)
+    texts = ["kort", "Die App stürzt bei jedem Start ab, seit dem letzten Update.", "word " * 150]
+    bucketed = encoder.local_encoder  # in this process: the monkeypatch applies
+    ids, lengths = encoder.windows(texts).padded(np.arange(3), encoder.config.pad)
+    means = bucketed.forward(ids, lengths)
+    assert len(seen) == 4 * encoder.config.layers  # every GEMM of every layer
+    assert {rows for rows, _ in seen} == {ids.size} and ids.size % encoder_module.ROW_BUCKET
+    assert {padded for _, padded in seen} == {ids.size + -ids.size % encoder_module.ROW_BUCKET}
+    monkeypatch.setattr(encoder_module, "ROW_BUCKET", 1)  # no padding: the same vectors up to the GEMM's rounding
+    unpadded = bucketed.forward(ids, lengths)
+    cosine = (unpadded * means).sum(axis=1) / np.linalg.norm(unpadded, axis=1) / np.linalg.norm(means, axis=1)
+    assert cosine.min() >= 0.9999
 
 
 def test_a_broken_model_file_is_named_in_the_error(tmp_path):
