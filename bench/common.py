@@ -148,6 +148,63 @@ def current_hwm_mb() -> float:
     return peak_rss_mb()
 
 
+class TreeRssSampler:
+    """Resident memory of this process and all its live descendants, sampled together every `interval` seconds in
+    a thread: `peak_total_mb` is the largest sum seen at one moment (what the machine had to hold), `peak_by_pid`
+    each process's largest RSS (pid -> (MB, short name)). Sampling can miss a spike shorter than the interval;
+    the kernel's own high-water marks (current_hwm_mb, children_peak_rss_mb) do not, but they cannot say which
+    process or whether the peaks coincided.
+
+        >>> with TreeRssSampler() as sampler:
+        ...     work()
+        >>> sampler.peak_total_mb, sampler.largest_child()
+    """
+
+    def __init__(self, interval: float = 0.1) -> None:
+        import threading
+
+        self.interval = interval
+        self.peak_total_mb = 0.0
+        self.peak_by_pid: dict[int, tuple[float, str]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def __enter__(self) -> "TreeRssSampler":
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        total = 0.0
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                mb = proc.memory_info().rss / 2**20
+                name = " ".join(proc.cmdline()[-2:])[-60:] if proc.pid != me.pid else "main"
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+            total += mb
+            if mb > self.peak_by_pid.get(proc.pid, (0.0, ""))[0]:
+                self.peak_by_pid[proc.pid] = (mb, name)
+        self.peak_total_mb = max(self.peak_total_mb, total)
+
+    def largest_child(self) -> tuple[float, str]:
+        """(MB, name) of the descendant with the largest RSS seen; (0.0, "") when none ran."""
+        me = os.getpid()
+        return max((v for pid, v in self.peak_by_pid.items() if pid != me), default=(0.0, ""))
+
+
 @dataclass
 class Measurement:
     seconds: float = 0.0
