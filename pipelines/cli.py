@@ -243,9 +243,10 @@ def analyze(
     output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="OUT.jsonl",
                                           help="Write here instead of stdout."),
 ):
-    """Enrich a JSONL file without a warehouse: adds lang, sentiment, sentiment_label, intent and their
-    confidences, computed on the redacted title + text exactly as the warehouse would (with the models of the
-    configured [topics] embedding, when it has its own)."""
+    """Enrich a JSONL file without a warehouse: adds lang, sentiment, sentiment_label, intent, their
+    confidences and intent_rule (the labelling rule that chose the intent, if one did), computed on the redacted
+    title + text exactly as the warehouse would (with the models of the configured [topics] embedding, when it has
+    its own)."""
     from pipelines.enrich.analyze import analyze_file
 
     if not input.is_file():

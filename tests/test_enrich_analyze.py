@@ -33,13 +33,13 @@ def test_each_text_gets_the_four_contract_fields(enricher):
 def test_unsupported_language_is_labelled_and_neutral(enricher):
     [result] = enricher.analyze(["Je déteste cette application, elle est vraiment horrible et lente."])
     assert result == {"lang": "fr", "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other",
-                      "sentiment_confidence": None, "intent_confidence": None}
+                      "sentiment_confidence": None, "intent_confidence": None, "intent_rule": None}
 
 
 def test_empty_text_is_und_and_neutral(enricher):
     [result] = enricher.analyze([""])
     assert result == {"lang": "und", "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other",
-                      "sentiment_confidence": None, "intent_confidence": None}
+                      "sentiment_confidence": None, "intent_confidence": None, "intent_rule": None}
 
 
 def test_posts_in_emoji_only_keep_no_language_but_get_their_feeling(enricher):
@@ -57,6 +57,7 @@ def test_lexicon_mode_needs_no_embeddings(lexicon_enricher):
     [result] = lexicon_enricher.analyze(["This app is great"])
     assert result["sentiment_label"] == "positive"
     assert result["sentiment_confidence"] is None and result["intent_confidence"] is None  # not probabilities
+    assert result["intent_rule"] == "rules"  # the rules alone labelled it
 
 
 def test_unknown_sentiment_backend_is_refused():
@@ -115,12 +116,12 @@ def test_analyze_gives_the_labels_the_warehouse_stores(tmp_path, write_config):
     ingest(settings, new_run_id())
     enrich(settings)
     stored = {post_id.split(":")[1]: tuple(values) for post_id, *values in query(
-        settings, "SELECT post_id, lang, sentiment, sentiment_label, intent, sentiment_confidence, intent_confidence "
-                  "FROM core.posts")}
+        settings, "SELECT post_id, lang, sentiment, sentiment_label, intent, sentiment_confidence, intent_confidence, "
+                  "intent_rule FROM core.posts")}
 
     out = tmp_path / "out.jsonl"
     analyze_file(feedback, out)
     analysed = {r["id"]: (r["lang"], r["sentiment"], r["sentiment_label"], r["intent"], r["sentiment_confidence"],
-                          r["intent_confidence"])
+                          r["intent_confidence"], r["intent_rule"])
                 for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     assert analysed == stored

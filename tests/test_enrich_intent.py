@@ -145,13 +145,22 @@ def test_overrides_decide_over_the_classifier(model):
     vectors = np.zeros((2, model.model.embedding_dim), dtype=np.float32)
     texts, langs = ["Tak for ingenting.", "Please add a dark mode"], ["da", "en"]
     cues = cue_matrix(texts, langs)
-    intents, confidences = model.predict(vectors, cues, np.full((2, 3), 1 / 3, dtype=np.float32),
-                                         override_matrix(texts, langs, cues), langs)
+    intents, confidences, rules = model.predict(vectors, cues, np.full((2, 3), 1 / 3, dtype=np.float32),
+                                                override_matrix(texts, langs, cues), langs)
     if "sarcasm" in model.overrides:
-        assert intents[0] == "complaint"
+        assert intents[0] == "complaint" and rules[0] == "sarcasm"
     if "request" in model.overrides:
-        assert intents[1] == "wish"
+        assert intents[1] == "wish" and rules[1] == "request"  # named, so an analyst can keep it whatever its confidence
     assert all(0 < c <= 1 for c in confidences)
+
+
+def test_the_classifiers_own_choices_name_no_rule(model):
+    texts, langs = ["Hvad koster abonnementet om måneden?", "Schönes Wetter heute in Berlin."], ["da", "de"]
+    cues = cue_matrix(texts, langs)
+    vectors = np.zeros((2, model.model.embedding_dim), dtype=np.float32)
+    _, _, rules = model.predict(vectors, cues, np.full((2, 3), 1 / 3, dtype=np.float32),
+                                override_matrix(texts, langs, cues), langs)
+    assert rules == [None, None]
 
 
 def test_shipped_model_trained_only_on_trainable_sources_and_its_own_features():
@@ -271,8 +280,8 @@ def test_shipped_model_says_whether_it_gates_wishes_and_applies_it():
                                                    meta={"overrides": [], "wish_needs_cue": True}))
         vectors = np.zeros((1, 384), np.float32)
         no_signal = dict.fromkeys(SIGNALS, False)
-        labels, _ = rigged.predict(vectors, np.zeros((1, len(CUES)), np.float32), np.full((1, 3), 1 / 3),
-                                   [no_signal], ["en"])
+        labels, _, _ = rigged.predict(vectors, np.zeros((1, len(CUES)), np.float32), np.full((1, 3), 1 / 3),
+                                      [no_signal], ["en"])
         assert labels != ["wish"]
 
 

@@ -108,6 +108,7 @@ def test_an_intent_model_that_lost_to_the_rules_in_training_lets_the_rules_decid
     results = Enricher(embedding="tfidf").analyze(TEXTS)  # the classifier alone would say "question" for all
     assert [r["intent"] for r in results[1:]] == ["complaint", "wish"]  # a failure; a request to add something
     assert all(0 < r["intent_confidence"] < 0.01 for r in results[1:])  # the classifier's probability of them
+    assert {r["intent_rule"] for r in results} == {"rules"}
 
 
 def test_a_kind_without_models_falls_back_to_the_default_kinds_pair():

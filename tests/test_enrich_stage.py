@@ -138,6 +138,18 @@ def test_analysts_can_filter_doubtful_labels_in_the_posts_view(enriched):
     assert confident == 3  # the deleted and the French post have no confidence
 
 
+def test_the_rule_that_chose_an_intent_is_stored_and_analysts_keep_its_rows(enriched):
+    """"Could you please add a dark mode?" is a wish by the request rule, whatever the classifier's probability; the
+    posts view names the rule, so `intent_confidence >= x OR intent_rule IS NOT NULL` keeps it."""
+    con, _, _ = enriched
+    rules = dict(con.execute("SELECT post_id, intent_rule FROM posts").fetchall())
+    assert rules["t:3"] == "request"
+    assert rules["t:4"] is None and rules["t:5"] is None  # deleted; French: nothing labelled them
+    kept = con.execute("SELECT post_id FROM posts WHERE intent = 'wish' "
+                       "AND (intent_confidence >= 0.99 OR intent_rule IS NOT NULL)").fetchall()
+    assert kept == [("t:3",)]
+
+
 def test_relabel_gives_older_labels_the_current_models_without_embedding_again(enriched):
     """After an upgrade (`listen enrich --relabel`): posts an older version labelled get today's labels, from
     their stored vectors; deleted posts and posts already current are left alone; a second call does nothing."""

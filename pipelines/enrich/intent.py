@@ -43,6 +43,7 @@ DEFAULT_INTENT_MODEL = model_path(INTENT_DIR, "intent", DEFAULT_EMBEDDING)
 SENTIMENT_INPUTS = ("p_negative", "p_neutral", "p_positive")
 FEATURES = CUES + SENTIMENT_INPUTS
 RETRAIN_HINT = "run `python models/intent/train.py [--embedding KIND]`"
+RULES_DECIDE = "rules"  # core.posts.intent_rule when the rules alone gave the intent (lexicon mode, decided_by "rules")
 
 
 def rule_intent(cues: dict[str, float], signals: dict[str, bool], sentiment_label: str, sentiment: float) -> str:
@@ -89,13 +90,20 @@ def wish_needs_cue(chosen: np.ndarray, probs: np.ndarray, cues: np.ndarray, labe
     return out
 
 
+def fired_override(cues: dict[str, float], signals: dict[str, bool],
+                   names: tuple[str, ...] = OVERRIDE_NAMES) -> tuple[str, str] | None:
+    """(name, intent) of the first override in ``names`` whose near-certain cue fires, or None."""
+    for name, condition, intent in OVERRIDES:
+        if name in names and condition(cues, signals):
+            return name, intent
+    return None
+
+
 def rule_override(cues: dict[str, float], signals: dict[str, bool],
                   names: tuple[str, ...] = OVERRIDE_NAMES) -> str | None:
     """The intent a near-certain cue decides (only the overrides in ``names``), or None."""
-    for name, condition, intent in OVERRIDES:
-        if name in names and condition(cues, signals):
-            return intent
-    return None
+    fired = fired_override(cues, signals, names)
+    return fired[1] if fired else None
 
 
 def override_matrix(texts: list[str], langs: list[str], cues: np.ndarray) -> list[dict[str, bool]]:
@@ -123,26 +131,32 @@ class IntentClassifier:
         return cls(LinearClassifier.load(path, RETRAIN_HINT))
 
     def predict(self, vectors: np.ndarray, cues: np.ndarray, sentiment_probs: np.ndarray,
-                signals: list[dict[str, bool]], langs: list[str]) -> tuple[list[str], list[float]]:
-        """(intents, confidences) per row of texts in ``langs``; ``signals`` from override_matrix. An overridden
-        row's confidence is the model's probability of the intent the rule chose; so is every row's when the
-        model file says the rules decide (``decided_by``: "rules")."""
+                signals: list[dict[str, bool]], langs: list[str]) -> tuple[list[str], list[float], list[str | None]]:
+        """(intents, confidences, rules) per row of texts in ``langs``; ``signals`` from override_matrix.
+
+        ``rules`` names the override that chose a row's intent ("request", "sarcasm", ...; RULES_DECIDE for every
+        row when the model file says the rules decide, ``decided_by``: "rules"), None where the classifier chose.
+        A confidence is always the classifier's probability of the intent given, so a rule's label can have a low
+        one: an analyst filtering on confidence keeps rule-chosen rows with ``OR intent_rule IS NOT NULL``."""
         if len(vectors) == 0:
-            return [], []
+            return [], [], []
         probs = self.model.probabilities(vectors, np.hstack([cues, sentiment_probs]), langs)
         if self.decided_by == "rules":
             scores, labels, _ = read_probabilities(sentiment_probs)
             ruled = rule_intents(cues, signals, labels, scores)
-            return ruled, [round(float(probs[i, self.model.labels.index(r)]), 4) for i, r in enumerate(ruled)]
+            return (ruled, [round(float(probs[i, self.model.labels.index(r)]), 4) for i, r in enumerate(ruled)],
+                    [RULES_DECIDE] * len(ruled))
         chosen = probs.argmax(axis=1)
         if self.wish_needs_cue:
             chosen = wish_needs_cue(chosen, probs, cues, self.model.labels)
+        rules: list[str | None] = [None] * len(chosen)
         for i, (row, signal) in enumerate(zip(cues, signals)):
-            override = rule_override(dict(zip(CUES, row)), signal, self.overrides) if self.overrides else None
-            if override:
-                chosen[i] = self.model.labels.index(override)
+            fired = fired_override(dict(zip(CUES, row)), signal, self.overrides) if self.overrides else None
+            if fired:
+                rules[i] = fired[0]
+                chosen[i] = self.model.labels.index(fired[1])
         return ([self.model.labels[j] for j in chosen],
-                [round(float(probs[i, j]), 4) for i, j in enumerate(chosen)])
+                [round(float(probs[i, j]), 4) for i, j in enumerate(chosen)], rules)
 
 
 def intent_model_path(kind: str = DEFAULT_EMBEDDING) -> Path:

@@ -40,7 +40,8 @@ VECTORS_FOR = "SELECT post_id, vector FROM core.post_embeddings WHERE model = ? 
 UPDATE_POSTS = """
 UPDATE core.posts AS p
 SET lang = u.lang, sentiment = u.sentiment, sentiment_label = u.sentiment_label, intent = u.intent,
-    sentiment_confidence = u.sentiment_confidence, intent_confidence = u.intent_confidence, enriched_at = u.enriched_at, enrich_version = u.enrich_version, changed_at = now()
+    sentiment_confidence = u.sentiment_confidence, intent_confidence = u.intent_confidence,
+    intent_rule = u.intent_rule, enriched_at = u.enriched_at, enrich_version = u.enrich_version, changed_at = now()
 FROM enrich_updates AS u
 WHERE p.post_id = u.post_id
 """
@@ -106,7 +107,7 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
         updates = pd.DataFrame({
             "post_id": rows["post_id"],
             "lang": "und", "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other",
-            "sentiment_confidence": np.nan, "intent_confidence": np.nan,
+            "sentiment_confidence": np.nan, "intent_confidence": np.nan, "intent_rule": None,
             "enriched_at": now, "enrich_version": enricher.version,
         })
         for column in RESULT_FIELDS:

@@ -7,7 +7,10 @@
 --   sentiment [-1, 1] (P(positive) - P(negative) from the sentiment classifier), sentiment_label,
 --   intent (wish/complaint/question/praise/other), sentiment_confidence and intent_confidence (the probability
 --   of the chosen label; NULL where no classifier ran, i.e. other languages - a post in emoji only is 'und' but
---   scored; filter doubtful labels with e.g. >= 0.6), topic_id (NULL or -1 =
+--   scored; filter doubtful labels with e.g. >= 0.6), intent_rule (the labelling rule that chose the intent over
+--   the classifier, e.g. 'request' or 'sarcasm'; 'rules' in the lexicon mode; NULL when the classifier chose: a
+--   rule's intent keeps the classifier's probability as its confidence, which can be low, so keep rule-chosen rows
+--   with `intent_confidence >= 0.6 OR intent_rule IS NOT NULL`), topic_id (NULL or -1 =
 --   unassigned), is_regular (author seen on an earlier day, across channels), plus is_deleted,
 --   duplicate_of (near-duplicate of an earlier post) and created_at_estimated (source gave no date).
 -- Example: SELECT channel, intent, count(*) FROM posts WHERE created_at > now() - INTERVAL 7 DAY GROUP BY ALL;
@@ -20,6 +23,7 @@ SELECT
     coalesce(p.author_key IS NOT NULL
              AND CAST(p.created_at AS DATE) > min(CAST(p.created_at AS DATE)) OVER (PARTITION BY p.author_key),
              false) AS is_regular,
-    p.is_deleted, p.duplicate_of, p.created_at_estimated, p.sentiment_confidence, p.intent_confidence
+    p.is_deleted, p.duplicate_of, p.created_at_estimated, p.sentiment_confidence, p.intent_confidence,
+    p.intent_rule
 FROM core.posts p
 WHERE NOT EXISTS (SELECT 1 FROM core.quarantine q WHERE q.post_id = p.post_id);
