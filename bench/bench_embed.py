@@ -41,7 +41,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import SHARED_DATA, children_peak_rss_mb, peak_rss_mb, print_table, write_result  # noqa: E402
+from common import (SHARED_DATA, TreeRssSampler, children_peak_rss_mb, peak_rss_mb, print_table,  # noqa: E402
+                    write_result)
 
 BUCKETS = ((0, 32), (33, 64), (65, 128), (129, 256), (257, 512), (513, 10**9))
 SHORT_MAX_TOKENS = 32
@@ -124,6 +125,19 @@ class CpuClock:
 
 def run_worker(engine: str, sets_file: Path, vectors_out: Path) -> dict:
     sets = json.loads(sets_file.read_text(encoding="utf-8"))
+    with TreeRssSampler() as sampler:  # this process and its embedding workers, summed at one moment
+        result, vectors, embedder = _timed_sets(engine, sets)
+    np.savez(vectors_out, **vectors)
+    result["peak_rss_mb"] = sampler.peak_total_mb
+    result["sum_of_peaks_mb"] = peak_rss_mb()
+    if embedder is not None and embedder._pool is not None:
+        workers = embedder.workers
+        embedder.close()  # finished workers report their peak RSS to this process
+        result["sum_of_peaks_mb"] += workers * children_peak_rss_mb()
+    return result
+
+
+def _timed_sets(engine: str, sets: dict) -> tuple[dict, dict, object]:
     started = time.perf_counter()
     embed, description, embedder = make_engine(engine)
     embed(["warm up", "varm op"])
@@ -150,13 +164,7 @@ def run_worker(engine: str, sets_file: Path, vectors_out: Path) -> dict:
         vectors[set_name] = np.vstack(chunks)
         total = {k: sum(r[k] for r in rows) for k in ("posts", "tokens", "seconds", "cpu_seconds")}
         result["sets"][set_name] = {"buckets": rows, **total}
-    np.savez(vectors_out, **vectors)
-    result["peak_rss_mb"] = peak_rss_mb()
-    if embedder is not None and embedder._pool is not None:
-        workers = embedder.workers
-        embedder.close()  # finished workers report their peak RSS to this process
-        result["peak_rss_mb"] += workers * children_peak_rss_mb()
-    return result
+    return result, vectors, embedder
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(f"embedding throughput, {len(sum(mixed['buckets'].values(), []))} mixed + "
                 f"{len(sum(sets['short']['buckets'].values(), []))} short distinct real posts (baseline {base}, same run)",
                 ["engine", "how", "mixed posts/s", "posts/CPU-s", f"x {base}", "short posts/s", "posts/CPU-s",
-                 f"x {base}", "min cos", "peak RSS MB (all processes)", "load s"], summary)
+                 f"x {base}", "min cos", "peak RSS MB (all processes at once)", "load s"], summary)
     bucket_rows = []
     for bucket, texts in mixed["buckets"].items():
         if not texts:
