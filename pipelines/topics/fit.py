@@ -33,8 +33,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from pipelines.config import DEFAULT_EMBEDDING
 from pipelines.topics.model import LABEL_LANGS, TopicModel, TopicModelError, new_version
-from pipelines.embeddings import DEFAULT_EMBEDDING
 
 DEFAULT_PARAMS = {
     "n_components": 50,  # PCA dimensions for the k-means step inside the clusterer
