@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipelines.enrich.language import detect_language, detect_languages
+from pipelines.enrich.language import detect_language, detect_languages, word_vote
+from pipelines.words import word_languages
 
 
 @pytest.mark.parametrize(
@@ -75,3 +76,56 @@ def test_three_word_prefixes_of_shared_langid_set(shared_data):
         mask = (sample["label"] == lang).to_numpy()
         accuracy = sum(p == lang for p, m in zip(predicted, mask) if m) / mask.sum()
         assert accuracy >= 0.85, f"{lang}: {accuracy:.2f}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # one to three words: the character model alone called the first two Danish and the rest 'und'
+        ("Danke!", "de"),
+        ("Not delivered", "en"),
+        ("Tak!", "da"),
+        ("Hilfe", "de"),
+        ("Katastrofe", "da"),
+        ("Refund please", "en"),
+        ("Geht nicht", "de"),
+        ("Virker ikke", "da"),
+    ],
+)
+def test_a_few_words_are_decided_by_their_word_lists(text, expected):
+    assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize("words", [["ok"], ["super"], ["super", "ok"], []])
+def test_words_every_language_knows_decide_nothing(words):
+    assert word_vote(words) is None
+
+
+def test_a_stop_word_votes_for_the_language_it_is_a_stop_word_of():
+    # "und" is a German stop word and, by a stray entry, a word of spaCy's Danish table
+    assert set(word_languages(["und"])[0]) >= {"da", "de"}
+    assert word_vote(["und"]) == "de"
+    assert detect_language("Pool und Sauna") == "de"
+
+
+def test_word_lists_come_from_the_installed_tables():
+    assert word_languages(["danke", "virker", "delivered", "xqzvbnw"]) == [("de",), ("da",), ("en",), ()]
+
+
+def test_vote_leaves_other_languages_and_long_texts_alone():
+    assert detect_language("Эта программа") == "ru"
+    long_text = "Die App stürzt ständig ab, seit dem letzten Update geht gar nichts mehr"
+    assert detect_language(long_text) == "de"
+
+
+def test_one_and_two_word_prefixes_of_shared_langid_set(shared_data):
+    """First words of real sentences, 200 per language. With the word vote: the first two words right 90 / 96 / 85 %
+    of the time (da / de / en), the first word 71 / 77 / 66 %; the character model alone got 84 / 95 / 71 % and
+    37 / 43 / 26 %."""
+    frame = pd.read_csv(shared_data / "langid_da_de_en" / "langid_da_de_en.shared.csv", dtype=str)
+    sample = pd.concat([frame[frame["label"] == lang].head(200) for lang in ("da", "de", "en")])
+    for words, floor in ((2, 0.8), (1, 0.6)):
+        predicted = detect_languages([" ".join(t.split()[:words]) for t in sample["text"]])
+        for lang in ("da", "de", "en"):
+            mine = [p for p, g in zip(predicted, sample["label"]) if g == lang]
+            assert sum(p == lang for p in mine) / len(mine) >= floor, (words, lang)

@@ -15,16 +15,14 @@ so "Spiele"/"Spiel" and "prices"/"price" count as one keyword. Without the table
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 
 from sklearn.feature_extraction.text import CountVectorizer
+
+from pipelines.words import lemma_table, spacy_stop_words
 
 KEYWORD_LANGS = ("da", "de", "en")
 # URLs, e-mail addresses, subreddit and user links, @-handles, and every bracketed placeholder the redaction
@@ -53,37 +51,12 @@ def stop_words() -> frozenset[str]:
     """Union of spaCy's Danish, German and English stop words (lowercase) plus a few web leftovers."""
     words = set(_EXTRA_STOP)
     for lang in KEYWORD_LANGS:
-        words |= {w.lower() for w in _spacy_stop_words(lang)}
+        words |= {w.lower() for w in spacy_stop_words(lang)}
     # the vectorizer sees lemmas, so lemmatised stop words must be stop words too ("wurden" -> "werden")
     for lang in KEYWORD_LANGS:
         table = lemma_table(lang)
         words |= {table.get(w, w).lower() for w in list(words)}
     return frozenset(words)
-
-
-def _spacy_stop_words(lang: str) -> set[str]:
-    """spacy/lang/<lang>/stop_words.py read on its own: importing spacy itself takes 5-20 s per process."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("spacy")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("topic keywords need spaCy's stop-word lists: `pip install spacy`")
-    path = Path(list(spec.submodule_search_locations)[0]) / "lang" / lang / "stop_words.py"
-    module_spec = importlib.util.spec_from_file_location(f"_listen_stop_words_{lang}", path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return set(module.STOP_WORDS)
-
-
-@lru_cache(maxsize=len(KEYWORD_LANGS))
-def lemma_table(lang: str) -> dict[str, str]:
-    """spaCy's word -> lemma lookup table for `lang`, or {} when spacy-lookups-data is not installed."""
-    try:
-        data = resources.files("spacy_lookups_data") / "data" / f"{lang}_lemma_lookup.json.gz"
-        with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
-            return json.load(handle)
-    except (ModuleNotFoundError, FileNotFoundError):
-        return {}
 
 
 def lemmas(text: str, lang: str | None) -> list[str]:
