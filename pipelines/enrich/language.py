@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
+from itertools import islice
 
 import numpy as np
 
@@ -127,12 +128,13 @@ def detect_language(text: str | None, hint: str | None = None) -> str:
     # byte automaton's cost grows with length.
     cleaned = _NOISE.sub(" ", (text or "")[: DETECT_CHARS + 200])[:DETECT_CHARS]
     letters = _LETTER.findall(cleaned)
-    words = _VOTE_WORD.findall(cleaned)
-    voted = word_vote(words) if 0 < len(words) <= SHORT_WORDS and _latin_share(letters) >= 0.5 else None
+    latin = bool(letters) and _latin_share(letters) >= 0.5
+    words = [m.group() for m in islice(_VOTE_WORD.finditer(cleaned), SHORT_WORDS + 1)] if latin else []
+    voted = word_vote(words) if 0 < len(words) <= SHORT_WORDS else None
     if len(letters) < MIN_LETTERS:
         return voted or hint or UNDETERMINED
     lang, p, other, other_p = _score(cleaned)
-    if _latin_share(letters) < 0.5:
+    if not latin:
         # Cyrillic, Greek, Arabic, CJK...: certainly not da/de/en, and the full model's top script-mate is the
         # best label even when it hesitates between close relatives (ru/bg/mk).
         return other if other not in SUPPORTED_LANGS else UNDETERMINED
