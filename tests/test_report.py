@@ -486,6 +486,8 @@ def test_the_measured_quality_card_says_what_readme_publishes():
         assert re.search(rf"\| {code} \| [\d,]+ \| {shipped:.3f} \| {older:.3f} \|", readme), code
     lang = numbers["language"]
     assert f"full sentences da {lang['da']:.3f}, de {lang['de']:.3f}, en {lang['en']:.3f}" in readme
+    short = numbers["language_short"]
+    assert f"real posts of one to six words da {short['da']:.3f}, de {short['de']:.3f}, en {short['en']:.3f}" in readme
     intent = numbers["intent"]
     assert f"accuracy da {intent['da']:.3f}, de {intent['de']:.3f}, en {intent['en']:.3f}" in readme
     for code in ("en", "de", "da"):  # the sentiment table: | language | rows | shipped classifier | ...

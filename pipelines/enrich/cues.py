@@ -87,7 +87,11 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|picking up|getting back)\b"
               r"|\bcan'?t (?:reach|get hold of|contact|get through to) (?:you|your|any ?one|any ?body|some ?one|support"
               r"|customer|them|the (?:support|hotline|helpline|service))\b|\bcan'?t get through\b"
-              r"|\b(?:have|has)n'?t heard back\b|\bnever heard back\b",
+              r"|\b(?:have|has)n'?t heard back\b|\bnever heard back\b"
+              # what arrives damaged, an app that closes itself
+              r"|\bsoaked\b|\bsoaking wet\b|\bdamaged\b|\bshuts (?:itself )?down\b|\bshut down on (?:me|us)\b"
+              r"|\bkeeps? (?:shutting|closing)\b"
+              r"|\bcloses? (?:itself|by itself|on its own)\b",
         "da": r"\bcrash(?:er|ede|et|e)?\b|\bfryser\b|\bfrøs\b|\bvirker (?:\w+ )?ikke\b|\bfungerer (?:\w+ )?ikke\b|\bvirkede ikke\b"
               r"|\b(?:åbner|starter|loader|indlæses|opdaterer|synkroniserer) (?:\w+ )?ikke\b|\b(?:kom|kommer|blev|er) (?:\w+ )?"
               r"(?:ikke|aldrig) (?:\w+ )?(?:leveret|frem|omdelt|modtaget|sendt|tilsendt)\b|\bikke (?:leveret|modtaget|omdelt)\b"
@@ -96,7 +100,8 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\bintet svar\b|\bingen svar\b|\baldrig svar\b|\bspild af\b|\bpengene tilbage\b|\bmangler\b|\bforsinket\b"
               r"|\bforkert\b|\bmistet\b|\bhævet prisen\b|\bprisstigning\b"
               r"|\bingen (?:svarer|vender tilbage|tager telefonen|kan (?:svare|hjælpe|fortælle))\b"
-              r"|\bhar ikke hørt (?:noget )?fra\b|\bi telefonkø(?:en)?\b",
+              r"|\bhar ikke hørt (?:noget )?fra\b|\bi telefonkø(?:en)?\b"
+              r"|\bgennemblødt\b|\bødelagt\b|\bbeskadiget\b|\blukker (?:\w+ )?ned\b|\blukker sig selv\b",
         "de": r"\bstürzt (?:\w+ ){0,3}?ab\b|\babgestürzt\b|\babsturz\b|\bhängt sich auf\b|\beingefroren\b"
               r"|\b(?:funktioniert|geht|klappt|lädt|startet|öffnet|synchronisiert|aktualisiert) (?:\w+ ){0,2}?(?:nicht|nie|kaum)\b"
               r"|\b(?:nicht|nie|kein\w*) (?:\w+ )?(?:zugestellt|geliefert|angekommen|erhalten|bekommen|angezeigt|gekommen)\b"
@@ -107,7 +112,9 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\bfalsch\b|\bverloren\b|\bpreis (?:\w+ )?erhöht\b|\bpreiserhöhung\b"
               r"|\b(?:keiner|niemand) (?:antwortet|meldet sich|geht ran|kann mir (?:\w+ )?(?:sagen|helfen)|reagiert"
               r"|ruft zurück)\b|\berreiche (?:\w+ )?(?:niemanden|niemand|keinen)\b|\bkomme (?:\w+ )?nicht durch\b"
-              r"|\bin der warteschleife\b|\bnie (?:eine )?antwort\b",
+              r"|\bin der warteschleife\b|\bnie (?:eine )?antwort\b"
+              r"|\bdurchnässt\b|\bklatschnass\b|\bbeschädigt\b|\bschließt sich (?:\w+ )?(?:von selbst|einfach|ständig"
+              r"|immer wieder|jedes mal)\b|\bbeendet sich\b",
     },
     "repeated": {
         "en": r"\bagain\b|\bevery (?:single )?time\b|\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time\b|\b\w+ times\b"
@@ -287,10 +294,13 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
     # an imperative that opens a sentence ("Add ...", "Allow users to ...", "Bring back ...", "Tilføj ...",
     # "Bringt ... zurück"), "X should be added / possible", "there should be an option", "it would be useful to
     # have", "I suggest ...", "Kan I ikke ...", "I burde ...", "Giv os muligheden ...", "Es sollte möglich sein",
-    # "Mein Vorschlag". Looking back ("should have been", "wäre schön gewesen") is no request; neither is a
+    # "Mein Vorschlag", and asked as a question about plans: "Will you (ever) add ...?", "Vil I tilføje ...?",
+    # "Werdet ihr ... einbauen?". Looking back ("should have been", "wäre schön gewesen") is no request; neither is a
     # request to fix something (fix_request, a complaint) nor one to readers ("please retweet").
     "request": {
-        "en": r"\bplease,? (?:\w+ ){0,2}?(?:add|make|bring|let|allow|give (?:us|users|me|people|the option)|consider|implement|include|support|offer"
+        "en": r"\bwill you (?:ever |please |also |guys |finally )?(?:add|bring back|offer|introduce|support|include"
+              r"|implement)\b"
+              r"|\bplease,? (?:\w+ ){0,2}?(?:add|make|bring|let|allow|give (?:us|users|me|people|the option)|consider|implement|include|support|offer"
               r"|provide|introduce|extend|publish|create|enable|expose|restore|reinstate|rethink|reconsider)\b"
               r"|\b(?:can|could|would) you (?:please )?(?:add|make|offer|bring|consider|introduce|provide|include"
               r"|allow|enable|support)\b|\byou should (?:add|make|offer|consider|bring|include|introduce|start|allow"
@@ -303,7 +313,8 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
               r"|feature|possibility|choice)\b|\bi(?:'d| would) (?:like|love) (?:to (?:have the option|be able)|the (?:option"
               r"|ability|possibility|choice)|an? (?:option|way|setting|feature|button))\b|\b(?:give|let) (?:us|users|me|people)"
               r" (?:the |an? )?(?:option|ability|choice|possibility|chance to choose)\b",
-        "da": r"\bville (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk)\b[^.!?]{0,20}\bhvis\b"
+        "da": r"\bvil i (?:ikke |snart |nogensinde |også |gerne )?(?:tilføje|indføre|tilbyde|genindføre|lave en|lave et)\b"
+              r"|\bville (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk)\b[^.!?]{0,20}\bhvis\b"
               r"|\bkunne i (?:ikke|ikke godt|evt|eventuelt|måske)\b|\bkan i (?:ikke|ikke godt|evt|eventuelt|måske)\b"
               r"|\btilføj\b(?! (?:\w+ )?til (?:kurv|indkøbskurv|favorit|ønskeliste|min|din))|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b"
               r"|\b(?:det|der) (?:burde|bør|skulle) (?:også )?(?:være|kunne) (?:muligt|en mulighed|mulighed)\b"
@@ -319,7 +330,8 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
               r"|erlaubt|erlauben|wieder einführen|zurückbringen)\b|\bkönntet ihr\b|\bihr solltet\b|\bsolltet ihr\b"
               r"|\b(?:es )?(?:sollte|müsste) (?:\w+ ){0,4}?(?:möglich sein|eine (?:option|möglichkeit|funktion) geben)\b"
               r"|\bsollte (?:\w+ ){0,3}?(?:hinzugefügt|eingeführt|angeboten|ergänzt|ermöglicht|erweitert|eingebaut) werden\b"
-              r"|\bich (?:würde )?(?:schlage vor|vorschlagen)\b|\bmein vorschlag\b|\bich wünsche mir\b|\bwir wünschen uns\b",
+              r"|\bich (?:würde )?(?:schlage vor|vorschlagen)\b|\bmein vorschlag\b|\bich wünsche mir\b|\bwir wünschen uns\b"
+              r"|\b(?:werdet ihr|werden sie) (?:\w+ ){0,5}?(?:einbauen|anbieten|hinzufügen|einführen|ergänzen|ermöglichen)\b",
     },
     # The same kind of request as an imperative that opens a sentence ("Add an option …", "I burde …", "Indfør en
     # …", "Bringt … zurück"). Kept apart from "request": a pattern anchored at sentence starts inside one big
