@@ -7,7 +7,7 @@
 
 Read from installed packages only: spaCy's `lang/<xx>/stop_words.py` and spacy-lookups-data's
 `<xx>_lemma_lookup.json.gz` (every inflected form and its lemma: about 550k Danish, 340k German and 50k English
-words; the English index and exception tables add 70k more). The tables are kept as sorted CRC-32 hashes of the
+words; the English index and exception tables add 70k more). The tables are read line by line into sorted CRC-32 hashes of the
 lowercase words (4 MB for all three, against about 230 MB as Python strings), so a word unknown to a language is
 called known with a chance of about 1 in 8,000 for Danish (1 in 30,000 for English).
 """
@@ -19,6 +19,7 @@ import importlib.util
 import json
 import re
 import zlib
+from array import array
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -58,13 +59,18 @@ def lemma_table(lang: str) -> dict[str, str]:
         return {}
 
 
-def _table_words(name: str) -> list[str]:
-    """Every quoted string of a lookup table (keys and values alike are words), lowercase; [] without the file."""
+def _table_hashes(name: str, foreign: re.Pattern) -> array:
+    """CRC-32 hashes of every quoted string of a lookup table (keys and values alike are words), lowercase, without
+    words holding `foreign` letters; empty without the file. Read line by line: the tables are one entry per line
+    (the English index: one part of speech per line), so no more than a line is held as text."""
+    hashes = array("I")
     try:
         with _lookup_file(name).open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
-            return _QUOTED.findall(handle.read().lower())
+            for line in handle:
+                hashes.extend(_hash(word) for word in _QUOTED.findall(line.lower()) if not foreign.search(word))
     except (ModuleNotFoundError, FileNotFoundError):
-        return []
+        pass
+    return hashes
 
 
 def _hash(word: str) -> int:
@@ -75,10 +81,10 @@ def _hash(word: str) -> int:
 def word_hashes(lang: str) -> np.ndarray:
     """Sorted CRC-32 hashes of the lowercase words known in `lang` (lookup forms, lemmas and stop words)."""
     names = [f"{lang}_lemma_lookup.json.gz"] + (["en_lemma_index.json.gz", "en_lemma_exc.json.gz"] if lang == "en" else [])
-    foreign = _FOREIGN_LETTERS[lang]
-    words = {word for name in names for word in _table_words(name) if not foreign.search(word)}
-    words |= {word.lower() for word in spacy_stop_words(lang)}
-    return np.unique(np.fromiter((_hash(w) for w in words), dtype=np.uint32, count=len(words)))
+    hashes = array("I", (_hash(word.lower()) for word in spacy_stop_words(lang)))
+    for name in names:
+        hashes.extend(_table_hashes(name, _FOREIGN_LETTERS[lang]))
+    return np.unique(np.frombuffer(hashes, dtype=np.uint32))
 
 
 @lru_cache(maxsize=len(LANGS))
