@@ -128,8 +128,9 @@ def normalise_records(config, records, run: RunInfo, key: bytes, *, start: int =
     """Source records -> one Arrow table of warehouse rows (POST_SCHEMA without content_hash); a record that
     cannot be normalised becomes a warning, not a crash. The last record with an id wins.
 
-    Per record only the source's own `normalise` and the cheap field checks run in Python; redaction runs a
-    column at a time (styled letters folded by text.fold_styled_many, then redaction.redact_many) and the content hash is computed by DuckDB when staging.
+    Per record only the source's own `normalise` and the cheap field checks run in Python; styled letters are
+    folded (text.fold_styled_many) and redaction runs a column at a time (redaction.redact_many), and the content
+    hash is computed by DuckDB when staging.
     `start` is the index of the first record (warnings' record numbers when called per chunk); `pseudonyms`
     caches one HMAC per handle across chunks. A record given as its JSON line (bytes) is decoded here; a line
     that is not JSON fails the load with a LandingError naming `origin` and the line.

@@ -7,9 +7,9 @@
 
 Read from installed packages only: spaCy's `lang/<xx>/stop_words.py` and spacy-lookups-data's
 `<xx>_lemma_lookup.json.gz` (every inflected form and its lemma: about 550k Danish, 340k German and 50k English
-words; the English index and exception tables add 70k more). The tables are read line by line into sorted CRC-32 hashes of the
-lowercase words (4 MB for all three, against about 230 MB as Python strings), so a word unknown to a language is
-called known with a chance of about 1 in 8,000 for Danish (1 in 30,000 for English).
+words; the English index and exception tables add 70k more). The tables are read line by line into sorted CRC-32
+hashes of the lowercase words (4 MB for all three, against about 230 MB as Python strings), so a word unknown to
+a language is called known with a chance of about 1 in 8,000 for Danish (1 in 30,000 for English).
 """
 
 from __future__ import annotations
@@ -80,7 +80,9 @@ def _hash(word: str) -> int:
 @lru_cache(maxsize=len(LANGS))
 def word_hashes(lang: str) -> np.ndarray:
     """Sorted CRC-32 hashes of the lowercase words known in `lang` (lookup forms, lemmas and stop words)."""
-    names = [f"{lang}_lemma_lookup.json.gz"] + (["en_lemma_index.json.gz", "en_lemma_exc.json.gz"] if lang == "en" else [])
+    names = [f"{lang}_lemma_lookup.json.gz"]
+    if lang == "en":
+        names += ["en_lemma_index.json.gz", "en_lemma_exc.json.gz"]
     hashes = array("I", (_hash(word.lower()) for word in spacy_stop_words(lang)))
     for name in names:
         hashes.extend(_table_hashes(name, _FOREIGN_LETTERS[lang]))
