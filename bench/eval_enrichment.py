@@ -18,7 +18,9 @@ to train. Everything is measured in this run:
   positive/negative/neutral rows count (PotTS 'mixed', XED 'ambiguous'/'mixed' are left out). At most
   --max-rows rows per set (stable hash); macro-F1 is over the labels present in the set or language;
 - intent: per-class precision/recall/F1 per language on the test part of tests/data/enrich/intent_labeled.csv
-  (never trained on), for the shipped classifier and for the rules alone;
+  (never trained on), for the shipped classifier and for the rules alone; and, eval only, on real English posts
+  outside the labelled set: complaint tweets called complaint, forum suggestions (SemEval-2019, subtask A) called
+  wish, tweets annotated as questions (Tweet Acts) called question - recall, precision and false alarms;
 - the eight customer posts of issue 14 with the labels the shipped models give them;
 - redaction: span recall and placeholder precision on tests/data/enrich/redaction_cases.jsonl;
 - throughput: bench/bench_enrich.py's default configuration (redaction + language + sentiment + intent,
@@ -244,6 +246,36 @@ def eval_intent(data: Path, cache: Path, enricher: Enricher) -> dict:
     return out
 
 
+# Eval-only intent checks on real English posts outside the labelled set (never trained on; their licences allow
+# evaluation only): what a class is called in the set, and the intent that should catch it.
+INTENT_EVAL_ONLY = (
+    ("en_complaints_twitter", "complaint", "complaint", None),  # customers' tweets at companies
+    ("en_suggestion_semeval2019", "suggestion", "wish", "Subtask-A"),  # a developer feedback forum (UserVoice)
+    ("en_tweet_acts", "question", "question", None),  # tweets, speech acts annotated
+)
+
+
+def eval_intent_eval_only(data: Path, cache: Path, enricher: Enricher) -> dict:
+    """Per set: of the posts labelled `positive`, the share given `intent` (recall); of the posts given it, the
+    share so labelled (precision); of the other posts, the share given it (false alarms)."""
+    labelled = set(pd.read_csv(INTENT_SET, dtype=str, keep_default_na=False)["id"])
+    kind = enricher.embedding_backend
+    out = {}
+    for name, positive, intent, source in INTENT_EVAL_ONLY:
+        frame = load_labeled(data, name)
+        frame = frame[~frame["id"].isin(labelled)]
+        if source:
+            frame = frame[frame["source"].str.contains(source, regex=False)]
+        texts = frame["text"].tolist()
+        found = np.array([r["intent"] == intent for r in enricher.analyze(
+            texts, ["en"] * len(texts), embed_cached(texts, cache, kind), kind)])
+        gold = (frame["label"] == positive).to_numpy()
+        out[name] = {"rows": int(len(frame)), "positives": int(gold.sum()), "label": positive, "intent": intent,
+                     "recall": round(float(found[gold].mean()), 4), "precision": round(float(gold[found].mean()), 4),
+                     "false_alarms": round(float(found[~gold].mean()), 4)}
+    return out
+
+
 def eval_issue_posts(cache: Path, enricher: Enricher) -> list[dict]:
     """The eight customer posts of issue 14 (and their expected labels) through the shipped Enricher."""
     frame = pd.read_csv(ISSUE_POSTS, dtype=str, keep_default_na=False)
@@ -325,6 +357,12 @@ def print_tables(result: dict) -> None:
             classes = "  ".join(f"{i} {c['precision']:.2f}/{c['recall']:.2f}" for i, c in entry[system]["per_class"].items())
             print(f"  {system:<6} macro-F1 {entry[system]['macro_f1']:.3f} acc {entry[system]['accuracy']:.3f} | {classes}")
 
+    print("\nIntent on real English posts outside the labelled set (eval only, never trained on)")
+    for name, entry in result["intent_eval_only"].items():
+        print(f"{name:<28} {entry['rows']:>6} rows, {entry['positives']:>5} {entry['label']}: called {entry['intent']} "
+              f"{entry['recall']:.2%}, precision {entry['precision']:.2%}, other posts called {entry['intent']} "
+              f"{entry['false_alarms']:.2%}")
+
     print("\nThe eight customer posts of issue 14")
     for post in result["issue_posts"]:
         ok = post["sentiment_label"] == post["expected_sentiment"] or not post["expected_sentiment"]
@@ -374,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         "language_id": eval_language(args.data),
         "sentiment": eval_sentiment(args.data, args.cache, args.max_rows, args.previous_rev, enricher),
         "intent": eval_intent(args.data, args.cache, enricher),
+        "intent_eval_only": eval_intent_eval_only(args.data, args.cache, enricher),
         "issue_posts": eval_issue_posts(args.cache, enricher),
         "redaction": eval_redaction(),
         "throughput": eval_throughput(args.data, args.throughput_posts),
