@@ -135,10 +135,14 @@ _PHRASES: dict[str, dict[str, str]] = {
         "de": r"\bdanke\b(?! für nichts)|\bvielen dank\b|\bherzlichen dank\b(?! auch)|\bdankeschön\b",
     },
     "resolved": {
-        "en": r"\b(?:was|got|been|were) (?:\w+ ){0,5}?(?:solved|resolved|fixed|sorted)\b|\bsorted (?:it|me) out\b|\bworks? again\b",
-        "da": r"\b(?:blev|er|var) (?:\w+ ){0,5}?løst\b|\bklaret\b|\bvirker igen\b|\bhurtig(?:t)? (?:hjælp|svar|levering)\b",
+        "en": r"\b(?:was|got|been|were) (?:\w+ ){0,5}?(?:solved|resolved|fixed|sorted)\b|\bsorted (?:it|me) out\b|\bworks? again\b"
+              # "finally" and something that now works, unless a negation follows: "Finally the export works!"
+              r"|\bfinally (?:\w+ ){0,4}?(?:works?|working|fixed|solved|arrived)\b(?! (?:\w+ )?(?:not|no|never)\b)",
+        "da": r"\b(?:blev|er|var) (?:\w+ ){0,5}?løst\b|\bklaret\b|\bvirker igen\b|\bhurtig(?:t)? (?:hjælp|svar|levering)\b"
+              r"|\bendelig (?:\w+ ){0,4}?(?:virker|fungerer|løst|kommet)\b(?! (?:\w+ )?(?:ikke|aldrig)\b)",
         "de": r"\b(?:wurde|ist|war|wurden) (?:\w+ ){0,5}?(?:gelöst|behoben|erledigt|geklärt)\b|\bfunktioniert wieder\b"
-              r"|\bschnelle (?:hilfe|antwort|lieferung)\b",
+              r"|\bschnelle (?:hilfe|antwort|lieferung)\b"
+              r"|\bendlich (?:\w+ ){0,4}?(?:funktioniert|geht|klappt|behoben|gelöst|angekommen)\b(?! (?:\w+ ){0,2}?(?:nicht|nichts|nie|kein\w*)\b)",
     },
     "sarcasm_idiom": {
         "en": r"\bthanks? (?:a lot )?for nothing\b|\boh (?:great|wonderful|perfect|joy)\b|\bjust (?:great|perfect|wonderful)\b"
