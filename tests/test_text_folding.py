@@ -42,3 +42,11 @@ def test_full_width_personal_data_is_redacted():
                                             ("ＤＩＥ ＡＰＰ ＳＴÜＲＺＴ ＳＴÄＮＤＩＧ ＡＢ", "de")])
 def test_styled_posts_get_a_language(text, lang):
     assert detect_language(stored_text({"text": text})) == lang
+
+
+def test_posts_stored_before_folding_are_read_folded_when_labelled():
+    from pipelines.enrich.analyze import Enricher
+
+    styled, plain = Enricher(embedding="e5-static").analyze(["𝐃𝐚𝐧𝐤𝐞 𝐟ü𝐫 𝐝𝐢𝐞 𝐬𝐜𝐡𝐧𝐞𝐥𝐥𝐞 𝐇𝐢𝐥𝐟𝐞!", "Danke für die schnelle Hilfe!"])
+    assert styled["lang"] == plain["lang"] == "de"
+    assert styled["intent"] == plain["intent"]

