@@ -271,3 +271,12 @@ def test_keyword_text_stays_linear_on_hostile_text(hostile):
         keyword_text(hostile, lang)
     assert time.monotonic() - started < 10
     assert keyword_text("Skriv til anna.k@example.org om levering", "da").split() == ["skrive", "til", "om", "levering"]
+
+
+def test_short_label_words_are_acronyms_only():
+    from pipelines.topics.representation import _readable
+
+    forms = {"st": "St", "mm": "mm", "eu": "EU", "tv": "TV", "zeitung": "Zeitung"}
+    assert not _readable("st", forms) and not _readable("mm", forms)
+    assert _readable("eu", forms) and _readable("tv", forms) and _readable("zeitung", forms)
+    assert _readable("st svare", forms)  # a phrase posts wrote is judged as a phrase

@@ -12,7 +12,8 @@ handles or redaction placeholders), so its c-TF-IDF counts "Zeitungen" and "Zeit
   without two-word phrases nobody wrote.
 - `LanguageLabel` (one aspect per language): c-TF-IDF over only that language's posts (their topic against
   the other topics in the same language), 2-4 words without near-repeats or unwritten phrases, each in the form most
-  often written in those posts ("Zeitung", "Netflix"). A topic gets a label in its main language and in
+  often written in those posts ("Zeitung", "Netflix"); a word of one or two letters only as an acronym ("EU", not
+  "St" or "mm"). A topic gets a label in its main language and in
   every other language that holds at least `min_docs` and `min_share` of its posts; otherwise that aspect
   is empty for the topic.
 """
@@ -162,7 +163,7 @@ class LanguageLabel(BaseRepresentation):
             line, used_by = scores.getrow(row), posts_with_word.getrow(row).toarray().ravel()
             order = np.argsort(-line.data, kind="stable")[:60]
             ranked = [(str(words[line.indices[i]]), float(line.data[i]), used_by[line.indices[i]]) for i in order]
-            ranked = [(w, s, n) for w, s, n in ranked if " " not in w or w in written]
+            ranked = [(w, s, n) for w, s, n in ranked if (" " not in w or w in written) and _readable(w, forms)]
             # words used in two posts or more first; a small topic may have none, then its best single ones
             shared = distinct_words([(w, s) for w, s, n in ranked if n >= 2], self.n_words)
             picked = shared if len(shared) >= 2 else distinct_words(
@@ -170,6 +171,14 @@ class LanguageLabel(BaseRepresentation):
             if picked:
                 out[topic] = [(" ".join(forms.get(w, w) for w in word.split()), score) for word, score in picked]
         return out
+
+
+def _readable(word: str, forms: dict[str, str]) -> bool:
+    """A label word of one or two letters is an abbreviation or a unit ("St", "mm", "gb") unless posts write it in
+    capitals, as acronyms are ("EU", "TV")."""
+    if " " in word or len(word) > 2:
+        return True
+    return forms.get(word, word).isupper()
 
 
 def _main_languages(topic_of: np.ndarray, langs: np.ndarray) -> dict[int, str]:
