@@ -63,7 +63,7 @@ from pipelines.enrich.labeled import (  # noqa: E402
     load_labeled,
     load_sentiment_set,
 )
-from pipelines.enrich.language import detect_languages  # noqa: E402
+from pipelines.enrich.language import WORD, detect_languages  # noqa: E402
 from pipelines.enrich.linear import LinearClassifier  # noqa: E402
 from pipelines.enrich.sentiment import (  # noqa: E402
     label_for_score,
@@ -103,7 +103,6 @@ SHORT_POST_SETS = {
     "en": ("en_goemotions_reddit", "en_complaints_twitter", "en_tweet_acts", "en_vader_tweets",
            "en_vader_amazonReviewSnippets"),
 }
-_POST_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
 
 def _language_scores(texts: list[str], gold: list[str]) -> dict:
@@ -133,7 +132,7 @@ def eval_language(data: Path) -> dict:
     for lang, names in SHORT_POST_SETS.items():
         for name in names:
             for text in load_labeled(data, name)["text"]:
-                if 1 <= len(_POST_WORD.findall(text)) <= 6:
+                if 1 <= len(WORD.findall(text)) <= 6:
                     texts.append(text)
                     gold.append(lang)
     out["short_real_posts"] = _language_scores(texts, gold)

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-LANGS = ("da", "de", "en")
+from pipelines.config import SUPPORTED_LANGS as LANGS
+
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')  # a JSON string (escapes kept as written)
 # letters one language never writes: a "Danish" word with ü or ß in the Danish table is a German leftover
 _FOREIGN_LETTERS = {"da": re.compile("[äöüß]"), "de": re.compile("[æøå]"), "en": re.compile("[æøåäöüß]")}
@@ -83,7 +84,7 @@ def word_hashes(lang: str) -> np.ndarray:
     names = [f"{lang}_lemma_lookup.json.gz"]
     if lang == "en":
         names += ["en_lemma_index.json.gz", "en_lemma_exc.json.gz"]
-    hashes = array("I", (_hash(word.lower()) for word in spacy_stop_words(lang)))
+    hashes = array("I", (_hash(word) for word in stop_words(lang)))
     for name in names:
         hashes.extend(_table_hashes(name, _FOREIGN_LETTERS[lang]))
     return np.unique(np.frombuffer(hashes, dtype=np.uint32))
@@ -91,6 +92,7 @@ def word_hashes(lang: str) -> np.ndarray:
 
 @lru_cache(maxsize=len(LANGS))
 def stop_words(lang: str) -> frozenset[str]:
+    """spaCy's stop words of `lang`, lowercase."""
     return frozenset(word.lower() for word in spacy_stop_words(lang))
 
 

@@ -51,7 +51,8 @@ VOTE_MARGIN = 1.0  # ... that is, when the winner has at least one whole word mo
 # Stripped before detection: links, handles, placeholders and hashtags carry no language signal.
 _NOISE = re.compile(r"https?://\S+|www\.\S+|@\[?\w+\]?|\[(?:email|phone|iban|card|address)\]|#", re.UNICODE)
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
-_VOTE_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+# a word as the short-text vote counts it (also how bench/eval_enrichment.py counts a real post's words)
+WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 
 
 @lru_cache(maxsize=1)
@@ -129,7 +130,7 @@ def detect_language(text: str | None, hint: str | None = None) -> str:
     cleaned = _NOISE.sub(" ", (text or "")[: DETECT_CHARS + 200])[:DETECT_CHARS]
     letters = _LETTER.findall(cleaned)
     latin = bool(letters) and _latin_share(letters) >= 0.5
-    words = [m.group() for m in islice(_VOTE_WORD.finditer(cleaned), SHORT_WORDS + 1)] if latin else []
+    words = [m.group() for m in islice(WORD.finditer(cleaned), SHORT_WORDS + 1)] if latin else []
     voted = word_vote(words) if 0 < len(words) <= SHORT_WORDS else None
     if len(letters) < MIN_LETTERS:
         return voted or hint or UNDETERMINED

@@ -22,7 +22,8 @@ from functools import lru_cache
 
 from sklearn.feature_extraction.text import CountVectorizer
 
-from pipelines.words import lemma_table, spacy_stop_words
+from pipelines.words import lemma_table
+from pipelines.words import stop_words as language_stop_words
 
 KEYWORD_LANGS = ("da", "de", "en")
 # URLs, e-mail addresses, subreddit and user links, @-handles, and every bracketed placeholder the redaction
@@ -51,7 +52,7 @@ def stop_words() -> frozenset[str]:
     """Union of spaCy's Danish, German and English stop words (lowercase) plus a few web leftovers."""
     words = set(_EXTRA_STOP)
     for lang in KEYWORD_LANGS:
-        words |= {w.lower() for w in spacy_stop_words(lang)}
+        words |= language_stop_words(lang)
     # the vectorizer sees lemmas, so lemmatised stop words must be stop words too ("wurden" -> "werden")
     for lang in KEYWORD_LANGS:
         table = lemma_table(lang)
