@@ -221,6 +221,10 @@ def test_model_with_other_features_is_refused():
     ("request", "Es sollte möglich sein, die Zeitung als PDF zu laden.", "de", True),
     ("request", "Bringt bitte die alte Version zurück!", "de", True),
     ("request", "Mein Vorschlag: eine Wochenendausgabe.", "de", True),
+    ("request", "Any chance you could bring back the old layout?", "en", True),
+    ("request", "Maybe you could add a dark mode?", "en", True),
+    ("request", "Det kunne være fedt med en mørk tilstand i appen.", "da", True),
+    ("request", "Is there any chance you were at the concert?", "en", False),
     # not requests to the product: looking back, shop boilerplate, wanting to see something, praise, a recipe
     ("request", "I wish they would have focused on them in the first movie.", "en", False),
     ("request", "I'd like to see any info showcasing it.", "en", False),
@@ -253,12 +257,25 @@ def test_model_with_other_features_is_refused():
     ("own_failure", "My return was never picked up and you're not answering the phone.", "en", True),
     ("own_failure", "I can't reach the shelf without a ladder, my arms are too short.", "en", False),
     ("own_failure", "I'm on hold for the next round of interviews.", "en", False),
+    # a failure that happened twice or several days running is a repeated failure (rules 2.6)
+    ("repeated_failure", "Charged twice for the same month. Who do I talk to about a refund?", "en", True),
+    ("repeated_failure", "Jeg er blevet trukket to gange for samme måned.", "da", True),
+    ("repeated_failure", "Mir wurde der Monat doppelt abgebucht.", "de", True),
+    ("repeated_failure", "The crossword has been missing from the Saturday edition two weeks running.", "en", True),
+    ("repeated_failure", "Bladet kom ikke i dag igen. Tredje gang denne måned.", "da", True),
+    ("repeated_failure", "Die Zeitung kam drei Tage hintereinander nicht.", "de", True),
+    ("repeated_failure", "I read it twice and loved it.", "en", False),         # twice, but nothing failed
+    ("repeated_failure", "Jeg kom ikke til at læse den igen.", "da", False),   # "kom ikke til at": did not get to
+    ("repeated_failure", "Ich kam wieder nicht dazu, es zu lesen.", "de", False),
     # a why-question that vents a grievance: something taken from the customer, or a failure
     ("grievance_question", "Warum kostet der Familientarif jetzt fast doppelt so viel?", "de", True),
     ("grievance_question", "Hvorfor har I fjernet krydsordet fra weekendavisen?", "da", True),
     ("grievance_question", "Why did you raise the price again?", "en", True),
     ("grievance_question", "Why does the app crash every time I open it?", "en", True),
     ("grievance_question", "Why was the crossword removed?", "en", True),
+    ("grievance_question", "Hvorfor er krydsordet forsvundet fra weekendtillægget?", "da", True),
+    ("grievance_question", "Warum ist das Rätsel aus der Samstagsausgabe verschwunden?", "de", True),
+    ("grievance_question", "Why has the crossword disappeared?", "en", True),
     ("grievance_question", "Why is the sky blue?", "en", False),
     ("grievance_question", "Hvorfor er himlen blå?", "da", False),
     ("grievance_question", "Wie kann ich mein Passwort ändern?", "de", False),

@@ -48,7 +48,7 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\bshould (?:add|include|be able|have an? (?:option|setting|way|button|mode))\b|\bi'?d (?:like|love) to see\b"
               r"|\bhope (?:you|they) (?:add|will|bring|make)\b|\bneeds? an? (?:option|setting"
               r"|way|button)\b|\bi would like\b|\bwe need\b|\bhow about (?:adding|a|an)\b|\bsuggestion\b",
-        "da": r"\bville (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk|en god idé)\b|\bgid\b"
+        "da": r"\b(?:ville|kunne) (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk|en god idé)\b|\bgid\b"
               r"|\b(?:jeg|vi) håber\b[^.!?]{0,40}\b(?:i|man|der)\b|\bvil (?:gerne|meget gerne|rigtig gerne) (?:have|kunne|se|bede)\b"
               r"|\bhvis bare\b"
               r"|\bi (?:burde|bør|skulle|må gerne|kunne)\b|\bbør (?:kunne|have|være|indføre|lave|tilbyde)\b|\bvil ønske\b"
@@ -91,17 +91,20 @@ _PHRASES: dict[str, dict[str, str]] = {
               # what arrives damaged, an app that closes itself
               r"|\bsoaked\b|\bsoaking wet\b|\bdamaged\b|\bshuts (?:itself )?down\b|\bshut down on (?:me|us)\b"
               r"|\bkeeps? (?:shutting|closing)\b"
-              r"|\bcloses? (?:itself|by itself|on its own)\b",
+              r"|\bcloses? (?:itself|by itself|on its own)\b"
+              # what was there and is gone: "the crossword has disappeared"
+              r"|\b(?:disappeared|vanished|gone missing)\b",
         "da": r"\bcrash(?:er|ede|et|e)?\b|\bfryser\b|\bfrøs\b|\bvirker (?:\w+ )?ikke\b|\bfungerer (?:\w+ )?ikke\b|\bvirkede ikke\b"
               r"|\b(?:åbner|starter|loader|indlæses|opdaterer|synkroniserer) (?:\w+ )?ikke\b|\b(?:kom|kommer|blev|er) (?:\w+ )?"
-              r"(?:ikke|aldrig) (?:\w+ )?(?:leveret|frem|omdelt|modtaget|sendt|tilsendt)\b|\bikke (?:leveret|modtaget|omdelt)\b"
+              r"(?:ikke|aldrig) (?:\w+ )?(?:leveret|frem|omdelt|modtaget|sendt|tilsendt|kommet)\b|\bikke (?:leveret|modtaget|omdelt)\b"
               r"|\bikke længere\b|\bstadig (?:ikke|ingen|intet|venter)\b|\bventer stadig\b|\bfejl(?:en|ene)?\b|\bbug\b"
               r"|\bi stykker\b|\bafmeldt\b|\btrukket (?:to|dobbelt|igen)\b|\bkan ikke (?:logge|finde|komme|se|åbne|afmelde|bruge)\b"
               r"|\bintet svar\b|\bingen svar\b|\baldrig svar\b|\bspild af\b|\bpengene tilbage\b|\bmangler\b|\bforsinket\b"
               r"|\bforkert\b|\bmistet\b|\bhævet prisen\b|\bprisstigning\b"
               r"|\bingen (?:svarer|vender tilbage|tager telefonen|kan (?:svare|hjælpe|fortælle))\b"
               r"|\bhar ikke hørt (?:noget )?fra\b|\bi telefonkø(?:en)?\b"
-              r"|\bgennemblødt\b|\bødelagt\b|\bbeskadiget\b|\blukker (?:\w+ )?ned\b|\blukker sig selv\b",
+              r"|\bgennemblødt\b|\bødelagt\b|\bbeskadiget\b|\blukker (?:\w+ )?ned\b|\blukker sig selv\b"
+              r"|\bforsvundet\b|\bkom (?:\w+ ){0,3}?ikke\b(?! (?:til at|i tanke|i gang|overens|i tvivl)\b)",
         "de": r"\bstürzt (?:\w+ ){0,3}?ab\b|\babgestürzt\b|\babsturz\b|\bhängt sich auf\b|\beingefroren\b"
               r"|\b(?:funktioniert|geht|klappt|lädt|startet|öffnet|synchronisiert|aktualisiert) (?:\w+ ){0,2}?(?:nicht|nie|kaum)\b"
               r"|\b(?:nicht|nie|kein\w*) (?:\w+ )?(?:zugestellt|geliefert|angekommen|erhalten|bekommen|angezeigt|gekommen)\b"
@@ -114,15 +117,19 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|ruft zurück)\b|\berreiche (?:\w+ )?(?:niemanden|niemand|keinen)\b|\bkomme (?:\w+ )?nicht durch\b"
               r"|\bin der warteschleife\b|\bnie (?:eine )?antwort\b"
               r"|\bdurchnässt\b|\bklatschnass\b|\bbeschädigt\b|\bschließt sich (?:\w+ )?(?:von selbst|einfach|ständig"
-              r"|immer wieder|jedes mal)\b|\bbeendet sich\b",
+              r"|immer wieder|jedes mal)\b|\bbeendet sich\b"
+              r"|\bverschwunden\b|\bkam (?:\w+ ){0,3}?nicht\b(?! (?:dazu|umhin|drumherum)\b)",
     },
     "repeated": {
         "en": r"\bagain\b|\bevery (?:single )?time\b|\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time\b|\b\w+ times\b"
-              r"|\bkeeps?\b|\bconstantly\b|\ball the time\b|\bover and over\b|\bstill\b|\bfor (?:\w+ )?(?:days|weeks|months)\b",
+              r"|\bkeeps?\b|\bconstantly\b|\ball the time\b|\bover and over\b|\bstill\b|\bfor (?:\w+ )?(?:days|weeks|months)\b"
+              r"|\btwice\b|\b(?:days?|weeks?|months?|times|mornings?|issues|editions) (?:running|in a row)\b",
         "da": r"\bigen\b|\bhver (?:eneste )?gang\b|\b(?:anden|tredje|fjerde|femte|\d+\.) gang\b|\b\w+ gange\b|\bbliver ved\b"
-              r"|\bhele tiden\b|\bkonstant\b|\bstadig\b|\bi (?:dagevis|ugevis|(?:\w+ )?(?:dage|uger|måneder))\b|\bendnu en gang\b",
+              r"|\bhele tiden\b|\bkonstant\b|\bstadig\b|\bi (?:dagevis|ugevis|(?:\w+ )?(?:dage|uger|måneder))\b|\bendnu en gang\b"
+              r"|\bdobbelt\b|\bi træk\b",
         "de": r"\bwieder\b|\berneut\b|\bjedes (?:einzelne )?mal\b|\bjedesmal\b|\b(?:zweite|dritte|vierte|fünfte|\d+\.) mal\b"
-              r"|\b\w+ mal\b|\bständig\b|\bdauernd\b|\bimmer noch\b|\bseit (?:\w+ )?(?:tagen|wochen|monaten)\b|\bschon wieder\b",
+              r"|\b\w+ mal\b|\bständig\b|\bdauernd\b|\bimmer noch\b|\bseit (?:\w+ )?(?:tagen|wochen|monaten)\b|\bschon wieder\b"
+              r"|\bzweimal\b|\bdoppelt\b|\bin folge\b|\bhintereinander\b",
     },
     "money": {
         "en": r"(?:[$€£]\s?\d|\d\s?(?:dollars?|euros?|pounds?|usd|eur|gbp)\b)|\bi pay\b|\bpaying (?:for|customer)\b|\bsubscription\b",
@@ -203,10 +210,12 @@ PRAISE_LEMMAS = {
            "helpful", "quick", "friendly", "good", "nice", "happy", "glad"},
     "da": {"elske", "elsker", "fantastisk", "super", "genial", "genialt", "perfekt", "tak", "bedst", "bedste",
            "fremragende", "dejlig", "dejligt", "anbefale", "anbefaler", "fed", "fedt", "skøn", "skønt", "tilfreds",
-           "glimrende", "formidabel", "god", "godt", "hurtig", "hurtigt", "venlig", "hjælpsom", "glad", "flot"},
+           "glimrende", "formidabel", "god", "godt", "hurtig", "hurtigt", "venlig", "hjælpsom", "glad", "flot", "ros",
+           "rose", "roser"},
     "de": {"lieben", "liebe", "toll", "super", "genial", "perfekt", "danke", "dank", "beste", "best",
            "hervorragend", "klasse", "empfehlen", "zufrieden", "wunderbar", "großartig", "spitze", "prima",
-           "gelungen", "empfehlenswert", "begeistert", "top", "gut", "schnell", "freundlich", "hilfsbereit", "froh"},
+           "gelungen", "empfehlenswert", "begeistert", "top", "gut", "schnell", "freundlich", "hilfsbereit", "froh",
+           "lob", "loben"},
 }
 # links, also as Bluesky and X show them: no scheme, cut short ("youtu.be/CSdW5ZnI_K4?...")
 # (bounded: a hostile "a.a.a.a…" must not make every start position scan to its end)
@@ -307,7 +316,10 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
               r"|\bplease,? (?:\w+ ){0,2}?(?:add|make|bring|let|allow|give (?:us|users|me|people|the option)|consider|implement|include|support|offer"
               r"|provide|introduce|extend|publish|create|enable|expose|restore|reinstate|rethink|reconsider)\b"
               r"|\b(?:can|could|would) you (?:please )?(?:add|make|offer|bring|consider|introduce|provide|include"
-              r"|allow|enable|support)\b|\byou should (?:add|make|offer|consider|bring|include|introduce|start|allow"
+              r"|allow|enable|support)\b"
+              r"|\b(?:any chance|is there (?:any )?chance|maybe|perhaps) (?:that )?you(?: guys)? (?:could|can|would|might|will)"
+              r" (?:please )?(?:add|make|offer|bring|consider|introduce|provide|include|allow|enable|support)\b"
+              r"|\byou should (?:add|make|offer|consider|bring|include|introduce|start|allow"
               r"|support|enable)\b|\b(?:it )?(?:would|'d) be (?:really |very |so |super |extremely |much |a lot )?"
               r"(?:nice|great|cool|awesome|helpful|good|lovely|useful|handy|convenient|beneficial|better) (?:if|to (?:have|be able|get|see|add"
               r"|allow))\b|\bfeature request\b|\bwhy not (?:add|make|offer|allow|support)\b|\bi wish (?:you|they) would\b(?! have)"
@@ -318,11 +330,11 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
               r"|ability|possibility|choice)|an? (?:option|way|setting|feature|button))\b|\b(?:give|let) (?:us|users|me|people)"
               r" (?:the |an? )?(?:option|ability|choice|possibility|chance to choose)\b",
         "da": r"\bvil i (?:ikke |snart |nogensinde |også |gerne )?(?:tilføje|indføre|tilbyde|genindføre|lave en|lave et)\b"
-              r"|\bville (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk)\b[^.!?]{0,20}\bhvis\b"
+              r"|\b(?:ville|kunne) (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk)\b[^.!?]{0,20}\bhvis\b"
               r"|\bkunne i (?:ikke|ikke godt|evt|eventuelt|måske)\b|\bkan i (?:ikke|ikke godt|evt|eventuelt|måske)\b"
               r"|\btilføj\b(?! (?:\w+ )?til (?:kurv|indkøbskurv|favorit|ønskeliste|min|din))|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b"
               r"|\b(?:det|der) (?:burde|bør|skulle) (?:også )?(?:være|kunne) (?:muligt|en mulighed|mulighed)\b"
-              r"|\bdet ville være (?:\w+ )?(?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk|nyttigt|en fordel"
+              r"|\bdet (?:ville|kunne) være (?:\w+ )?(?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk|nyttigt|en fordel"
               r"|en god idé) (?:at|med|hvis)\b|\bjeg (?:vil )?(?:foreslå|foreslår)\b|\bmit forslag\b"
               r"|\bgiv (?:os|brugerne|kunderne) (?:muligheden|mulighed|en|et)\b|\bgør det muligt\b|\bgenindfør\b"
               r"|\bhvorfor ikke (?:tilbyde|lave|indføre|tilføje|give)\b|\b(?:savner|mangler) (?:muligheden|en mulighed"
@@ -366,11 +378,12 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
     },
     "again": {
         "en": r"\bagain\b|\bevery (?:single )?time\b|\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time\b"
-              r"|\b(?:three|four|five|several|many) times\b|\bkeeps? \w+ing\b|\bonce more\b",
+              r"|\b(?:three|four|five|several|many) times\b|\bkeeps? \w+ing\b|\bonce more\b|\btwice\b"
+              r"|\b(?:days?|weeks?|months?|times|mornings?|issues|editions) (?:running|in a row)\b",
         "da": r"\bigen\b|\bhver (?:eneste )?gang\b|\b(?:anden|tredje|fjerde|femte|\d+\.) gang\b|\bbliver ved med\b"
-              r"|\bendnu en gang\b",
+              r"|\bendnu en gang\b|\b(?:to|tre|fire|flere|mange) gange\b|\bdobbelt\b|\bi træk\b",
         "de": r"\bwieder\b|\berneut\b|\bjedes (?:einzelne )?mal\b|\bjedesmal\b|\b(?:zweite|dritte|vierte|fünfte|\d+\.) mal\b"
-              r"|\bständig\b|\bdauernd\b",
+              r"|\bständig\b|\bdauernd\b|\b(?:zweimal|dreimal|viermal|mehrmals|doppelt)\b|\bin folge\b|\bhintereinander\b",
     },
 }
 
