@@ -123,9 +123,35 @@ def test_sarcasm_is_a_complaint_whatever_the_sentiment(text, lang):
     ("Fedt at I har lavet en ny app.", "da"),
     ("Toll, die neue Version ist schnell.", "de"),
     ("Great, thanks for the quick reply!", "en"),
+    # a promise to come back is praise, not a repetition (rules 2.6)
+    ("Super freundliches Personal und ein sauberes Zimmer, gerne wieder!", "de"),
+    ("Super, vi kommer gerne igen!", "da"),
+    ("Great food, we'll definitely be back again!", "en"),
 ])
 def test_praise_openers_without_a_grievance_are_not_sarcasm(text, lang):
     assert cues_of(text, lang)["sarcasm"] == 0.0
+
+
+@pytest.mark.parametrize(("text", "lang", "repeated"), [
+    ("Wir kommen bestimmt wieder!", "de", 0.0),
+    ("Immer wieder gerne.", "de", 0.0),
+    ("Vi kommer helt sikkert igen.", "da", 0.0),
+    ("Would definitely order from them again.", "en", 0.0),
+    ("Die App ist schon wieder abgestürzt.", "de", 1.0),   # a failure that came again stays repeated
+    ("Fejlen kommer igen og igen.", "da", 1.0),
+    ("It crashed again.", "en", 1.0),
+])
+def test_a_promise_to_come_back_is_no_repetition(text, lang, repeated):
+    assert cues_of(text, lang)["repeated"] == repeated
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("The staff at reception were really rude and just ignored us.", "en"),
+    ("Værelset var beskidt og håndklæderne lugtede.", "da"),
+    ("Das Hotel war überteuert und das Bad war verschimmelt.", "de"),
+])
+def test_review_complaints_about_staff_dirt_and_price_have_a_complaint_word(text, lang):
+    assert cues_of(text, lang)["complaint_word"] == 1.0
 
 
 def test_cue_matrix_is_per_language_and_zero_elsewhere():
@@ -277,6 +303,10 @@ def test_model_with_other_features_is_refused():
     ("grievance_question", "Warum ist das Rätsel aus der Samstagsausgabe verschwunden?", "de", True),
     ("grievance_question", "Why has the crossword disappeared?", "en", True),
     ("grievance_question", "Why is the sky blue?", "en", False),
+    ("grievance_question", "Why is the staff so rude?", "en", True),
+    ("grievance_question", "Why is it rude to openly discuss money?", "en", False),  # a question about a norm
+    ("grievance_question", "Hvorfor er det uhøfligt at spørge om løn?", "da", False),
+    ("grievance_question", "Warum ist es unhöflich, nach dem Gehalt zu fragen?", "de", False),
     ("grievance_question", "Hvorfor er himlen blå?", "da", False),
     ("grievance_question", "Wie kann ich mein Passwort ändern?", "de", False),
     ("grievance_question", "Why did it crash? Never mind, it works again now.", "en", False),  # solved

@@ -193,16 +193,23 @@ COMPLAINT_LEMMAS = {
     "en": {"crash", "bug", "buggy", "broken", "useless", "worst", "terrible", "awful", "horrible", "annoying",
            "frustrating", "refund", "scam", "disappointed", "disappointing", "unusable", "ridiculous", "garbage",
            "sucks", "suck", "hate", "error", "fail", "laggy", "glitch", "rubbish", "unacceptable", "complaint",
-           "poor", "bad", "worse", "slow", "fed", "disgrace", "joke", "pathetic", "incompetent", "rip-off"},
+           "poor", "bad", "worse", "slow", "fed", "disgrace", "joke", "pathetic", "incompetent", "rip-off",
+           # what reviews of shops, hotels and restaurants complain of: staff, dirt, price, food
+           "rude", "unfriendly", "unhelpful", "impolite", "dirty", "filthy", "mouldy", "moldy", "musty", "smelly",
+           "overpriced", "disgusting", "inedible", "stale", "noisy"},
     "da": {"crash", "crashe", "crasher", "fejl", "elendig", "elendigt", "dårlig", "dårligt", "irriterende",
            "ubrugelig", "ubrugeligt", "skuffet", "skuffende", "værst", "værste", "frustrerende", "svindel",
            "umulig", "katastrofe", "ringe", "hade", "hader", "træls", "bøvl", "klage", "problem", "problemer",
-           "uacceptabelt", "langsom", "pinligt", "latterligt", "trist", "sur", "vred", "utilfreds", "møg"},
+           "uacceptabelt", "langsom", "pinligt", "latterligt", "trist", "sur", "vred", "utilfreds", "møg",
+           "uvenlig", "uvenlige", "uvenligt", "uhøflig", "uhøflige", "uhøfligt", "uhjælpsom", "beskidt", "beskidte",
+           "snavset", "mugget", "ulækker", "ulækkert", "ildelugtende", "overpris", "overpriset", "uspiselig"},
     "de": {"absturz", "abstürzen", "stürzen", "fehler", "bug", "schlecht", "schlechter", "katastrophe",
            "katastrophal", "nervig", "nerven", "unbrauchbar", "enttäuschen", "enttäuscht", "enttäuschend",
            "ärgerlich", "frechheit", "abzocke", "mist", "scheiße", "scheiß", "schrecklich", "furchtbar",
            "kaputt", "hassen", "unmöglich", "beschwerde", "problem", "probleme", "zumutung", "miserabel",
-           "unverschämt", "ärgern", "langsam", "lächerlich", "sauer", "unzufrieden", "peinlich", "schlimm"},
+           "unverschämt", "ärgern", "langsam", "lächerlich", "sauer", "unzufrieden", "peinlich", "schlimm",
+           "unfreundlich", "unhöflich", "dreckig", "schmutzig", "verdreckt", "verschimmelt", "schimmelig", "muffig",
+           "eklig", "überteuert", "ungenießbar", "nutzlos"},
 }
 PRAISE_LEMMAS = {
     "en": {"love", "great", "awesome", "amazing", "excellent", "fantastic", "perfect", "thank", "thanks", "best",
@@ -211,16 +218,34 @@ PRAISE_LEMMAS = {
     "da": {"elske", "elsker", "fantastisk", "super", "genial", "genialt", "perfekt", "tak", "bedst", "bedste",
            "fremragende", "dejlig", "dejligt", "anbefale", "anbefaler", "fed", "fedt", "skøn", "skønt", "tilfreds",
            "glimrende", "formidabel", "god", "godt", "hurtig", "hurtigt", "venlig", "hjælpsom", "glad", "flot", "ros",
-           "rose", "roser"},
+           "rose", "roser", "upåklagelig", "upåklageligt", "problemfrit"},
     "de": {"lieben", "liebe", "toll", "super", "genial", "perfekt", "danke", "dank", "beste", "best",
            "hervorragend", "klasse", "empfehlen", "zufrieden", "wunderbar", "großartig", "spitze", "prima",
            "gelungen", "empfehlenswert", "begeistert", "top", "gut", "schnell", "freundlich", "hilfsbereit", "froh",
-           "lob", "loben"},
+           "lob", "loben", "bestens", "einwandfrei", "reibungslos"},
 }
 # links, also as Bluesky and X show them: no scheme, cut short ("youtu.be/CSdW5ZnI_K4?...")
 # (bounded: a hostile "a.a.a.a…" must not make every start position scan to its end)
 _URL = re.compile(r"https?://\S+|www\.\S+|\b(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}/\S*", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+# "again" that promises a return visit or purchase is praise, not a repetition: "we'll definitely be back again",
+# "vi kommer gerne igen", "gerne wieder", "jederzeit wieder" (removed before the repeated cue, the again signal
+# and the sarcasm target are read)
+_RETURN_VISIT = {
+    "en": re.compile(r"\b(?:would|will|'d|'ll|gladly|definitely|happily|certainly|surely) (?:\w+ ){0,2}?(?:come|be back"
+                     r"|go|buy|order|book|stay|visit|shop|use|choose|recommend|return|fly|eat)(?: \w+){0,3}? again\b"),
+    "da": re.compile(r"\b(?:gerne|helt sikkert|bestemt|med glæde|uden tvivl) (?:\w+ ){0,3}?igen\b"),
+    "de": re.compile(r"\b(?:gerne?|bestimmt|sicher|definitiv|jederzeit|jedenfalls) (?:\w+ ){0,3}?wieder\b"
+                     r"|\bimmer wieder gerne?\b"),
+}
+
+
+def without_return_visits(lowered: str, lang: str) -> str:
+    """``lowered`` without the phrases that promise to come back ("vi kommer gerne igen")."""
+    pattern = _RETURN_VISIT.get(lang)
+    return pattern.sub(" ", lowered) if pattern else lowered
 
 
 @lru_cache(maxsize=64)
@@ -260,9 +285,10 @@ def cue_vector(text: str, lang: str, lemmas: set[str] | None = None, sentences: 
     first_person = _FIRST_PERSON[lang]
     wish_word = bool(lemmas & _WISH_LEMMAS[lang]) and (first_person is None or bool(lemmas & first_person))
     failure = _has("failure", lang, lowered)
-    repeated = _has("repeated", lang, lowered)
+    recurring = without_return_visits(lowered, lang)
+    repeated = _has("repeated", lang, recurring)
     opener = any(_has("sarcasm_opener", lang, s.strip().lower()) for s in sentences)
-    sarcasm = _has("sarcasm_idiom", lang, lowered) or (opener and _has("sarcasm_target", lang, lowered))
+    sarcasm = _has("sarcasm_idiom", lang, lowered) or (opener and _has("sarcasm_target", lang, recurring))
     found = {
         "wish": wish_word or _has("wish", lang, lowered) or _requests(lowered, lang),
         "fix_request": _has("fix_request", lang, lowered),
@@ -396,7 +422,7 @@ def override_signals(text: str, lang: str, cues: dict[str, float]) -> dict[str, 
     if lang not in _QUESTION_OPENERS or not text:
         return dict.fromkeys(SIGNALS, False)
     lowered = text.lower()
-    again = re.search(_OVERRIDE_PHRASES["again"][lang], lowered) is not None
+    again = re.search(_OVERRIDE_PHRASES["again"][lang], without_return_visits(lowered, lang)) is not None
     # the post's sentences without links, split once for the two signals that read words within one sentence
     unsolved = not cues["resolved"]
     sentences = (_SENTENCE_END.split(_URL.sub(" ", lowered))
@@ -418,10 +444,24 @@ def _grievance_question(sentences: list[str], lang: str, negative_cue: bool) -> 
     anywhere in the post: "Warum kostet der Tarif jetzt doppelt so viel?", "Hvorfor har I fjernet krydsordet?",
     "Why does the app crash every time?"; not "Why is the sky blue?"."""
     for sentence in sentences:
+        if _NORM_QUESTION[lang].search(sentence):
+            continue
         if re.search(_OVERRIDE_PHRASES["why"][lang], sentence) and (
                 negative_cue or re.search(_OVERRIDE_PHRASES["taken"][lang], sentence)):
             return True
     return False
+
+
+# A why-question about a social norm asks, it does not vent: "Why is it rude to ...?", "Hvorfor er det uhøfligt
+# at ...?", "Warum ist es unhöflich, ...?" ("Why is it so hard to cancel?" is still a grievance)
+_NORM_QUESTION = {
+    "en": re.compile(r"\bwhy (?:is|was|would|isn'?t) it (?:\w+ )?(?:considered |seen as |deemed )?(?:rude|impolite|polite"
+                     r"|bad|wrong|weird|ok|okay|acceptable|unacceptable|normal|illegal|legal|taboo|frowned upon) (?:to|that|for)\b"),
+    "da": re.compile(r"\bhvorfor er det (?:\w+ )?(?:uhøfligt|høfligt|forkert|dårligt|mærkeligt|ok|okay|normalt|ulovligt"
+                     r"|lovligt|tabu|uacceptabelt) at\b"),
+    "de": re.compile(r"\b(?:warum|wieso|weshalb) (?:ist|gilt) es (?:\w+ )?(?:als )?(?:unhöflich|höflich|falsch|schlecht"
+                     r"|komisch|ok|okay|normal|illegal|verboten|tabu|unangebracht)\b"),
+}
 
 
 # Something of the author's failed: in one sentence the author ("my/our …", "I", "min", "jeg", "meine", "ich") and a
