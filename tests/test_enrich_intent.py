@@ -154,6 +154,20 @@ def test_review_complaints_about_staff_dirt_and_price_have_a_complaint_word(text
     assert cues_of(text, lang)["complaint_word"] == 1.0
 
 
+@pytest.mark.parametrize(("text", "lang", "failure"), [
+    ("The website is down again.", "en", 1.0),
+    ("The new update drains my battery in a couple of hours.", "en", 1.0),
+    ("Hjemmesiden har været nede hele morgenen.", "da", 1.0),
+    ("Den nye opdatering dræner mit batteri.", "da", 1.0),
+    ("Die Webseite ist nicht erreichbar.", "de", 1.0),
+    ("Das neue Update leert meinen Akku in ein paar Stunden.", "de", 1.0),
+    ("Prices went down this year.", "en", 0.0),
+    ("Sit down and relax.", "en", 0.0),
+])
+def test_a_service_that_is_down_or_drains_the_battery_fails(text, lang, failure):
+    assert cues_of(text, lang)["failure"] == failure
+
+
 def test_cue_matrix_is_per_language_and_zero_elsewhere():
     matrix = cue_matrix(["Please add dark mode", "Bitte beheben!", "Bonjour"], ["en", "de", "fr"])
     assert matrix.shape == (3, len(CUES))
@@ -290,6 +304,10 @@ def test_model_with_other_features_is_refused():
     ("repeated_failure", "The crossword has been missing from the Saturday edition two weeks running.", "en", True),
     ("repeated_failure", "Bladet kom ikke i dag igen. Tredje gang denne måned.", "da", True),
     ("repeated_failure", "Die Zeitung kam drei Tage hintereinander nicht.", "de", True),
+    ("repeated_failure", "Mit internet falder ud hver aften i denne uge.", "da", True),
+    ("repeated_failure", "Mein Internet fällt diese Woche jeden Abend aus.", "de", True),
+    ("repeated_failure", "My internet has dropped out every evening this week.", "en", True),
+    ("repeated_failure", "I walk the dog every evening.", "en", False),
     ("repeated_failure", "I read it twice and loved it.", "en", False),         # twice, but nothing failed
     ("repeated_failure", "Jeg kom ikke til at læse den igen.", "da", False),   # "kom ikke til at": did not get to
     ("repeated_failure", "Ich kam wieder nicht dazu, es zu lesen.", "de", False),

@@ -93,7 +93,11 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\bkeeps? (?:shutting|closing)\b"
               r"|\bcloses? (?:itself|by itself|on its own)\b"
               # what was there and is gone: "the crossword has disappeared"
-              r"|\b(?:disappeared|vanished|gone missing)\b",
+              r"|\b(?:disappeared|vanished|gone missing)\b"
+              # a service that is down or drops out, a battery drained
+              r"|\b(?:site|website|app|server|service|internet|wi-?fi|connection|network|signal|page|system|platform|login)"
+              r" (?:is|was|has been|have been|went|goes|keeps going|keeps) (?:\w+ )?down\b"
+              r"|\b(?:drops?|dropping|dropped|cuts?|cutting) out\b|\bdrains? (?:\w+ )?battery\b|\bbattery drain\b",
         "da": r"\bcrash(?:er|ede|et|e)?\b|\bfryser\b|\bfrøs\b|\bvirker (?:\w+ )?ikke\b|\bfungerer (?:\w+ )?ikke\b|\bvirkede ikke\b"
               r"|\b(?:åbner|starter|loader|indlæses|opdaterer|synkroniserer) (?:\w+ )?ikke\b|\b(?:kom|kommer|blev|er) (?:\w+ )?"
               r"(?:ikke|aldrig) (?:\w+ )?(?:leveret|frem|omdelt|modtaget|sendt|tilsendt|kommet)\b|\bikke (?:leveret|modtaget|omdelt)\b"
@@ -104,7 +108,8 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\bingen (?:svarer|vender tilbage|tager telefonen|kan (?:svare|hjælpe|fortælle))\b"
               r"|\bhar ikke hørt (?:noget )?fra\b|\bi telefonkø(?:en)?\b"
               r"|\bgennemblødt\b|\bødelagt\b|\bbeskadiget\b|\blukker (?:\w+ )?ned\b|\blukker sig selv\b"
-              r"|\bforsvundet\b|\bkom (?:\w+ ){0,3}?ikke\b(?! (?:til at|i tanke|i gang|overens|i tvivl)\b)",
+              r"|\bforsvundet\b|\bkom (?:\w+ ){0,3}?ikke\b(?! (?:til at|i tanke|i gang|overens|i tvivl)\b)"
+              r"|\b(?:er|var|har været) nede\b|\b(?:falder|faldt|falde) (?:\w+ ){0,2}?ud\b|\bdræner (?:\w+ )?batteri\w*\b",
         "de": r"\bstürzt (?:\w+ ){0,3}?ab\b|\babgestürzt\b|\babsturz\b|\bhängt sich auf\b|\beingefroren\b"
               r"|\b(?:funktioniert|geht|klappt|lädt|startet|öffnet|synchronisiert|aktualisiert) (?:\w+ ){0,2}?(?:nicht|nie|kaum)\b"
               r"|\b(?:nicht|nie|kein\w*) (?:\w+ )?(?:zugestellt|geliefert|angekommen|erhalten|bekommen|angezeigt|gekommen)\b"
@@ -118,18 +123,22 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\bin der warteschleife\b|\bnie (?:eine )?antwort\b"
               r"|\bdurchnässt\b|\bklatschnass\b|\bbeschädigt\b|\bschließt sich (?:\w+ )?(?:von selbst|einfach|ständig"
               r"|immer wieder|jedes mal)\b|\bbeendet sich\b"
-              r"|\bverschwunden\b|\bkam (?:\w+ ){0,3}?nicht\b(?! (?:dazu|umhin|drumherum)\b)",
+              r"|\bverschwunden\b|\bkam (?:\w+ ){0,3}?nicht\b(?! (?:dazu|umhin|drumherum)\b)"
+              r"|\bnicht erreichbar\b|\bausgefallen\b|\b(?:fällt|fiel|fallen) (?:\w+ ){0,5}?aus\b"
+              r"|\b(?:leert|saugt) (?:\w+ ){0,2}?akku\b",
     },
     "repeated": {
         "en": r"\bagain\b|\bevery (?:single )?time\b|\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time\b|\b\w+ times\b"
               r"|\bkeeps?\b|\bconstantly\b|\ball the time\b|\bover and over\b|\bstill\b|\bfor (?:\w+ )?(?:days|weeks|months)\b"
-              r"|\btwice\b|\b(?:days?|weeks?|months?|times|mornings?|issues|editions) (?:running|in a row)\b",
+              r"|\btwice\b|\b(?:days?|weeks?|months?|times|mornings?|issues|editions) (?:running|in a row)\b"
+              r"|\bevery (?:single )?(?:day|morning|evening|night|week|weekend)\b",
         "da": r"\bigen\b|\bhver (?:eneste )?gang\b|\b(?:anden|tredje|fjerde|femte|\d+\.) gang\b|\b\w+ gange\b|\bbliver ved\b"
               r"|\bhele tiden\b|\bkonstant\b|\bstadig\b|\bi (?:dagevis|ugevis|(?:\w+ )?(?:dage|uger|måneder))\b|\bendnu en gang\b"
-              r"|\bdobbelt\b|\bi træk\b",
+              r"|\bdobbelt\b|\bi træk\b|\bhver (?:eneste )?(?:dag|morgen|aften|nat|uge|weekend)\b",
         "de": r"\bwieder\b|\berneut\b|\bjedes (?:einzelne )?mal\b|\bjedesmal\b|\b(?:zweite|dritte|vierte|fünfte|\d+\.) mal\b"
               r"|\b\w+ mal\b|\bständig\b|\bdauernd\b|\bimmer noch\b|\bseit (?:\w+ )?(?:tagen|wochen|monaten)\b|\bschon wieder\b"
-              r"|\bzweimal\b|\bdoppelt\b|\bin folge\b|\bhintereinander\b",
+              r"|\bzweimal\b|\bdoppelt\b|\bin folge\b|\bhintereinander\b"
+              r"|\b(?:jeden|jede|jedes) (?:einzelnen? )?(?:tag|morgen|abend|nacht|woche|wochenende)\b",
     },
     "money": {
         "en": r"(?:[$€£]\s?\d|\d\s?(?:dollars?|euros?|pounds?|usd|eur|gbp)\b)|\bi pay\b|\bpaying (?:for|customer)\b|\bsubscription\b",
@@ -405,11 +414,14 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
     "again": {
         "en": r"\bagain\b|\bevery (?:single )?time\b|\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time\b"
               r"|\b(?:three|four|five|several|many) times\b|\bkeeps? \w+ing\b|\bonce more\b|\btwice\b"
-              r"|\b(?:days?|weeks?|months?|times|mornings?|issues|editions) (?:running|in a row)\b",
+              r"|\b(?:days?|weeks?|months?|times|mornings?|issues|editions) (?:running|in a row)\b"
+              r"|\bevery (?:single )?(?:day|morning|evening|night|week|weekend)\b",
         "da": r"\bigen\b|\bhver (?:eneste )?gang\b|\b(?:anden|tredje|fjerde|femte|\d+\.) gang\b|\bbliver ved med\b"
-              r"|\bendnu en gang\b|\b(?:to|tre|fire|flere|mange) gange\b|\bdobbelt\b|\bi træk\b",
+              r"|\bendnu en gang\b|\b(?:to|tre|fire|flere|mange) gange\b|\bdobbelt\b|\bi træk\b"
+              r"|\bhver (?:eneste )?(?:dag|morgen|aften|nat|uge|weekend)\b",
         "de": r"\bwieder\b|\berneut\b|\bjedes (?:einzelne )?mal\b|\bjedesmal\b|\b(?:zweite|dritte|vierte|fünfte|\d+\.) mal\b"
-              r"|\bständig\b|\bdauernd\b|\b(?:zweimal|dreimal|viermal|mehrmals|doppelt)\b|\bin folge\b|\bhintereinander\b",
+              r"|\bständig\b|\bdauernd\b|\b(?:zweimal|dreimal|viermal|mehrmals|doppelt)\b|\bin folge\b|\bhintereinander\b"
+              r"|\b(?:jeden|jede|jedes) (?:einzelnen? )?(?:tag|morgen|abend|nacht|woche|wochenende)\b",
     },
 }
 
