@@ -77,6 +77,7 @@ LANGS = ("da", "de", "en")
 INTENT_SET = REPO / "tests" / "data" / "enrich" / "intent_labeled.csv"
 REDACTION_SET = REPO / "tests" / "data" / "enrich" / "redaction_cases.jsonl"
 ISSUE_POSTS = REPO / "tests" / "data" / "enrich" / "customer_posts.csv"
+WRITTEN_POSTS = REPO / "tests" / "data" / "enrich" / "written_posts.csv"
 FLOOR = "ours_lexicon"
 NO_CUE_RULES = "ours_no_cue_rules"  # the shipped classifier without invert_by_cues
 PREVIOUS = "previous"  # the sentiment model shipped before this one (embedding only, zero-shot for German)
@@ -286,6 +287,25 @@ def eval_issue_posts(cache: Path, enricher: Enricher) -> list[dict]:
             for text, row, result in zip(texts, frame.itertuples(), results)]
 
 
+def eval_written_posts(cache: Path, enricher: Enricher) -> dict:
+    """Posts we wrote to probe the rules (tests/data/enrich/written_posts.csv, labels by us): how many get the
+    sentiment and the intent we gave them, per set and per language. Sets are named by the rules version they
+    were written for; later sets were written after earlier rules had been fixed on the earlier sets."""
+    frame = pd.read_csv(WRITTEN_POSTS, dtype=str, keep_default_na=False)
+    texts = frame["text"].tolist()
+    kind = enricher.embedding_backend
+    results = enricher.analyze(texts, None, embed_cached(texts, cache, kind), kind)
+    frame["got_sentiment"] = [r["sentiment_label"] for r in results]
+    frame["got_intent"] = [r["intent"] for r in results]
+
+    def counts(part: pd.DataFrame) -> dict:
+        return {"posts": int(len(part)), "sentiment_right": int((part["got_sentiment"] == part["sentiment"]).sum()),
+                "intent_right": int((part["got_intent"] == part["intent"]).sum())}
+
+    return {"by_set": {name: counts(part) for name, part in frame.groupby("set", sort=False)},
+            "by_language": {lang: counts(frame[frame["lang"] == lang]) for lang in LANGS}}
+
+
 def eval_throughput(data: Path, posts: int) -> dict:
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "bench_enrich.py"), "--worker", "default",
                            "--data", str(data), "--posts", str(posts)], capture_output=True, text=True, check=False)
@@ -370,6 +390,12 @@ def print_tables(result: dict) -> None:
               f"(conf {post['sentiment_confidence']:.2f}) {post['intent']:<9} | expected "
               f"{post['expected_sentiment'] or 'any':<8} {post['expected_intent']:<9} | {post['text'][:70]}")
 
+    print("\nPosts we wrote to probe the rules (tests/data/enrich/written_posts.csv): right of all")
+    written = result["written_posts"]
+    for name, entry in [*written["by_set"].items(), *(("ALL " + k, v) for k, v in written["by_language"].items())]:
+        print(f"{name:<12} {entry['posts']:>4} posts: sentiment {entry['sentiment_right']:>3}, "
+              f"intent {entry['intent_right']:>3}")
+
     print("\nRedaction (tests/data/enrich/redaction_cases.jsonl)")
     for lang, entry in result["redaction"].items():
         print(f"{lang}: precision {entry['precision']:.3f} recall {entry['recall']:.3f} "
@@ -413,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         "intent": eval_intent(args.data, args.cache, enricher),
         "intent_eval_only": eval_intent_eval_only(args.data, args.cache, enricher),
         "issue_posts": eval_issue_posts(args.cache, enricher),
+        "written_posts": eval_written_posts(args.cache, enricher),
         "redaction": eval_redaction(),
         "throughput": eval_throughput(args.data, args.throughput_posts),
     }
