@@ -168,6 +168,20 @@ def test_a_service_that_is_down_or_drains_the_battery_fails(text, lang, failure)
     assert cues_of(text, lang)["failure"] == failure
 
 
+@pytest.mark.parametrize(("text", "lang", "question"), [
+    ("What a joke.", "en", 0.0),                 # an exclamation opens with a question word too
+    ("How nice of you!", "en", 0.0),
+    ("Was für ein Service!", "de", 0.0),
+    ("Wie schön.", "de", 0.0),
+    ("Hvor er det dejligt", "da", 0.0),
+    ("How do I cancel my subscription", "en", 1.0),  # a question without its "?"
+    ("Was für ein Akku ist verbaut", "de", 1.0),
+    ("Hvordan opsiger jeg mit abonnement", "da", 1.0),
+])
+def test_exclamations_that_open_with_a_question_word_are_no_questions(text, lang, question):
+    assert cues_of(text, lang)["question"] == question
+
+
 def test_cue_matrix_is_per_language_and_zero_elsewhere():
     matrix = cue_matrix(["Please add dark mode", "Bitte beheben!", "Bonjour"], ["en", "de", "fr"])
     assert matrix.shape == (3, len(CUES))

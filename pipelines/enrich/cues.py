@@ -278,8 +278,21 @@ def is_question(text: str, sentences: list[str], lang: str) -> bool:
     if "?" in (own if any(ch.isalpha() for ch in own) else text):  # a post that is one quotation asks it
         return True
     last = sentences[-1].strip().lower() if sentences else ""
-    # "Kan ikke anbefales." opens with "kan" but is a statement, hence the negation guard
+    # "Kan ikke anbefales." opens with "kan" but is a statement, hence the negation guard; "What a mess!", "Wie
+    # schön!", "Hvor er det flot!" open with a question word but exclaim
+    if last.rstrip().endswith("!") or _EXCLAMATIVE[lang].match(last):
+        return False
     return bool(_pattern("question_opener", lang).match(last)) and not re.match(r"^\w+ (?:ikke|nicht|not)\b", last)
+
+
+_EXCLAMATIVE = {
+    "en": re.compile(r"^(?:what an?\b|how \w+(?: of (?:you|them|him|her|us))?[.…]*$)"),
+    "da": re.compile(r"^(?:hvor (?:er|var) (?:det|den|de) (?:\w+ )?(?:flot|flotte|dejligt|dejlig|skønt|skøn|godt|sødt|sød"
+                     r"|trist|irriterende|dumt|ærgerligt|fedt)\b|hvad for (?:en|et) (?:dejlig|skøn|flot|god|fed|herlig"
+                     r"|dum|trist)\w*\b)"),
+    "de": re.compile(r"^(?:was für (?:ein\w*|\w+e)\b(?! \w+ (?:ist|sind|war|hat|haben|kann|soll|muss|gibt)\b)"
+                     r"|wie \w+[.…]*$)"),
+}
 
 
 def cue_vector(text: str, lang: str, lemmas: set[str] | None = None, sentences: list[str] | None = None) -> dict[str, float]:
