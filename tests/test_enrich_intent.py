@@ -161,10 +161,15 @@ def test_review_complaints_about_staff_dirt_and_price_have_a_complaint_word(text
     ("Den nye opdatering dræner mit batteri.", "da", 1.0),
     ("Die Webseite ist nicht erreichbar.", "de", 1.0),
     ("Das neue Update leert meinen Akku in ein paar Stunden.", "de", 1.0),
+    # in a subordinate clause the negation comes first (da) or the verb last (de)
+    ("Er der andre der oplever at appen ikke synkroniserer?", "da", 1.0),
+    ("Jeg synes det er mærkeligt at appen ikke virker.", "da", 1.0),
+    ("Ich finde es ärgerlich, dass die App nicht funktioniert.", "de", 1.0),
+    ("Weiß jemand, warum die App nicht startet?", "de", 1.0),
     ("Prices went down this year.", "en", 0.0),
     ("Sit down and relax.", "en", 0.0),
 ])
-def test_a_service_that_is_down_or_drains_the_battery_fails(text, lang, failure):
+def test_failures_of_services_batteries_and_in_subordinate_clauses(text, lang, failure):
     assert cues_of(text, lang)["failure"] == failure
 
 

@@ -109,6 +109,9 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\bhar ikke hørt (?:noget )?fra\b|\bi telefonkø(?:en)?\b"
               r"|\bgennemblødt\b|\bødelagt\b|\bbeskadiget\b|\blukker (?:\w+ )?ned\b|\blukker sig selv\b"
               r"|\bforsvundet\b|\bkom (?:\w+ ){0,3}?ikke\b(?! (?:til at|i tanke|i gang|overens|i tvivl)\b)"
+              # the same in a subordinate clause, where the negation comes first: "at appen ikke virker"
+              r"|\b(?:ikke|aldrig) (?:længere |mere |rigtigt |ordentligt )?(?:virker|virkede|fungerer|fungerede|åbner|starter"
+              r"|loader|indlæses|opdaterer|synkroniserer|synkroniserede)\b"
               r"|\b(?:er|var|har været) nede\b|\b(?:falder|faldt|falde) (?:\w+ ){0,2}?ud\b|\bdræner (?:\w+ )?batteri\w*\b",
         "de": r"\bstürzt (?:\w+ ){0,3}?ab\b|\babgestürzt\b|\babsturz\b|\bhängt sich auf\b|\beingefroren\b"
               r"|\b(?:funktioniert|geht|klappt|lädt|startet|öffnet|synchronisiert|aktualisiert) (?:\w+ ){0,2}?(?:nicht|nie|kaum)\b"
@@ -124,6 +127,9 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\bdurchnässt\b|\bklatschnass\b|\bbeschädigt\b|\bschließt sich (?:\w+ )?(?:von selbst|einfach|ständig"
               r"|immer wieder|jedes mal)\b|\bbeendet sich\b"
               r"|\bverschwunden\b|\bkam (?:\w+ ){0,3}?nicht\b(?! (?:dazu|umhin|drumherum)\b)"
+              # the same in a subordinate clause, where the verb comes last: "dass die App nicht funktioniert"
+              r"|\b(?:nicht|nie|kaum) (?:mehr |richtig )?(?:funktioniert|funktionierte|geht|ging|klappt|klappte|lädt|startet"
+              r"|öffnet|synchronisiert|aktualisiert)\b"
               r"|\bnicht erreichbar\b|\bausgefallen\b|\b(?:fällt|fiel|fallen) (?:\w+ ){0,5}?aus\b"
               r"|\b(?:leert|saugt) (?:\w+ ){0,2}?akku\b",
     },
