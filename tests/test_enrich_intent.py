@@ -187,6 +187,17 @@ def test_exclamations_that_open_with_a_question_word_are_no_questions(text, lang
     assert cues_of(text, lang)["question"] == question
 
 
+@pytest.mark.parametrize(("text", "lang", "money"), [
+    ("Can I pause my streaming subscription while I'm abroad?", "en", 0.0),   # a calm question
+    ("Kann ich mein Streaming-Abo pausieren?", "de", 0.0),
+    ("I'm cancelling my subscription, this is the third price hike this year.", "en", 1.0),  # next to a grievance
+    ("Jeg opsiger mit abonnement, det er tredje prisstigning i år.", "da", 1.0),
+    ("I pay $15 a month for this.", "en", 1.0),
+])
+def test_a_subscription_is_money_only_next_to_a_grievance(text, lang, money):
+    assert cues_of(text, lang)["money"] == money
+
+
 def test_cue_matrix_is_per_language_and_zero_elsewhere():
     matrix = cue_matrix(["Please add dark mode", "Bitte beheben!", "Bonjour"], ["en", "de", "fr"])
     assert matrix.shape == (3, len(CUES))
@@ -339,6 +350,10 @@ def test_model_with_other_features_is_refused():
     ("grievance_question", "Hvorfor er krydsordet forsvundet fra weekendtillægget?", "da", True),
     ("grievance_question", "Warum ist das Rätsel aus der Samstagsausgabe verschwunden?", "de", True),
     ("grievance_question", "Why has the crossword disappeared?", "en", True),
+    ("grievance_question", "Why do I have to enter my password every single time I open the app?", "en", True),
+    ("grievance_question", "Hvorfor skal jeg taste min kode hver eneste gang jeg åbner appen?", "da", True),
+    ("grievance_question", "Warum muss ich jedes Mal mein Passwort eingeben?", "de", True),
+    ("grievance_question", "Why do I have to sign the form?", "en", False),          # no "again": just a question
     ("grievance_question", "Why is the sky blue?", "en", False),
     ("grievance_question", "Why is the staff so rude?", "en", True),
     ("grievance_question", "Why is it rude to openly discuss money?", "en", False),  # a question about a norm

@@ -93,7 +93,7 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\bkeeps? (?:shutting|closing)\b"
               r"|\bcloses? (?:itself|by itself|on its own)\b"
               # what was there and is gone: "the crossword has disappeared"
-              r"|\b(?:disappeared|vanished|gone missing)\b"
+              r"|\b(?:disappeared|vanished|gone missing)\b|\bprice (?:hike|increase)s?\b"
               # a service that is down or drops out, a battery drained
               r"|\b(?:site|website|app|server|service|internet|wi-?fi|connection|network|signal|page|system|platform|login)"
               r" (?:is|was|has been|have been|went|goes|keeps going|keeps) (?:\w+ )?down\b"
@@ -147,9 +147,16 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\b(?:jeden|jede|jedes) (?:einzelnen? )?(?:tag|morgen|abend|nacht|woche|wochenende)\b",
     },
     "money": {
-        "en": r"(?:[$€£]\s?\d|\d\s?(?:dollars?|euros?|pounds?|usd|eur|gbp)\b)|\bi pay\b|\bpaying (?:for|customer)\b|\bsubscription\b",
-        "da": r"\d\s?(?:kr|kroner|dkk|euro)\b|\bjeg betaler\b|\bbetaler \w+ for\b|\babonnement\b",
-        "de": r"\d\s?(?:€|euro|eur)\b|€\s?\d|\bich zahle\b|\bzahle \w+ für\b|\babo\b|\babonnement\b",
+        "en": r"(?:[$€£]\s?\d|\d\s?(?:dollars?|euros?|pounds?|usd|eur|gbp)\b)|\bi pay\b|\bpaying (?:for|customer)\b",
+        "da": r"\d\s?(?:kr|kroner|dkk|euro)\b|\bjeg betaler\b|\bbetaler \w+ for\b",
+        "de": r"\d\s?(?:€|euro|eur)\b|€\s?\d|\bich zahle\b|\bzahle \w+ für\b",
+    },
+    # a subscription counts as money only next to a grievance ("I'm cancelling my subscription, third price hike"),
+    # not in a calm question ("Can I pause my subscription while I'm abroad?")
+    "subscription": {
+        "en": r"\bsubscription\b|\bmembership\b",
+        "da": r"\babonnement\b|\bmedlemskab\b",
+        "de": r"\babo\b|\babonnement\b|\bmitgliedschaft\b",
     },
     "thanks": {
         "en": r"\bthanks?\b(?! for nothing)|\bthank you\b|\bkudos\b|\bshout ?out\b|\bappreciate\b",
@@ -323,7 +330,8 @@ def cue_vector(text: str, lang: str, lemmas: set[str] | None = None, sentences: 
         "question": is_question(text, sentences, lang),
         "failure": failure,
         "repeated": repeated,
-        "money": _has("money", lang, lowered),
+        "money": _has("money", lang, lowered) or (
+            _has("subscription", lang, lowered) and (failure or bool(lemmas & COMPLAINT_LEMMAS[lang]))),
         "complaint_word": bool(lemmas & COMPLAINT_LEMMAS[lang]),
         "praise_word": bool(lemmas & PRAISE_LEMMAS[lang]),
         "thanks": _has("thanks", lang, lowered) and not sarcasm,
@@ -471,16 +479,26 @@ def override_signals(text: str, lang: str, cues: dict[str, float]) -> dict[str, 
 
 
 def _grievance_question(sentences: list[str], lang: str, negative_cue: bool) -> bool:
-    """A sentence asking why that holds something taken from the customer, or a failure or complaint word
-    anywhere in the post: "Warum kostet der Tarif jetzt doppelt so viel?", "Hvorfor har I fjernet krydsordet?",
-    "Why does the app crash every time?"; not "Why is the sky blue?"."""
+    """A sentence asking why that holds something taken from the customer, a chore imposed again and again, or
+    a failure or complaint word anywhere in the post: "Warum kostet der Tarif jetzt doppelt so viel?", "Hvorfor
+    har I fjernet krydsordet?", "Why do I have to log in every single time?", "Why does the app crash every
+    time?"; not "Why is the sky blue?"."""
     for sentence in sentences:
         if _NORM_QUESTION[lang].search(sentence):
             continue
         if re.search(_OVERRIDE_PHRASES["why"][lang], sentence) and (
-                negative_cue or re.search(_OVERRIDE_PHRASES["taken"][lang], sentence)):
+                negative_cue or re.search(_OVERRIDE_PHRASES["taken"][lang], sentence)
+                or (_IMPOSED[lang].search(sentence) and re.search(_OVERRIDE_PHRASES["again"][lang], sentence))):
             return True
     return False
+
+
+# what the customer is made to do (with "again" in the same why-question: a chore imposed again and again)
+_IMPOSED = {
+    "en": re.compile(r"\b(?:have to|has to|need to|must|forced to|required to)\b"),
+    "da": re.compile(r"\b(?:skal|må|nødt til|tvunget til)\b"),
+    "de": re.compile(r"\b(?:muss|müssen|musst|gezwungen)\b"),
+}
 
 
 # A why-question about a social norm asks, it does not vent: "Why is it rude to ...?", "Hvorfor er det uhøfligt
