@@ -140,6 +140,9 @@ def test_praise_openers_without_a_grievance_are_not_sarcasm(text, lang):
     ("Die App ist schon wieder abgestürzt.", "de", 1.0),   # a failure that came again stays repeated
     ("Fejlen kommer igen og igen.", "da", 1.0),
     ("It crashed again.", "en", 1.0),
+    ("I will never use this app again.", "en", 1.0),          # no promise to come back
+    ("Die App ist sicher wieder abgestürzt.", "de", 1.0),     # "sicher wieder" outside a visit verb
+    ("Den går helt sikkert ned igen.", "da", 1.0),
 ])
 def test_a_promise_to_come_back_is_no_repetition(text, lang, repeated):
     assert cues_of(text, lang)["repeated"] == repeated

@@ -258,16 +258,22 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 _RETURN_VISIT = {
     "en": re.compile(r"\b(?:would|will|'d|'ll|gladly|definitely|happily|certainly|surely) (?:\w+ ){0,2}?(?:come|be back"
                      r"|go|buy|order|book|stay|visit|shop|use|choose|recommend|return|fly|eat)(?: \w+){0,3}? again\b"),
-    "da": re.compile(r"\b(?:gerne|helt sikkert|bestemt|med glæde|uden tvivl) (?:\w+ ){0,3}?igen\b"),
-    "de": re.compile(r"\b(?:gerne?|bestimmt|sicher|definitiv|jederzeit|jedenfalls) (?:\w+ ){0,3}?wieder\b"
+    "da": re.compile(r"\b(?:kommer|handler|bestiller|køber|booker|bruger|vælger|besøger) (?:\w+ ){0,2}?(?:gerne|helt sikkert"
+                     r"|bestemt|med glæde) (?:\w+ )?igen\b|\bgerne igen\b"),
+    "de": re.compile(r"\b(?:kommen|komme|buchen|buche|bestellen|bestelle|kaufen|kaufe|besuchen) (?:\w+ ){0,2}?(?:gerne?"
+                     r"|bestimmt|sicher|definitiv|jederzeit) (?:\w+ )?wieder\b|\bgerne? wieder\b|\bjederzeit wieder\b"
                      r"|\bimmer wieder gerne?\b"),
 }
+# "I will never use it again" promises no return: a phrase with a negation stays
+_NEGATED_RETURN = re.compile(r"\b(?:never|not|ikke|aldrig|nicht|nie|nimmer|keine?)\b|n't\b")
 
 
 def without_return_visits(lowered: str, lang: str) -> str:
     """``lowered`` without the phrases that promise to come back ("vi kommer gerne igen")."""
     pattern = _RETURN_VISIT.get(lang)
-    return pattern.sub(" ", lowered) if pattern else lowered
+    if pattern is None:
+        return lowered
+    return pattern.sub(lambda m: m.group(0) if _NEGATED_RETURN.search(m.group(0)) else " ", lowered)
 
 
 @lru_cache(maxsize=64)
