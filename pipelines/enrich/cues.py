@@ -326,6 +326,7 @@ def cue_vector(text: str, lang: str, lemmas: set[str] | None = None, sentences: 
     first_person = _FIRST_PERSON[lang]
     wish_word = bool(lemmas & _WISH_LEMMAS[lang]) and (first_person is None or bool(lemmas & first_person))
     failure = _has("failure", lang, lowered)
+    complaint_word = bool(lemmas & COMPLAINT_LEMMAS[lang])
     recurring = without_return_visits(lowered, lang)
     repeated = _has("repeated", lang, recurring)
     opener = any(_has("sarcasm_opener", lang, s.strip().lower()) for s in sentences)
@@ -336,9 +337,8 @@ def cue_vector(text: str, lang: str, lemmas: set[str] | None = None, sentences: 
         "question": is_question(text, sentences, lang),
         "failure": failure,
         "repeated": repeated,
-        "money": _has("money", lang, lowered) or (
-            _has("subscription", lang, lowered) and (failure or bool(lemmas & COMPLAINT_LEMMAS[lang]))),
-        "complaint_word": bool(lemmas & COMPLAINT_LEMMAS[lang]),
+        "money": _has("money", lang, lowered) or (_has("subscription", lang, lowered) and (failure or complaint_word)),
+        "complaint_word": complaint_word,
         "praise_word": bool(lemmas & PRAISE_LEMMAS[lang]),
         "thanks": _has("thanks", lang, lowered) and not sarcasm,
         "resolved": _has("resolved", lang, lowered),
@@ -435,6 +435,22 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
         "da": r"\b(?:hvorfor|hvordan kan det være)\b",
         "de": r"\b(?:warum|wieso|weshalb|wie kann es sein)\b",
     },
+    # A why-question about a social norm asks, it does not vent: "Why is it rude to ...?", "Hvorfor er det uhøfligt
+    # at ...?", "Warum ist es unhöflich, ...?" ("Why is it so hard to cancel?" is still a grievance)
+    "norm_question": {
+        "en": r"\bwhy (?:is|was|would|isn'?t) it (?:\w+ )?(?:considered |seen as |deemed )?(?:rude|impolite|polite"
+              r"|bad|wrong|weird|ok|okay|acceptable|unacceptable|normal|illegal|legal|taboo|frowned upon) (?:to|that|for)\b",
+        "da": r"\bhvorfor er det (?:\w+ )?(?:uhøfligt|høfligt|forkert|dårligt|mærkeligt|ok|okay|normalt|ulovligt"
+              r"|lovligt|tabu|uacceptabelt) at\b",
+        "de": r"\b(?:warum|wieso|weshalb) (?:ist|gilt) es (?:\w+ )?(?:als )?(?:unhöflich|höflich|falsch|schlecht"
+              r"|komisch|ok|okay|normal|illegal|verboten|tabu|unangebracht)\b",
+    },
+    # what the customer is made to do (with "again" in the same why-question: a chore imposed again and again)
+    "imposed": {
+        "en": r"\b(?:have to|has to|need to|must|forced to|required to)\b",
+        "da": r"\b(?:skal|må|nødt til|tvunget til)\b",
+        "de": r"\b(?:muss|müssen|musst|gezwungen)\b",
+    },
     "taken": {
         "en": r"\b(?:rais(?:e|ed|ing) (?:the |your |its |our )?(?:price|fee|subscription)s?|more expensive|price (?:hike|increase)"
               r"|pay (?:\w+ ){0,2}more|charged? (?:me )?(?:twice|double|more|again)|remove|removed|removing|got rid of|take away"
@@ -490,33 +506,14 @@ def _grievance_question(sentences: list[str], lang: str, negative_cue: bool) -> 
     har I fjernet krydsordet?", "Why do I have to log in every single time?", "Why does the app crash every
     time?"; not "Why is the sky blue?"."""
     for sentence in sentences:
-        if _NORM_QUESTION[lang].search(sentence):
+        if re.search(_OVERRIDE_PHRASES["norm_question"][lang], sentence):
             continue
         if re.search(_OVERRIDE_PHRASES["why"][lang], sentence) and (
                 negative_cue or re.search(_OVERRIDE_PHRASES["taken"][lang], sentence)
-                or (_IMPOSED[lang].search(sentence) and re.search(_OVERRIDE_PHRASES["again"][lang], sentence))):
+                or (re.search(_OVERRIDE_PHRASES["imposed"][lang], sentence)
+                    and re.search(_OVERRIDE_PHRASES["again"][lang], sentence))):
             return True
     return False
-
-
-# what the customer is made to do (with "again" in the same why-question: a chore imposed again and again)
-_IMPOSED = {
-    "en": re.compile(r"\b(?:have to|has to|need to|must|forced to|required to)\b"),
-    "da": re.compile(r"\b(?:skal|må|nødt til|tvunget til)\b"),
-    "de": re.compile(r"\b(?:muss|müssen|musst|gezwungen)\b"),
-}
-
-
-# A why-question about a social norm asks, it does not vent: "Why is it rude to ...?", "Hvorfor er det uhøfligt
-# at ...?", "Warum ist es unhöflich, ...?" ("Why is it so hard to cancel?" is still a grievance)
-_NORM_QUESTION = {
-    "en": re.compile(r"\bwhy (?:is|was|would|isn'?t) it (?:\w+ )?(?:considered |seen as |deemed )?(?:rude|impolite|polite"
-                     r"|bad|wrong|weird|ok|okay|acceptable|unacceptable|normal|illegal|legal|taboo|frowned upon) (?:to|that|for)\b"),
-    "da": re.compile(r"\bhvorfor er det (?:\w+ )?(?:uhøfligt|høfligt|forkert|dårligt|mærkeligt|ok|okay|normalt|ulovligt"
-                     r"|lovligt|tabu|uacceptabelt) at\b"),
-    "de": re.compile(r"\b(?:warum|wieso|weshalb) (?:ist|gilt) es (?:\w+ )?(?:als )?(?:unhöflich|höflich|falsch|schlecht"
-                     r"|komisch|ok|okay|normal|illegal|verboten|tabu|unangebracht)\b"),
-}
 
 
 # Something of the author's failed: in one sentence the author ("my/our …", "I", "min", "jeg", "meine", "ich") and a
