@@ -94,6 +94,23 @@ def test_a_quoted_question_is_not_the_authors():
     assert cues_of('Is it "premium" or not?', "en")["question"] == 1.0
 
 
+def test_cue_tables_are_lower_case_and_read_capitals_as_lower_case():
+    """The cue patterns are compiled without IGNORECASE for lower-cased text: an upper-case letter in a table
+    (outside an escape such as \\W) would never match, and a shouted post must give the cues its lower-case
+    form gives."""
+    import re
+
+    from pipelines.enrich import cues
+
+    for table in (*cues._PHRASES.values(), cues._QUESTION_OPENERS):
+        for lang, source in table.items():
+            assert not re.search(r"[A-ZÆØÅÄÖÜ]", re.sub(r"\\.|\(\?P<\w+>", "", source or "")), (lang, source)
+    for text, lang in (("Die App stürzt schon wieder ab! Warum?", "de"), ("I BURDE LAVE EN APP TIL IPAD", "da"),
+                       ("Thank you for fixing it, PLEASE add dark mode", "en")):
+        assert cue_vector(text.upper(), lang) == cue_vector(text.lower(), lang) == cue_vector(text, lang)
+        assert any(cue_vector(text, lang).values())
+
+
 def test_other_languages_have_no_cues():
     assert set(cue_vector("Pourquoi l'application plante?", "fr").values()) == {0.0}
 
