@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from pipelines.enrich.analyze import Enricher
 from pipelines.enrich.cues import CUES, SIGNALS, cue_matrix, cue_vector, override_signals
 from pipelines.enrich.intent import (
     DEFAULT_INTENT_MODEL,
@@ -109,6 +110,72 @@ def test_cue_tables_are_lower_case_and_read_capitals_as_lower_case():
                        ("Thank you for fixing it, PLEASE add dark mode", "en")):
         assert cue_vector(text.upper(), lang) == cue_vector(text.lower(), lang) == cue_vector(text, lang)
         assert any(cue_vector(text, lang).values())
+
+
+@pytest.mark.parametrize("text, lang, kept", [
+    ("Version 3.4.1 is out: fixes for offline sync conflicts and a crash when attaching photos.", "en", "version 3.4.1 is out: ."),
+    ("We fixed the bug that made the app crash on startup. Update now!", "en", "we . update now!"),
+    ("The crash when opening large notebooks has been fixed in 3.4.2.", "en", "."),
+    ("The update fixed the login bug, but now it crashes every time.", "en", "the update but now it crashes every time."),
+    ("Wir haben den Fehler behoben, durch den die App beim Start abstürzte.", "de", "wir ."),
+    ("Version 2.1 behebt den Absturz beim Öffnen großer Notizbücher.", "de", "version 2.1 ."),
+    ("Der Absturz beim Öffnen wurde behoben, aber die Suche hängt sich auf.", "de", "aber die suche hängt sich auf."),
+    ("Opdateringen retter problemet med at notifikationer ikke blev vist.", "da", "opdateringen ."),
+    ("Fejlen med login er rettet i version 5.2.", "da", "."),
+])
+def test_a_reported_fix_is_read_without_the_failure_it_ended(text, lang, kept):
+    from pipelines.enrich.cues import without_fixes
+
+    rest, fixed = without_fixes(text.lower(), lang)
+    assert fixed and " ".join(rest.split()) == kept
+    cues = cue_vector(text, lang)
+    assert cues["resolved"] == 1.0 and cues["failure"] == float("crashes" in kept or "hängt" in kept)
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("Update 4.2 didn't fix the crash, it still happens every time.", "en"),
+    ("The update was supposed to fix the crash.", "en"),
+    ("Is the login bug fixed yet?", "en"),
+    ("Is there a fix for the crash yet?", "en"),
+    ("We still need a fix for the crash when uploading photos.", "en"),
+    ("Das Update hat den Absturz nicht behoben.", "de"),
+    ("Das Update behebt den Absturz nicht.", "de"),
+    ("Behebt den Fehler endlich!", "de"),
+    ("Bitte behebt den Absturz beim Start.", "de"),
+    ("Das Update löst einen Absturz aus, sobald ich Fotos anhänge.", "de"),
+    ("Die Autokorrektur korrigiert ständig richtige Wörter falsch.", "de"),
+    ("Opdateringen har ikke løst noget, appen crasher stadig.", "da"),
+    ("Opdateringen retter ikke fejlen.", "da"),
+])
+def test_a_denied_promised_asked_or_requested_fix_keeps_its_failure(text, lang):
+    from pipelines.enrich.cues import without_fixes
+
+    assert without_fixes(text.lower(), lang) == (text.lower(), False)
+
+
+def test_a_reported_fix_is_no_complaint_and_no_bad_news():
+    from pipelines.enrich.intent import FIXED_FAILURE, reported_fix
+    from pipelines.enrich.sentiment import invert_by_cues
+
+    release = cue_vector("Wir haben den Fehler behoben, durch den die App beim Start abstürzte.", "de")
+    thanks = cue_vector("Thanks, the update fixed the crash!", "en")
+    still = cue_vector("The update fixed the crash, but now sync fails every time.", "en")
+    assert (reported_fix(release), reported_fix(thanks), reported_fix(still)) == ("other", "praise", None)
+    rows = np.array([list(release.values()), list(still.values())], np.float32)
+    leaning_negative = np.array([[0.7, 0.2, 0.1], [0.7, 0.2, 0.1]], np.float32)
+    calmed = invert_by_cues(leaning_negative, rows)
+    assert calmed[0].tolist() == pytest.approx([0.2, 0.7, 0.1]) and calmed[1].tolist() == pytest.approx([0.7, 0.2, 0.1])
+    enricher = Enricher()
+    out = enricher.analyze(["Die neue Version ist da: Wir haben den Fehler behoben, durch den die App beim Start "
+                            "abstürzte.", "The app crashes every time I open it since the update."])
+    assert (out[0]["intent"], out[0]["intent_rule"], out[0]["sentiment_label"]) == ("other", FIXED_FAILURE, "neutral")
+    assert (out[1]["intent"], out[1]["sentiment_label"]) == ("complaint", "negative")
+
+
+def test_a_blocked_card_or_account_is_a_failure():
+    for text, lang in (("Support said it was resolved, yet my card is still blocked.", "en"),
+                       ("Min konto er spærret og ingen svarer.", "da"), ("Meine Karte ist seit gestern gesperrt.", "de")):
+        assert cue_vector(text, lang)["failure"] == 1.0, text
 
 
 def test_other_languages_have_no_cues():

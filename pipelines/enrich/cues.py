@@ -97,7 +97,11 @@ _PHRASES: dict[str, dict[str, str]] = {
               # a service that is down or drops out, a battery drained
               r"|\b(?:site|website|app|server|service|internet|wi-?fi|connection|network|signal|page|system|platform|login)"
               r" (?:is|was|has been|have been|went|goes|keeps going|keeps) (?:\w+ )?down\b"
-              r"|\b(?:drops?|dropping|dropped|cuts?|cutting) out\b|\bdrains? (?:\w+ )?battery\b|\bbattery drain\b",
+              r"|\b(?:drops?|dropping|dropped|cuts?|cutting) out\b|\bdrains? (?:\w+ )?battery\b|\bbattery drain\b"
+              # a card or account that is blocked
+              r"|\b(?:card|account|access|profile|login) (?:\w+ ){0,3}?(?:blocked|locked|suspended|frozen|deactivated"
+              r"|disabled)\b|\b(?:blocked|locked|suspended|froze|deactivated|disabled) (?:my|our) (?:card|account|access"
+              r"|profile)\b",
         "da": r"\bcrash(?:er|ede|et|e)?\b|\bfryser\b|\bfrøs\b|\bvirker (?:\w+ )?ikke\b|\bfungerer (?:\w+ )?ikke\b|\bvirkede ikke\b"
               r"|\b(?:åbner|starter|loader|indlæses|opdaterer|synkroniserer) (?:\w+ )?ikke\b|\b(?:kom|kommer|blev|er) (?:\w+ )?"
               r"(?:ikke|aldrig) (?:\w+ )?(?:leveret|frem|omdelt|modtaget|sendt|tilsendt|kommet)\b|\bikke (?:leveret|modtaget|omdelt)\b"
@@ -112,7 +116,9 @@ _PHRASES: dict[str, dict[str, str]] = {
               # the same in a subordinate clause, where the negation comes first: "at appen ikke virker"
               r"|\b(?:ikke|aldrig) (?:længere |mere |rigtigt |ordentligt )?(?:virker|virkede|fungerer|fungerede|åbner|starter"
               r"|loader|indlæses|opdaterer|synkroniserer|synkroniserede)\b"
-              r"|\b(?:er|var|har været) nede\b|\b(?:falder|faldt|falde) (?:\w+ ){0,2}?ud\b|\bdræner (?:\w+ )?batteri\w*\b",
+              r"|\b(?:er|var|har været) nede\b|\b(?:falder|faldt|falde) (?:\w+ ){0,2}?ud\b|\bdræner (?:\w+ )?batteri\w*\b"
+              r"|\b(?:kortet|konto|kontoen|adgangen|profilen|mitid) (?:\w+ ){0,3}?(?:spærret|låst|blokeret|deaktiveret)\b"
+              r"|\b(?:spærret|låst|blokeret|lukket|deaktiveret) (?:min|mit|vores) (?:kort|konto|adgang|profil)\b",
         "de": r"\bstürzt (?:\w+ ){0,3}?ab\b|\babgestürzt\b|\babsturz\b|\bhängt sich auf\b|\beingefroren\b"
               r"|\b(?:funktioniert|geht|klappt|lädt|startet|öffnet|synchronisiert|aktualisiert) (?:\w+ ){0,2}?(?:nicht|nie|kaum)\b"
               r"|\b(?:nicht|nie|kein\w*) (?:\w+ )?(?:zugestellt|geliefert|angekommen|erhalten|bekommen|angezeigt|gekommen)\b"
@@ -131,7 +137,10 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\b(?:nicht|nie|kaum) (?:mehr |richtig )?(?:funktioniert|funktionierte|geht|ging|klappt|klappte|lädt|startet"
               r"|öffnet|synchronisiert|aktualisiert)\b"
               r"|\bnicht erreichbar\b|\bausgefallen\b|\b(?:fällt|fiel|fallen) (?:\w+ ){0,5}?aus\b"
-              r"|\b(?:leert|saugt) (?:\w+ ){0,2}?akku\b",
+              r"|\b(?:leert|saugt) (?:\w+ ){0,2}?akku\b"
+              r"|\b(?:karte|konto|zugang|profil|account) (?:\w+ ){0,3}?(?:gesperrt|blockiert|deaktiviert|eingefroren)\b"
+              r"|\b(?:sperrt|sperrte|gesperrt|blockiert|blockierte|deaktiviert) (?:\w+ )?(?:meine|mein|unsere|unser)n? "
+              r"(?:karte|konto|zugang|profil|account)\b",
     },
     "repeated": {
         "en": r"\bagain\b|\bevery (?:single )?time\b|\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time\b|\b\w+ times\b"
@@ -276,10 +285,96 @@ def without_return_visits(lowered: str, lang: str) -> str:
     return pattern.sub(lambda m: m.group(0) if _NEGATED_RETURN.search(m.group(0)) else " ", lowered)
 
 
+# A statement that something was fixed ("Version 3.4.1 fixes the crash when ...", "Wir haben den Fehler behoben, durch
+# den die App abstürzte", "Opdateringen retter fejlen, hvor appen crasher") names the failure it ended: release notes,
+# a developer's answer, a customer's "the update fixed it". The clause it governs - to the end of the sentence or a
+# contrast word ("but", "aber", "men", "still") - is removed before the failure, fix-request, repetition and
+# complaint-word cues are read, and the post counts as resolved. Not when negated, promised or claimed ("didn't fix",
+# "supposed to fix", "nicht behoben", "har ikke rettet", "retter ikke"), not asked ("Is the crash fixed?"), and not
+# German imperatives ("Behebt das endlich!", "Bitte behebt ..." are fix requests).
+_FIX = {  # the fix and what follows it: "fixes the crash ...", "retter fejlen ...", "haben den Fehler behoben, ..."
+    "en": re.compile(r"\bfixes (?:for|to)\b|\bbug ?fixes\b|\b(?:a|the|our) (?:[\w.]+ )?fix (?:for|to)\b|\b(?:version|update|release|patch|build|it|this|which|that"
+                     r"|v?\d+(?:\.\d+)+\w*) (?:\w+ )?(?:fixes|resolves|solves|addresses)\b"
+                     r"|\b(?:fix(?:es|ed)|resolv(?:es|ed)|solv(?:es|ed)|patch(?:es|ed)|address(?:es|ed)|repair(?:s|ed))"
+                     r" (?:it|them|(?:\w+ ){0,3}?(?:issues?|problems?|bugs?|crash(?:es)?|errors?|glitch(?:es)?|freez(?:e|es|ing)"
+                     r"|conflicts?|leaks?|outages?|regressions?))\b"),
+    "da": re.compile(r"\b(?:retter|løser|udbedrer|fikser|reparerer) (?:\w+ ){0,2}?(?:fejl|problem|nedbrud|crash|bug)\w*\b"
+                     r"|\bhar (?:\w+ ){0,2}?(?:rettet|løst|udbedret|fikset|repareret) (?:\w+ ){0,2}?(?:fejl|problem|nedbrud"
+                     r"|crash|bug)\w*\b|\bfejlrettelser?\b"),
+    "de": re.compile(r"(?<=\w )(?<!bitte )(?<!doch )(?<!endlich )(?<!ihr )(?:behebt|beseitigt|korrigiert|löst|repariert"
+                     r"|fixt) (?:\w+ ){0,3}?(?:fehler|problem|absturz|abstürze|bug|crash|störung|konflikt)\w*\b(?! aus\b)"
+                     r"|\b(?:haben|hat|habe) (?:\w+ ){0,5}?(?:behoben|beseitigt|korrigiert|gefixt|repariert|gelöst)\b"
+                     r"|\bfehlerbehebung(?:en)?\b|\bbugfix(?:es)?\b"),
+}
+_FIXED = {  # what was fixed, said before the fix: "the crash ... has been fixed", "fejlen er rettet", "der Absturz wurde behoben"
+    "en": re.compile(r"\b(?:has|have|had) (?:now )?been (?:fixed|resolved|solved|patched|repaired)\b"
+                     r"|\b(?:was|were|got) (?:\w+ ){0,3}?(?:fixed|resolved|solved|patched|repaired)\b"
+                     r"|\b(?:is|are) now (?:fixed|resolved|solved)\b"),
+    "da": re.compile(r"\b(?:er|blev|bliver|var) (?:\w+ ){0,4}?(?:rettet|løst|udbedret|fikset|repareret)\b"),
+    "de": re.compile(r"\b(?:wurde|wurden|ist|sind|war|waren) (?:\w+ ){0,5}?(?:behoben|beseitigt|korrigiert|gefixt|repariert"
+                     r"|gelöst)\b"),
+}
+_SENTENCE_STOP = re.compile(r"[!?…;\n]|\.(?!\d)")
+_FIX_CLAUSE_END = {
+    "en": re.compile(r"[!?…;\n]|\.(?!\d)|\b(?:but|however|yet|still|although|though|except|unfortunately|sadly|now)\b"),
+    "da": re.compile(r"[!?…;\n]|\.(?!\d)|\b(?:men|dog|stadig|alligevel|desværre|nu)\b"),
+    "de": re.compile(r"[!?…;\n]|\.(?!\d)|\b(?:aber|jedoch|trotzdem|immer noch|noch immer|allerdings|leider|dafür|nun"
+                     r"|jetzt)\b"),
+}
+_FIX_CLAUSE_START = {  # the clause before a passive fix starts after one of these
+    "en": re.compile(r"[!?…;,:\n]|\.(?!\d)|\b(?:but|however|and|although|though|because|since)\b"),
+    "da": re.compile(r"[!?…;,:\n]|\.(?!\d)|\b(?:men|og|dog|fordi|selvom)\b"),
+    "de": re.compile(r"[!?…;,:\n]|\.(?!\d)|\b(?:aber|und|jedoch|weil|obwohl|doch)\b"),
+}
+_FIX_DENIED = {  # in the three words before the fix, or right after it (German: in its main clause)
+    "en": re.compile(r"\b(?:not|no|never|nothing|supposed|meant|claims?|claimed|promised?|should|would|could|will"
+                     r"|needs?|want|wants|hope|hopefully|trying|tried|try|pretends?|apparently|allegedly)\b|n't\b"),
+    "da": re.compile(r"\b(?:ikke|aldrig|ingen|intet|ingenting|skulle|burde|angiveligt|lovet|lovede|håber|forhåbentlig"
+                     r"|vil)\b"),
+    "de": re.compile(r"\b(?:nicht|nie|niemals|kein\w*|nichts|soll\w*|angeblich|versprochen|hoffentlich|würde)\b"),
+}
+
+
+def without_fixes(lowered: str, lang: str) -> tuple[str, bool]:
+    """(``lowered`` without the clauses that say a failure was fixed, whether one was removed)."""
+    if lang not in _FIX:
+        return lowered, False
+    spans = []
+    for pattern, passive in ((_FIX[lang], False), (_FIXED[lang], True)):
+        for match in pattern.finditer(lowered):
+            sentence_end = _SENTENCE_STOP.search(lowered, match.end())
+            if sentence_end and sentence_end.group(0) == "?":
+                continue  # asked, not said: "Is the crash fixed?", "Is there a fix for the crash yet?"
+            end_match = _FIX_CLAUSE_END[lang].search(lowered, match.end())
+            end = end_match.start() if end_match else len(lowered)
+            before = " ".join(lowered[max(0, match.start() - 40):match.start()].split()[-3:])
+            main_clause = lowered[match.end():end].split(",")[0]
+            after = main_clause if lang == "de" else " ".join(lowered[match.end():end].split()[:2])
+            if _FIX_DENIED[lang].search(match.group(0)) or _FIX_DENIED[lang].search(before) \
+                    or _FIX_DENIED[lang].search(after):
+                continue
+            start = match.start()
+            if passive:  # back to the start of the clause that names what was fixed
+                starts = [m.end() for m in _FIX_CLAUSE_START[lang].finditer(lowered, 0, match.start())]
+                start = starts[-1] if starts else 0
+            spans.append((start, end))
+    if not spans:
+        return lowered, False
+    out, last = [], 0
+    for start, end in sorted(spans):
+        if end <= last:
+            continue
+        out.append(lowered[last:max(start, last)])
+        out.append(" ")
+        last = end
+    out.append(lowered[last:])
+    return "".join(out), True
+
+
 @lru_cache(maxsize=64)
 def _pattern(cue: str, lang: str) -> re.Pattern:
     """The cue's pattern for lower-cased text: every caller lower-cases first and the tables are written in lower
-    case (tests/test_enrich_intent.py checks both), so no IGNORECASE, which made `re` twice as slow on them."""
+    case (tests/test_enrich_cues.py checks both), so no IGNORECASE, which made `re` twice as slow on them."""
     table = _QUESTION_OPENERS if cue == "question_opener" else _PHRASES[cue]
     return re.compile(table[lang], re.MULTILINE)
 
@@ -327,15 +422,16 @@ def cue_vector(text: str, lang: str, lemmas: set[str] | None = None, sentences: 
         sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
     first_person = _FIRST_PERSON[lang]
     wish_word = bool(lemmas & _WISH_LEMMAS[lang]) and (first_person is None or bool(lemmas & first_person))
-    failure = _has("failure", lang, lowered)
-    complaint_word = bool(lemmas & COMPLAINT_LEMMAS[lang])
-    recurring = without_return_visits(lowered, lang)
+    unfixed, fixed = without_fixes(lowered, lang)
+    failure = _has("failure", lang, unfixed)
+    complaint_word = bool((_lookup_lemmas(unfixed, lang) if fixed else lemmas) & COMPLAINT_LEMMAS[lang])
+    recurring = without_return_visits(unfixed, lang)
     repeated = _has("repeated", lang, recurring)
     opener = any(_has("sarcasm_opener", lang, s.strip().lower()) for s in sentences)
     sarcasm = _has("sarcasm_idiom", lang, lowered) or (opener and _has("sarcasm_target", lang, recurring))
     found = {
         "wish": wish_word or _has("wish", lang, lowered) or _requests(lowered, lang),
-        "fix_request": _has("fix_request", lang, lowered),
+        "fix_request": _has("fix_request", lang, unfixed),
         "question": is_question(text, sentences, lang),
         "failure": failure,
         "repeated": repeated,
@@ -343,11 +439,17 @@ def cue_vector(text: str, lang: str, lemmas: set[str] | None = None, sentences: 
         "complaint_word": complaint_word,
         "praise_word": bool(lemmas & PRAISE_LEMMAS[lang]),
         "thanks": _has("thanks", lang, lowered) and not sarcasm,
-        "resolved": _has("resolved", lang, lowered),
+        "resolved": fixed or _has("resolved", lang, lowered),
         "sarcasm": sarcasm,
         "exclaim": "!" in text,
     }
     return {cue: float(found[cue]) for cue in CUES}
+
+
+def _lookup_lemmas(text: str, lang: str) -> set[str]:
+    from pipelines.enrich.nlp import text_analyzer
+
+    return text_analyzer(lang, "blank").analyze([text])[0][0]
 
 
 def cue_matrix(texts: list[str], langs: list[str], spacy_mode: str = "blank") -> np.ndarray:

@@ -95,13 +95,22 @@ def invert_by_cues(probs: np.ndarray, cues: np.ndarray) -> np.ndarray:
       probabilities swap;
     - thanks for a problem that was solved ("Vielen Dank, das Problem wurde gelöst") is praise whatever the
       problem words, so where the model leans negative the two swap the other way.
-    Neutral keeps its probability; the eval reports the model with and without these rules.
+    Neutral keeps its probability there. A third rule: a fix reported with no grievance left ("Version 3.4.1
+    fixes the crash when ...", "Fejlen med login er rettet": resolved, and without the fixed clause no failure
+    or complaint word; intent.reported_fix) is no bad news, so where the model leans negative, the negative and
+    neutral probabilities swap. The eval reports the model with and without these rules.
     """
-    sarcasm = cues[:, CUES.index("sarcasm")] > 0
-    solved = (cues[:, CUES.index("thanks")] > 0) & (cues[:, CUES.index("resolved")] > 0) & ~sarcasm
+    def cue(name: str) -> np.ndarray:
+        return cues[:, CUES.index(name)] > 0
+
+    sarcasm = cue("sarcasm")
+    solved = cue("thanks") & cue("resolved") & ~sarcasm
     swap = (sarcasm & (probs[:, 2] > probs[:, 0])) | (solved & (probs[:, 0] > probs[:, 2]))
     out = probs.copy()
     out[swap, 0], out[swap, 2] = probs[swap, 2], probs[swap, 0]
+    fixed = cue("resolved") & ~cue("failure") & ~cue("complaint_word") & ~cue("fix_request") \
+        & ~sarcasm & ~swap & (out[:, 0] > out[:, 1])
+    out[fixed, 0], out[fixed, 1] = out[fixed, 1], out[fixed, 0].copy()
     return out
 
 

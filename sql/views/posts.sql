@@ -8,7 +8,8 @@
 --   intent (wish/complaint/question/praise/other), sentiment_confidence and intent_confidence (the probability
 --   of the chosen label; NULL where no classifier ran, i.e. other languages - a post in emoji only is 'und' but
 --   scored; filter doubtful labels with e.g. >= 0.6), intent_rule (the labelling rule that chose the intent over
---   the classifier, e.g. 'request' or 'sarcasm'; 'rules' in the lexicon mode; NULL when the classifier chose: a
+--   the classifier, e.g. 'request', 'sarcasm' or 'fixed_failure' (a reported fix, no complaint); 'rules' in the
+--   lexicon mode; NULL when the classifier chose: a
 --   rule's intent keeps the classifier's probability as its confidence, which can be low, so keep rule-chosen rows
 --   with `intent_confidence >= 0.6 OR intent_rule IS NOT NULL`), topic_id (NULL or -1 =
 --   unassigned), is_regular (author seen on an earlier day, across channels), plus is_deleted,
