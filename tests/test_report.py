@@ -532,3 +532,50 @@ def test_follow_up_excerpts_do_not_repeat_a_title_the_body_repeats(install):
     written, _, md = _report(settings)
     row = next(r for r in _csv(written["dir"], "follow_ups") if r["post_id"] == "r-denmark:t3_same")
     assert row["excerpt"] == question and md.count(question) == 1
+
+
+def test_wishes_and_complaints_count_customers_posts_not_feed_articles_or_our_own(install):
+    """A news or company feed's article and a post of one of our own accounts (release notes) are no customer's
+    complaint: the wishes-and-complaints section and the headline's complaint share leave them out, as the
+    follow-up queue does; a comment under the same feed counts."""
+    settings, _ = install
+    con = duckdb.connect(str(settings.paths.warehouse))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        now = dt.datetime.combine(TODAY, dt.time(10, 0), tzinfo=dt.timezone.utc)
+        base = {"source": "news", "community": "News", "url": "https://news.example/a", "created_at": now,
+                "fetched_at": now, "first_loaded_at": now, "title": None, "rating": None, "run_id": "run-0",
+                "lang": "en", "sentiment": -0.8, "sentiment_label": "negative", "intent": "complaint",
+                "enriched_at": now, "enrich_version": "2.7", "topic_model_version": "m1"}
+        posts = [{**base, "post_id": f"news:{i}", "native_id": str(i), "content_hash": f"h{i}", "channel": channel,
+                  "kind": kind, "author_key": author, "topic_id": topic, "body": body}
+                 for i, (channel, kind, author, topic, body) in enumerate([
+                     ("feed", "post", None, 91, "A storm hit the coast and the ferry crashed into the pier."),
+                     ("feed", "post", None, 91, "The minister's budget failed again in parliament."),
+                     ("mastodon", "post", "k-ours", 92, "Version 3.4.1 fixes the crash when attaching photos."),
+                     ("feed", "comment", "k-c1", 93, "Your paywall logs me out every single day, fix it."),
+                 ])]
+        fixture_warehouse.insert_posts(con, posts)
+        con.execute("INSERT INTO core.own_accounts (author_key) VALUES ('k-ours')")
+        for topic, label in ((91, "storm ferry budget"), (92, "release photos"), (93, "paywall logout")):
+            con.execute("INSERT INTO core.topics (topic_id, label, keywords, size, first_seen, last_seen, status, "
+                        "model_version, representative_ids) VALUES (?, ?, ['x'], 2, ?, ?, 'active', 'm1', [])",
+                        [topic, label, now, now])
+        fixture_warehouse.refresh_topic_trends(con)
+    finally:
+        con.close()
+    written, html, _ = _report(settings)
+    labels = {r["label"] for r in _csv(written["dir"], "complaints")}
+    assert "paywall logout" in labels and not labels & {"storm ferry budget", "release photos"}
+    start = TODAY - dt.timedelta(days=6)
+    (complaints, voices), = _sql(settings, """
+        SELECT count(*) FILTER (WHERE intent = 'complaint'), count(*) FROM posts
+        WHERE CAST(created_at AS DATE) BETWEEN ? AND ? AND NOT is_deleted AND duplicate_of IS NULL
+          AND NOT (channel = 'feed' AND kind = 'post')
+          AND (author_key IS NULL OR author_key NOT IN (SELECT author_key FROM core.own_accounts))""", [start, TODAY])
+    (all_complaints, everything), = _sql(settings, """
+        SELECT count(*) FILTER (WHERE intent = 'complaint'), count(*) FROM posts
+        WHERE CAST(created_at AS DATE) BETWEEN ? AND ? AND NOT is_deleted AND duplicate_of IS NULL""", [start, TODAY])
+    assert round(100 * complaints / voices) != round(100 * all_complaints / everything)  # the test can tell
+    headlines = unescape(html.split('<ul class="headlines">')[1].split("</ul>")[0])
+    assert f"Complaints were {round(100 * complaints / voices)}% of customers' posts" in headlines, headlines

@@ -104,10 +104,11 @@ def _has_column(con, schema: str, table: str, column: str) -> bool:
 def prepare(con, window: Window, lang: str = "en") -> None:
     """UTC dates, missing views, and the window's temp views, the first two with `period` ('current' |
     'previous'): `report_trends`, the topic_trends rows of both periods (every volume in the report: per day,
-    channel, community and topic); `report_posts`, the posts behind them with `day`, `in_lang` and
-    `topic_similarity` (intents, sentiment labels, authors, quotes); and `report_topics`, each topic's label in
-    `lang`, else in its main language. Deleted posts and near-duplicates (cross-posts) are left out, so nothing
-    counts twice.
+    channel, community and topic); `report_posts`, the posts behind them with `day`, `in_lang`,
+    `topic_similarity` and `customer_voice` (intents, sentiment labels, authors, quotes; wishes and complaints
+    count customers' own posts only, not feed articles or the organisation's own accounts); and `report_topics`,
+    each topic's label in `lang`, else in its main language. Deleted posts and near-duplicates (cross-posts) are
+    left out, so nothing counts twice.
     """
     con.execute("SET TimeZone = 'UTC'")
     if "posts" not in _existing_views(con):
@@ -131,7 +132,12 @@ def prepare(con, window: Window, lang: str = "en") -> None:
                  AS period,
                coalesce(p.topic_id, -1) AS topic,
                coalesce(p.lang = '{lang}', false) AS in_lang,
-               {similarity} AS topic_similarity
+               {similarity} AS topic_similarity,
+               -- a customer's own voice, as the follow-up queue reads it: not an article of a news or company feed,
+               -- not one of the organisation's own accounts
+               NOT (p.channel = 'feed' AND p.kind = 'post')
+                 AND (p.author_key IS NULL OR p.author_key NOT IN (SELECT author_key FROM core.own_accounts))
+                 AS customer_voice
         FROM posts p LEFT JOIN core.posts cp USING (post_id)
         WHERE NOT p.is_deleted AND p.duplicate_of IS NULL
           AND CAST(p.created_at AS DATE) BETWEEN DATE '{window.prev_start}' AND DATE '{window.end}'

@@ -53,11 +53,15 @@ def totals(con) -> dict:
         SELECT {_volume('current')} AS posts, {_volume('previous')} AS posts_prev,
                {_mean_sentiment('current')} AS sentiment, {_mean_sentiment('previous')} AS sentiment_prev
         FROM report_trends""")[0]
+    # wishes and complaints are customers' (feed articles and the organisation's own posts are neither), so
+    # their shares are of customers' posts
     intents = rows(con, """
         SELECT count(*) FILTER (WHERE period = 'current' AND intent = 'complaint') AS complaints,
                count(*) FILTER (WHERE period = 'previous' AND intent = 'complaint') AS complaints_prev,
-               count(*) FILTER (WHERE period = 'current' AND intent = 'wish') AS wishes
-        FROM report_posts""")[0]
+               count(*) FILTER (WHERE period = 'current' AND intent = 'wish') AS wishes,
+               count(*) FILTER (WHERE period = 'current') AS voices,
+               count(*) FILTER (WHERE period = 'previous') AS voices_prev
+        FROM report_posts WHERE customer_voice""")[0]
     return {**volume, **intents}
 
 
@@ -96,7 +100,7 @@ def _quotes(con, topic: int, period: str, intent: str | None = None, limit: int 
     picked = rows(con, """
         SELECT r.post_id, r.url, r.channel, r.community, r.title, r.body, r.created_at, r.lang
         FROM report_posts r
-        WHERE r.topic = ? AND r.period = ? AND (? IS NULL OR r.intent = ?)
+        WHERE r.topic = ? AND r.period = ? AND (? IS NULL OR (r.intent = ? AND r.customer_voice))
           AND length(coalesce(r.body, r.title, '')) >= 20
         ORDER BY r.in_lang DESC, r.topic_similarity DESC NULLS LAST,
                  length(coalesce(r.body, '')) BETWEEN 60 AND 600 DESC, r.created_at DESC, r.post_id
@@ -170,7 +174,8 @@ def topic_map(con) -> dict:
 
 
 def wishes_and_complaints(con) -> dict:
-    """{'wish': [...], 'complaint': [...]}: the biggest topic clusters of each intent, with quotes."""
+    """{'wish': [...], 'complaint': [...]}: the biggest topic clusters of each intent among customers' own posts
+    (report_posts.customer_voice), with quotes."""
     out = {}
     for intent in ("wish", "complaint"):
         groups = rows(con, """
@@ -179,7 +184,7 @@ def wishes_and_complaints(con) -> dict:
                    count(*) FILTER (WHERE period = 'previous') AS posts_prev,
                    round(avg(sentiment) FILTER (WHERE period = 'current'), 3) AS sentiment
             FROM report_posts r LEFT JOIN report_topics t ON t.topic_id = r.topic
-            WHERE r.intent = ? GROUP BY r.topic
+            WHERE r.intent = ? AND r.customer_voice GROUP BY r.topic
             HAVING count(*) FILTER (WHERE period = 'current') > 0
             ORDER BY posts DESC, topic_id LIMIT 6""", [intent])
         for g in groups:

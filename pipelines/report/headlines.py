@@ -69,11 +69,11 @@ def headlines(data: dict, t: Strings, window) -> list[str]:
         low = topics["falling"][0]
         out.append((5, t("h_falling", label=topic_name(low, t), before=t.int(low["posts_prev"]),
                          after=t.int(low["posts"]))))
-    if totals["complaints"] or totals["complaints_prev"]:
-        previous = totals["complaints_prev"] / totals["posts_prev"] if totals["posts_prev"] else None
-        out.append((3, t("h_complaints", share=t.pct(totals["complaints"] / totals["posts"], 0),
+    if (totals["complaints"] or totals["complaints_prev"]) and totals["voices"]:
+        previous = totals["complaints_prev"] / totals["voices_prev"] if totals["voices_prev"] else None
+        out.append((3, t("h_complaints", share=t.pct(totals["complaints"] / totals["voices"], 0),
                          previous=t.pct(previous, 0) if previous is not None else "–",
-                         wish_share=t.pct(totals["wishes"] / totals["posts"], 0))))
+                         wish_share=t.pct(totals["wishes"] / totals["voices"], 0))))
     if data["follow_up_count"]:
         out.append((6, t("h_follow_ups", count=t.int(data["follow_up_count"]))))
     keep = sorted(range(len(out)), key=lambda i: out[i][0])[:MAX_SENTENCES]
