@@ -149,6 +149,16 @@ def test_redaction_placeholders_handles_and_numbers_never_become_keywords():
         assert word in stop_words()
 
 
+def test_keywords_never_say_a_word_the_lookup_table_swapped_for_another():
+    """spaCy's tables lemmatise 'number' to 'numb', 'worst' to 'wrong' and German 'Daten' to 'Datum' (a date): a
+    label said "support numb" and "wrong, bad" in the demo."""
+    words = keyword_text("Call the support number! Worst service, best data plan, better media", "en").split()
+    assert {"number", "bad", "good", "data", "media"} <= set(words)
+    assert not {"numb", "wrong", "well", "datum", "medium"} & set(words)
+    assert "daten" in keyword_text("Meine Daten sind weg", "de").split()
+    assert keyword_text("Die besten Zeitungen", "de").split()[-2:] == ["gut", "zeitung"]  # the table, elsewhere
+
+
 def test_near_repeats_are_recognised():
     from pipelines.topics.representation import distinct_words, near_repeat, same_stem
 

@@ -60,9 +60,23 @@ def stop_words() -> frozenset[str]:
     return frozenset(words)
 
 
+# spaCy's lookup tables send a few common words to another word, and a label would then say what no post said:
+# English "number" -> "numb" ("support numb"), "data" -> "datum", "media" -> "medium", "worst" -> "wrong" (a topic of
+# posts calling a product the worst was labelled "wrong, bad"), "best" and "better" -> "well"; German "Daten" ->
+# "Datum" (a date). These keep their word, or get the base form the Danish and German tables give ("beste" -> "gut").
+_LEMMA_FIXES = {"en": {"number": "number", "data": "data", "media": "media", "worst": "bad", "best": "good",
+                       "better": "good"},
+                "de": {"Daten": "Daten", "daten": "Daten"}}
+
+
+@lru_cache(maxsize=len(KEYWORD_LANGS))
+def _keyword_lemmas(lang: str) -> dict[str, str]:
+    return {**lemma_table(lang), **_LEMMA_FIXES.get(lang, {})}
+
+
 def lemmas(text: str, lang: str | None) -> list[str]:
     """The words of `text` as lemmas in spaCy's casing ('Zeitungen' -> 'Zeitung', 'wurden' -> 'werden')."""
-    table = lemma_table(lang) if lang in KEYWORD_LANGS else {}
+    table = _keyword_lemmas(lang) if lang in KEYWORD_LANGS else {}
     words = _WORD.findall(_URL.sub(" ", (text or "").replace("’", "'")))
     out = []
     for word in words:
