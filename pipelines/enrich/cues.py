@@ -30,6 +30,7 @@ reasoning behind each list: models/README.md), matched on the lower-cased text a
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from functools import lru_cache
 
@@ -336,28 +337,38 @@ _FIX_DENIED = {  # in the three words before the fix, or right after it (German:
 
 
 def without_fixes(lowered: str, lang: str) -> tuple[str, bool]:
-    """(``lowered`` without the clauses that say a failure was fixed, whether one was removed)."""
+    """(``lowered`` without the clauses that say a failure was fixed, whether one was removed).
+
+    The sentence and clause boundaries are found once and looked up by position (bisect), so a long post with many
+    fix phrases stays linear."""
     if lang not in _FIX:
         return lowered, False
+    found = [(m, passive) for pattern, passive in ((_FIX[lang], False), (_FIXED[lang], True))
+             for m in pattern.finditer(lowered)]
+    if not found:
+        return lowered, False
+    stops = [(m.start(), m.group(0)) for m in _SENTENCE_STOP.finditer(lowered)]
+    stop_at = [position for position, _ in stops]
+    clause_ends = [m.start() for m in _FIX_CLAUSE_END[lang].finditer(lowered)]
+    clause_starts = [m.end() for m in _FIX_CLAUSE_START[lang].finditer(lowered)]
+    denied = _FIX_DENIED[lang]
     spans = []
-    for pattern, passive in ((_FIX[lang], False), (_FIXED[lang], True)):
-        for match in pattern.finditer(lowered):
-            sentence_end = _SENTENCE_STOP.search(lowered, match.end())
-            if sentence_end and sentence_end.group(0) == "?":
-                continue  # asked, not said: "Is the crash fixed?", "Is there a fix for the crash yet?"
-            end_match = _FIX_CLAUSE_END[lang].search(lowered, match.end())
-            end = end_match.start() if end_match else len(lowered)
-            before = " ".join(lowered[max(0, match.start() - 40):match.start()].split()[-3:])
-            main_clause = lowered[match.end():end].split(",")[0]
-            after = main_clause if lang == "de" else " ".join(lowered[match.end():end].split()[:2])
-            if _FIX_DENIED[lang].search(match.group(0)) or _FIX_DENIED[lang].search(before) \
-                    or _FIX_DENIED[lang].search(after):
-                continue
-            start = match.start()
-            if passive:  # back to the start of the clause that names what was fixed
-                starts = [m.end() for m in _FIX_CLAUSE_START[lang].finditer(lowered, 0, match.start())]
-                start = starts[-1] if starts else 0
-            spans.append((start, end))
+    for match, passive in found:
+        i = bisect_left(stop_at, match.end())
+        if i < len(stops) and stops[i][1] == "?":
+            continue  # asked, not said: "Is the crash fixed?", "Is there a fix for the crash yet?"
+        j = bisect_left(clause_ends, match.end())
+        end = clause_ends[j] if j < len(clause_ends) else len(lowered)
+        before = " ".join(lowered[max(0, match.start() - 40):match.start()].split()[-3:])
+        following = lowered[match.end():min(end, match.end() + 300)]
+        after = following.split(",")[0] if lang == "de" else " ".join(following.split()[:2])
+        if denied.search(match.group(0)) or denied.search(before) or denied.search(after):
+            continue
+        start = match.start()
+        if passive:  # back to the start of the clause that names what was fixed
+            k = bisect_right(clause_starts, match.start())
+            start = clause_starts[k - 1] if k else 0
+        spans.append((start, end))
     if not spans:
         return lowered, False
     out, last = [], 0
@@ -374,7 +385,7 @@ def without_fixes(lowered: str, lang: str) -> tuple[str, bool]:
 @lru_cache(maxsize=64)
 def _pattern(cue: str, lang: str) -> re.Pattern:
     """The cue's pattern for lower-cased text: every caller lower-cases first and the tables are written in lower
-    case (tests/test_enrich_cues.py checks both), so no IGNORECASE, which made `re` twice as slow on them."""
+    case (tests/test_enrich_intent.py checks both), so no IGNORECASE, which made `re` twice as slow on them."""
     table = _QUESTION_OPENERS if cue == "question_opener" else _PHRASES[cue]
     return re.compile(table[lang], re.MULTILINE)
 
