@@ -52,13 +52,13 @@ def test_confidences_are_probabilities(labelled):
 
 
 def test_the_written_probe_sets_stay_as_right_as_measured():
-    """tests/data/enrich/written_posts.csv (240 posts we wrote to probe the rules, models/README.md "Rules 2.6" and
-    "Rules 2.7"): on 3 December 2026 the shipped models got 223 intents and 210 sentiments right. A change to the
+    """tests/data/enrich/written_posts.csv (270 posts we wrote to probe the rules, models/README.md "Rules 2.6" and
+    "Rules 2.7"): on 3 December 2026 the shipped models got 250 intents and 232 sentiments right. A change to the
     cues or the models that loses more than a few of them must say why (and update the floor and the README)."""
     written = list(csv.DictReader(open(Path(__file__).parent / "data" / "enrich" / "written_posts.csv",
                                        encoding="utf-8")))
     results = Enricher().analyze([p["text"] for p in written])
-    assert {p["lang"] for p in written} == {"da", "de", "en"} and len(written) == 240
-    assert sum(r["lang"] == p["lang"] for p, r in zip(written, results)) >= 239
-    assert sum(r["intent"] == p["intent"] for p, r in zip(written, results)) >= 220
-    assert sum(r["sentiment_label"] == p["sentiment"] for p, r in zip(written, results)) >= 206
+    assert {p["lang"] for p in written} == {"da", "de", "en"} and len(written) == 270
+    assert sum(r["lang"] == p["lang"] for p, r in zip(written, results)) >= 269
+    assert sum(r["intent"] == p["intent"] for p, r in zip(written, results)) >= 247
+    assert sum(r["sentiment_label"] == p["sentiment"] for p, r in zip(written, results)) >= 228

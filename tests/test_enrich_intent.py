@@ -135,6 +135,8 @@ def test_a_reported_fix_is_read_without_the_failure_it_ended(text, lang, kept):
 @pytest.mark.parametrize("text, lang", [
     ("Update 4.2 didn't fix the crash, it still happens every time.", "en"),
     ("The update was supposed to fix the crash.", "en"),
+    ("Both tickets were closed without being fixed.", "en"),
+    ("The checker states that engineers have fixed a recent issue.", "en"),
     ("Is the login bug fixed yet?", "en"),
     ("Is there a fix for the crash yet?", "en"),
     ("We still need a fix for the crash when uploading photos.", "en"),
@@ -170,6 +172,14 @@ def test_a_reported_fix_is_no_complaint_and_no_bad_news():
                             "abstürzte.", "The app crashes every time I open it since the update."])
     assert (out[0]["intent"], out[0]["intent_rule"], out[0]["sentiment_label"]) == ("other", FIXED_FAILURE, "neutral")
     assert (out[1]["intent"], out[1]["sentiment_label"]) == ("complaint", "negative")
+
+
+def test_danish_could_you_make_is_a_request_and_booking_failures_fail():
+    assert override_signals("Kunne I lave krydsordet som PDF også?", "da",
+                            cues_of("Kunne I lave krydsordet som PDF også?", "da"))["request"]
+    assert cue_vector("Jeg kan ikke booke en tid online.", "da")["failure"] == 1.0
+    assert cue_vector("Ich kann online keinen Termin buchen, ich kann nicht bezahlen.", "de")["failure"] == 1.0
+    assert cue_vector("Jeg kan ikke lide det nye design.", "da")["failure"] == 0.0  # "like", not a failure
 
 
 def test_a_blocked_card_or_account_is_a_failure():

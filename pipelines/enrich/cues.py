@@ -107,7 +107,8 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\b(?:åbner|starter|loader|indlæses|opdaterer|synkroniserer) (?:\w+ )?ikke\b|\b(?:kom|kommer|blev|er) (?:\w+ )?"
               r"(?:ikke|aldrig) (?:\w+ )?(?:leveret|frem|omdelt|modtaget|sendt|tilsendt|kommet)\b|\bikke (?:leveret|modtaget|omdelt)\b"
               r"|\bikke længere\b|\bstadig (?:ikke|ingen|intet|venter)\b|\bventer stadig\b|\bfejl(?:en|ene)?\b|\bbug\b"
-              r"|\bi stykker\b|\bafmeldt\b|\btrukket (?:to|dobbelt|igen)\b|\bkan ikke (?:logge|finde|komme|se|åbne|afmelde|bruge)\b"
+              r"|\bi stykker\b|\bafmeldt\b|\btrukket (?:to|dobbelt|igen)\b|\bkan ikke (?:logge|finde|komme|se|åbne|afmelde|bruge"
+              r"|booke|bestille|betale|downloade|hente|opsige|afspille|installere|nulstille)\b"
               r"|\bintet svar\b|\bingen svar\b|\baldrig svar\b|\bspild af\b|\bpengene tilbage\b|\bmangler\b|\bforsinket\b"
               r"|\bforkert\b|\bmistet\b|\bhævet prisen\b|\bprisstigning\b"
               r"|\bingen (?:svarer|vender tilbage|tager telefonen|kan (?:svare|hjælpe|fortælle))\b"
@@ -125,7 +126,8 @@ _PHRASES: dict[str, dict[str, str]] = {
               r"|\b(?:nicht|nie|kein\w*) (?:\w+ )?(?:zugestellt|geliefert|angekommen|erhalten|bekommen|angezeigt|gekommen)\b"
               r"|\bnicht mehr\b|\bkeine? [\w-]+ mehr\b|\bimmer noch (?:nicht|kein\w*)\b|\bwarte (?:\w+ )?(?:seit|immer noch)\b"
               r"|\bfehler(?:meldung)?\b|\bbug\b|\bkaputt\b|\babgemeldet\b|\bdoppelt (?:abgebucht|berechnet)\b"
-              r"|\bkann (?:mich )?(?:nicht|nie) (?:\w+ )?(?:anmelden|einloggen|kündigen|finden|öffnen|nutzen)\b"
+              r"|\bkann (?:mich )?(?:nicht|nie) (?:\w+ )?(?:anmelden|einloggen|kündigen|finden|öffnen|nutzen|buchen|bestellen"
+              r"|bezahlen|herunterladen|abspielen|installieren|zurücksetzen)\b"
               r"|\bkeine (?:antwort|reaktion|rückmeldung)\b|\bgeld zurück\b|\bfehlt\b|\bfehlen\b|\bverspätet\b|\bverspätung\b"
               r"|\bfalsch\b|\bverloren\b|\bpreis (?:\w+ )?erhöht\b|\bpreiserhöhung\b"
               r"|\b(?:keiner|niemand) (?:antwortet|meldet sich|geht ran|kann mir (?:\w+ )?(?:sagen|helfen)|reagiert"
@@ -327,12 +329,14 @@ _FIX_CLAUSE_START = {  # the clause before a passive fix starts after one of the
     "da": re.compile(r"[!?…;,:\n]|\.(?!\d)|\b(?:men|og|dog|fordi|selvom)\b"),
     "de": re.compile(r"[!?…;,:\n]|\.(?!\d)|\b(?:aber|und|jedoch|weil|obwohl|doch)\b"),
 }
-_FIX_DENIED = {  # in the three words before the fix, or right after it (German: in its main clause)
-    "en": re.compile(r"\b(?:not|no|never|nothing|supposed|meant|claims?|claimed|promised?|should|would|could|will"
-                     r"|needs?|want|wants|hope|hopefully|trying|tried|try|pretends?|apparently|allegedly)\b|n't\b"),
-    "da": re.compile(r"\b(?:ikke|aldrig|ingen|intet|ingenting|skulle|burde|angiveligt|lovet|lovede|håber|forhåbentlig"
-                     r"|vil)\b"),
-    "de": re.compile(r"\b(?:nicht|nie|niemals|kein\w*|nichts|soll\w*|angeblich|versprochen|hoffentlich|würde)\b"),
+_FIX_DENIED = {  # in the five words before the fix, or right after it (German: in its main clause)
+    "en": re.compile(r"\b(?:not|no|never|nothing|without|supposed|meant|claims?|claimed|promised?|should|would|could"
+                     r"|will|needs?|want|wants|hope|hopefully|trying|tried|try|pretends?|apparently|allegedly|says?|said"
+                     r"|told|states?|stated)\b|n't\b"),
+    "da": re.compile(r"\b(?:ikke|aldrig|ingen|intet|ingenting|uden|skulle|burde|angiveligt|lovet|lovede|håber"
+                     r"|forhåbentlig|vil|siger|sagde|påstår|påstod)\b"),
+    "de": re.compile(r"\b(?:nicht|nie|niemals|kein\w*|nichts|ohne|soll\w*|angeblich|versprochen|hoffentlich|würde"
+                     r"|sagt|sagte|behauptet|behauptete)\b"),
 }
 
 
@@ -359,7 +363,7 @@ def without_fixes(lowered: str, lang: str) -> tuple[str, bool]:
             continue  # asked, not said: "Is the crash fixed?", "Is there a fix for the crash yet?"
         j = bisect_left(clause_ends, match.end())
         end = clause_ends[j] if j < len(clause_ends) else len(lowered)
-        before = " ".join(lowered[max(0, match.start() - 40):match.start()].split()[-3:])
+        before = " ".join(lowered[max(0, match.start() - 60):match.start()].split()[-5:])
         following = lowered[match.end():min(end, match.end() + 300)]
         after = following.split(",")[0] if lang == "de" else " ".join(following.split()[:2])
         if denied.search(match.group(0)) or denied.search(before) or denied.search(after):
@@ -515,6 +519,7 @@ _OVERRIDE_PHRASES: dict[str, dict[str, str]] = {
         "da": r"\bvil i (?:ikke |snart |nogensinde |også |gerne )?(?:tilføje|indføre|tilbyde|genindføre|lave en|lave et)\b"
               r"|\b(?:ville|kunne) (?:være|være så) (?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk)\b[^.!?]{0,20}\bhvis\b"
               r"|\bkunne i (?:ikke|ikke godt|evt|eventuelt|måske)\b|\bkan i (?:ikke|ikke godt|evt|eventuelt|måske)\b"
+              r"|\bkunne i (?:også |godt )?(?:lave|tilføje|tilbyde|indføre|genindføre|udgive|lancere)\b"
               r"|\btilføj\b(?! (?:\w+ )?til (?:kurv|indkøbskurv|favorit|ønskeliste|min|din))|\b(?:lav|tilbyd|indfør) (?:en|et|også|gerne)\b"
               r"|\b(?:det|der) (?:burde|bør|skulle) (?:også )?(?:være|kunne) (?:muligt|en mulighed|mulighed)\b"
               r"|\bdet (?:ville|kunne) være (?:\w+ )?(?:rart|fedt|godt|dejligt|smart|super|nice|skønt|fint|praktisk|nyttigt|en fordel"

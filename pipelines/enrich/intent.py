@@ -57,13 +57,12 @@ def reported_fix(cues: dict[str, float]) -> str | None:
     "Fejlen med login er rettet"): the cues read the post without the fixed clause (cues.without_fixes), so
     such a post is resolved with no failure and no complaint word left. The failure words still pull the
     classifier to "complaint", and the training sets hold too few release notes to learn otherwise, so this
-    rule is applied always, like the sentiment's cue rules: a question if the post asks something ("The fix is
-    rolling out today. Which version are you on?"), praise with thanks or a praise word, else other. Not when
-    the post requests a fix or is sarcastic."""
-    if not cues["resolved"] or cues["failure"] or cues["complaint_word"] or cues["fix_request"] or cues["sarcasm"]:
+    rule is applied always, like the sentiment's cue rules: praise with thanks or a praise word, else other. Not
+    when the post asks something (a customer asking despite a fix: "is there a known issue? The network checker
+    states that engineers have fixed a recent issue" is a complaint), requests a fix or is sarcastic."""
+    if not cues["resolved"] or cues["failure"] or cues["complaint_word"] or cues["question"] \
+            or cues["fix_request"] or cues["sarcasm"]:
         return None
-    if cues["question"]:
-        return "question"
     return "praise" if cues["thanks"] or cues["praise_word"] else "other"
 
 

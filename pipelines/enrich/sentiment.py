@@ -108,7 +108,7 @@ def invert_by_cues(probs: np.ndarray, cues: np.ndarray) -> np.ndarray:
     swap = (sarcasm & (probs[:, 2] > probs[:, 0])) | (solved & (probs[:, 0] > probs[:, 2]))
     out = probs.copy()
     out[swap, 0], out[swap, 2] = probs[swap, 2], probs[swap, 0]
-    fixed = cue("resolved") & ~cue("failure") & ~cue("complaint_word") & ~cue("fix_request") \
+    fixed = cue("resolved") & ~cue("failure") & ~cue("complaint_word") & ~cue("question") & ~cue("fix_request") \
         & ~sarcasm & ~swap & (out[:, 0] > out[:, 1])
     out[fixed, 0], out[fixed, 1] = out[fixed, 1], out[fixed, 0].copy()
     return out
