@@ -296,7 +296,8 @@ def without_return_visits(lowered: str, lang: str) -> str:
 # "supposed to fix", "nicht behoben", "har ikke rettet", "retter ikke"), not asked ("Is the crash fixed?"), and not
 # German imperatives ("Behebt das endlich!", "Bitte behebt ..." are fix requests).
 _FIX = {  # the fix and what follows it: "fixes the crash ...", "retter fejlen ...", "haben den Fehler behoben, ..."
-    "en": re.compile(r"\bfixes (?:for|to)\b|\bbug ?fixes\b|\b(?:a|the|our) (?:[\w.]+ )?fix (?:for|to)\b|\b(?:version|update|release|patch|build|it|this|which|that"
+    "en": re.compile(r"\bfixes (?:for|to)\b|\bbug ?fixes\b|\b(?:a|the|our) (?:[\w.]+ )?fix (?:for|to)\b"
+                     r"|\b(?:version|update|release|patch|build|it|this|which|that"
                      r"|v?\d+(?:\.\d+)+\w*) (?:\w+ )?(?:fixes|resolves|solves|addresses)\b"
                      r"|\b(?:fix(?:es|ed)|resolv(?:es|ed)|solv(?:es|ed)|patch(?:es|ed)|address(?:es|ed)|repair(?:s|ed))"
                      r" (?:it|them|(?:\w+ ){0,3}?(?:issues?|problems?|bugs?|crash(?:es)?|errors?|glitch(?:es)?|freez(?:e|es|ing)"
@@ -317,18 +318,21 @@ _FIXED = {  # what was fixed, said before the fix: "the crash ... has been fixed
     "de": re.compile(r"\b(?:wurde|wurden|ist|sind|war|waren) (?:\w+ ){0,5}?(?:behoben|beseitigt|korrigiert|gefixt|repariert"
                      r"|gelöst)\b"),
 }
-_SENTENCE_STOP = re.compile(r"[!?…;\n]|\.(?!\d)")
-_FIX_CLAUSE_END = {
-    "en": re.compile(r"[!?…;\n]|\.(?!\d)|\b(?:but|however|yet|still|although|though|except|unfortunately|sadly|now)\b"),
-    "da": re.compile(r"[!?…;\n]|\.(?!\d)|\b(?:men|dog|stadig|alligevel|desværre|nu)\b"),
-    "de": re.compile(r"[!?…;\n]|\.(?!\d)|\b(?:aber|jedoch|trotzdem|immer noch|noch immer|allerdings|leider|dafür|nun"
-                     r"|jetzt)\b"),
-}
-_FIX_CLAUSE_START = {  # the clause before a passive fix starts after one of these
-    "en": re.compile(r"[!?…;,:\n]|\.(?!\d)|\b(?:but|however|and|although|though|because|since)\b"),
-    "da": re.compile(r"[!?…;,:\n]|\.(?!\d)|\b(?:men|og|dog|fordi|selvom)\b"),
-    "de": re.compile(r"[!?…;,:\n]|\.(?!\d)|\b(?:aber|und|jedoch|weil|obwohl|doch)\b"),
-}
+_STOP = r"[!?…;\n]|\.(?!\d)"  # a sentence ends; a period inside a version number ("3.4.1") does not
+_SENTENCE_STOP = re.compile(_STOP)
+_FIX_CLAUSE_END = {lang: re.compile(_STOP + r"|\b(?:" + words + r")\b") for lang, words in {
+    "en": "but|however|yet|still|although|though|except|unfortunately|sadly|now",
+    "da": "men|dog|stadig|alligevel|desværre|nu",
+    "de": "aber|jedoch|trotzdem|immer noch|noch immer|allerdings|leider|dafür|nun|jetzt",
+}.items()}
+_FIX_CLAUSE_START = {lang: re.compile(_STOP + r"|[,:]|\b(?:" + words + r")\b") for lang, words in {  # a passive
+    "en": "but|however|and|although|though|because|since",  # fix's clause starts after one of these
+    "da": "men|og|dog|fordi|selvom",
+    "de": "aber|und|jedoch|weil|obwohl|doch",
+}.items()}
+# what a post that reports a fix must not hold besides it to be no complaint (intent.reported_fix) and no bad news
+# (sentiment.invert_by_cues): one list for both rules
+GRIEVANCE_CUES = ("failure", "complaint_word", "question", "fix_request", "sarcasm")
 _FIX_DENIED = {  # in the five words before the fix, or right after it (German: in its main clause)
     "en": re.compile(r"\b(?:not|no|never|nothing|without|supposed|meant|claims?|claimed|promised?|should|would|could"
                      r"|will|needs?|want|wants|hope|hopefully|trying|tried|try|pretends?|apparently|allegedly|says?|said"

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.config import DEFAULT_EMBEDDING
-from pipelines.enrich.cues import CUES, override_signals
+from pipelines.enrich.cues import CUES, GRIEVANCE_CUES, override_signals
 from pipelines.enrich.linear import LinearClassifier, ModelFileError, model_path
 from pipelines.enrich.sentiment import read_probabilities
 from pipelines.paths import MODELS_DIR
@@ -60,8 +60,7 @@ def reported_fix(cues: dict[str, float]) -> str | None:
     rule is applied always, like the sentiment's cue rules: praise with thanks or a praise word, else other. Not
     when the post asks something (a customer asking despite a fix: "is there a known issue? The network checker
     states that engineers have fixed a recent issue" is a complaint), requests a fix or is sarcastic."""
-    if not cues["resolved"] or cues["failure"] or cues["complaint_word"] or cues["question"] \
-            or cues["fix_request"] or cues["sarcasm"]:
+    if not cues["resolved"] or any(cues[name] for name in GRIEVANCE_CUES):
         return None
     return "praise" if cues["thanks"] or cues["praise_word"] else "other"
 
@@ -71,8 +70,9 @@ def rule_intent(cues: dict[str, float], signals: dict[str, bool], sentiment_labe
     override = rule_override(cues, signals)
     if override:
         return override
-    if reported_fix(cues) and sentiment_label != "positive":
-        return reported_fix(cues)
+    fixed = reported_fix(cues)
+    if fixed and sentiment_label != "positive":
+        return fixed
     if cues["question"]:
         return "question"
     if cues["wish"] and sentiment_label != "negative":
@@ -173,11 +173,12 @@ class IntentClassifier:
             chosen = wish_needs_cue(chosen, probs, cues, self.model.labels)
         rules: list[str | None] = [None] * len(chosen)
         for i, (row, signal) in enumerate(zip(cues, signals)):
-            fired = fired_override(dict(zip(CUES, row)), signal, self.overrides) if self.overrides else None
+            named = dict(zip(CUES, row))
+            fired = fired_override(named, signal, self.overrides) if self.overrides else None
             if fired:
                 rules[i] = fired[0]
                 chosen[i] = self.model.labels.index(fired[1])
-            fixed = reported_fix(dict(zip(CUES, row)))
+            fixed = reported_fix(named)
             if fixed and self.model.labels[chosen[i]] == "complaint":
                 rules[i] = FIXED_FAILURE
                 chosen[i] = self.model.labels.index(fixed)

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.config import DEFAULT_EMBEDDING
-from pipelines.enrich.cues import CUES
+from pipelines.enrich.cues import CUES, GRIEVANCE_CUES
 from pipelines.enrich.linear import LinearClassifier, ModelFileError, model_path
 from pipelines.paths import MODELS_DIR
 
@@ -108,8 +108,8 @@ def invert_by_cues(probs: np.ndarray, cues: np.ndarray) -> np.ndarray:
     swap = (sarcasm & (probs[:, 2] > probs[:, 0])) | (solved & (probs[:, 0] > probs[:, 2]))
     out = probs.copy()
     out[swap, 0], out[swap, 2] = probs[swap, 2], probs[swap, 0]
-    fixed = cue("resolved") & ~cue("failure") & ~cue("complaint_word") & ~cue("question") & ~cue("fix_request") \
-        & ~sarcasm & ~swap & (out[:, 0] > out[:, 1])
+    grievance = np.any(cues[:, [CUES.index(name) for name in GRIEVANCE_CUES]] > 0, axis=1)
+    fixed = cue("resolved") & ~grievance & ~swap & (out[:, 0] > out[:, 1])
     out[fixed, 0], out[fixed, 1] = out[fixed, 1], out[fixed, 0].copy()
     return out
 
